@@ -29,6 +29,8 @@ class GatewayError(Exception):
         self.http_status = status if status is not None else self.status
         # Extra response headers, e.g. `retry-after` for a rate limit or `x-should-retry`.
         self.headers: dict[str, str] = dict(headers or {})
+        # The upstream's own HTTP status when this error is an upstream answer, for the log.
+        self.upstream_status: int | None = None
 
     def to_body(self) -> dict[str, Any]:
         return {"type": "error", "error": {"type": self.error_type, "message": self.message}}

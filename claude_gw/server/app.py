@@ -1,0 +1,201 @@
+"""The gateway as a pure ASGI application.
+
+`create_app(settings, upstream=..., log_writer=...)` routes `POST <any prefix>/v1/messages` and
+`<any prefix>/v1/messages/count_tokens` (any query string), answers every error in the Anthropic
+shape with the right status, and writes exactly one log record per request, whatever happens:
+success, upstream error, bad input, a client gone mid-stream, or a bug in the gateway itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from claude_gw.config import Settings
+from claude_gw.errors import GatewayError, MethodNotAllowed, NotFound
+from claude_gw.logs.exchange import Exchange
+from claude_gw.logs.record import RecordContext, build_record, encode_record
+from claude_gw.server.asgi import (
+    ClientDisconnected,
+    Receive,
+    Responder,
+    Scope,
+    Send,
+    header,
+    header_list,
+)
+from claude_gw.server.messages import MessagesHandler, gateway_headers
+from claude_gw.upstream import Upstream
+
+logger = logging.getLogger("claude_gw.server")
+
+MESSAGES = "/v1/messages"
+COUNT_TOKENS = "/v1/messages/count_tokens"
+
+
+class LineSink(Protocol):
+    def write(self, line: bytes) -> None: ...
+
+
+@dataclass
+class Clock:
+    """Where the server reads time; tests may inject their own."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+
+
+def route(path: str) -> tuple[str, str]:
+    """(endpoint, prefix) for a request path; endpoint is "other" when nothing matches."""
+    trimmed = path.rstrip("/")
+    for suffix, endpoint in ((COUNT_TOKENS, "count_tokens"), (MESSAGES, "messages")):
+        if trimmed.endswith(suffix):
+            return endpoint, trimmed[: -len(suffix)]
+    return "other", ""
+
+
+def record_context(settings: Settings, upstream: Upstream, version: str) -> RecordContext:
+    return RecordContext(
+        plugin_id=settings.plugin_id,
+        route_paths=("/",),
+        service_name=upstream.provider,
+        upstream_url=upstream.base_url,
+        log_payloads=settings.log_payloads,
+        workspace=str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:workspace")),
+        version=version,
+    )
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        upstream: Upstream,
+        log_writer: LineSink,
+        clock: Clock | None = None,
+        on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
+        from claude_gw import __version__
+
+        self.on_shutdown = list(on_shutdown)
+        self.settings = settings
+        self.upstream = upstream
+        self.log_writer = log_writer
+        self.clock = clock or Clock()
+        self.context = record_context(settings, upstream, __version__)
+        self.messages = MessagesHandler(settings, upstream, self.clock.monotonic)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        exchange = self._new_exchange(scope)
+        responder = Responder(send)
+        try:
+            await self._dispatch(exchange, scope, receive, responder)
+        except ClientDisconnected:
+            exchange.error_type = "client_disconnected"
+            exchange.error_message = "the client closed the connection before the response ended"
+        except GatewayError as error:
+            await self._fail(exchange, responder, error)
+        except Exception as exc:  # a bug: still answer in the Anthropic shape and log the line
+            logger.exception("internal error while handling %s", exchange.path)
+            internal = GatewayError(f"internal error in claude_gw: {type(exc).__name__}")
+            await self._fail(exchange, responder, internal)
+        finally:
+            self._finish(exchange, responder)
+
+    async def _dispatch(
+        self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
+    ) -> None:
+        endpoint, prefix = route(exchange.path)
+        if endpoint == "other":
+            raise NotFound(
+                f"no route for {exchange.method} {exchange.path}: claude_gw serves "
+                f"POST <prefix>{MESSAGES} and POST <prefix>{COUNT_TOKENS}"
+            )
+        exchange.endpoint = "messages" if endpoint == "messages" else "count_tokens"
+        exchange.route_prefix = prefix
+        if exchange.method != "POST":
+            raise MethodNotAllowed(f"{exchange.path} accepts POST only, not {exchange.method}")
+        if endpoint == "messages":
+            await self.messages.messages(exchange, scope, receive, responder)
+        else:
+            await self.messages.count_tokens(exchange, scope, receive, responder)
+
+    async def _fail(self, exchange: Exchange, responder: Responder, error: GatewayError) -> None:
+        exchange.error_type = error.error_type
+        exchange.error_message = error.message
+        if error.upstream_status is not None:
+            exchange.upstream_status = error.upstream_status
+            exchange.source = "upstream"
+        if responder.started:
+            return  # streaming already began: the stream handler sent an `error` event
+        body = {**error.to_body(), "request_id": f"req_{exchange.request_id}"}
+        headers = {**gateway_headers(exchange, self.clock.monotonic()), **error.headers}
+        data = await responder.json(error.http_status, body, headers)
+        if self.settings.log_payloads:
+            exchange.response_body = data.decode("utf-8")
+
+    def _finish(self, exchange: Exchange, responder: Responder) -> None:
+        exchange.t_end = self.clock.monotonic()
+        exchange.status = responder.status or 499  # 499: nothing sent (nginx's "client closed")
+        exchange.response_headers = responder.headers
+        exchange.response_size = responder.size
+        try:
+            line = encode_record(build_record(exchange, self.context))
+        except Exception:  # never lose the line over a bug in the record builder
+            logger.exception("could not build the log record for %s", exchange.request_id)
+            return
+        self.log_writer.write(line)
+
+    def _new_exchange(self, scope: Scope) -> Exchange:
+        client = scope.get("client") or ("", 0)
+        return Exchange(
+            request_id=self.clock.new_id(),
+            started_at=self.clock.wall(),
+            t_start=self.clock.monotonic(),
+            method=scope.get("method", "GET"),
+            path=scope.get("path", ""),
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            host=header(scope, "host") or "",
+            scheme=scope.get("scheme", "http"),
+            headers=header_list(scope),
+            client_ip=client[0] or "",
+            provider=self.upstream.provider,
+        )
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                # In-flight requests have finished (or been cancelled and logged) by now.
+                for callback in self.on_shutdown:
+                    await callback()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(
+    settings: Settings,
+    *,
+    upstream: Upstream,
+    log_writer: LineSink,
+    clock: Clock | None = None,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> Gateway:
+    """The gateway app. `on_shutdown` callbacks run at ASGI lifespan shutdown, after the
+    server has drained in-flight requests: the place to flush the log and close clients."""
+    return Gateway(
+        settings, upstream=upstream, log_writer=log_writer, clock=clock, on_shutdown=on_shutdown
+    )

@@ -1,0 +1,282 @@
+"""The two endpoints: `/v1/messages` (one-shot and streaming) and `/v1/messages/count_tokens`.
+
+Streaming contract: nothing is sent to the client until the upstream has answered 2xx and either
+produced its first event or stayed silent for one ping interval, so an upstream failure before
+that is an ordinary HTTP error (the Claude CLI would otherwise repeat the whole request without
+streaming). After that, the answer is the exact Anthropic event sequence, with a `ping` whenever
+the upstream is silent for `ping_interval` seconds (the CLI aborts streams that go quiet), and a
+failure becomes an in-stream `error` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import orjson
+
+from claude_gw.config import Settings
+from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError
+from claude_gw.logs.exchange import Exchange
+from claude_gw.server.asgi import Receive, Responder, Scope, read_body, run_until_disconnect
+from claude_gw.tokens import count_anthropic_request
+from claude_gw.translate.models import TargetModel, target_for
+from claude_gw.translate.request import anthropic_to_openai
+from claude_gw.translate.response import openai_to_anthropic
+from claude_gw.translate.sse import SSEDecoder, encode_event
+from claude_gw.translate.stream import StreamTranslator
+from claude_gw.upstream import Upstream
+
+OVERHEAD_HEADER = "x-claude-gw-overhead-ms"
+SSE_HEADERS = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+}
+PING = encode_event({"type": "ping"})
+
+
+def overhead_ms(exchange: Exchange, now: float) -> float:
+    """Time spent in the gateway itself so far: elapsed time minus time waiting on the upstream."""
+    waited = 0.0
+    if exchange.t_upstream_sent is not None:
+        upstream_end = exchange.t_upstream_done or exchange.t_upstream_headers or now
+        waited = max(0.0, upstream_end - exchange.t_upstream_sent)
+    return round(max(0.0, now - exchange.t_start - waited) * 1000, 2)
+
+
+def gateway_headers(exchange: Exchange, now: float) -> dict[str, str]:
+    return {
+        "request-id": f"req_{exchange.request_id}",
+        OVERHEAD_HEADER: f"{overhead_ms(exchange, now):.2f}",
+    }
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise InvalidRequest(f"the request body must be a JSON object, not {type(doc).__name__}")
+    return doc
+
+
+def request_size(exchange: Exchange, body_size: int) -> int:
+    """Bytes of request line + headers + body, like nginx's `$request_length`."""
+    target = exchange.path + (f"?{exchange.query_string}" if exchange.query_string else "")
+    line = len(f"{exchange.method} {target} HTTP/1.1\r\n")
+    return line + sum(len(k) + len(v) + 4 for k, v in exchange.headers) + 2 + body_size
+
+
+class MessagesHandler:
+    def __init__(self, settings: Settings, upstream: Upstream, now: Callable[[], float]) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.now = now
+
+    async def _read(
+        self, exchange: Exchange, scope: Scope, receive: Receive
+    ) -> dict[str, Any]:
+        raw = await read_body(scope, receive, limit=self.settings.max_body_bytes)
+        exchange.request_size = request_size(exchange, len(raw))
+        if self.settings.log_payloads:
+            exchange.request_body = raw
+        doc = parse_json_object(raw)
+        model = doc.get("model")
+        exchange.client_model = model if isinstance(model, str) else None
+        return doc
+
+    async def count_tokens(
+        self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
+    ) -> None:
+        doc = await self._read(exchange, scope, receive)
+        if not isinstance(doc.get("messages"), list):
+            raise InvalidRequest("messages: required, and must be a list")
+        exchange.request_model = self.settings.resolve_model(exchange.client_model)
+        try:
+            count = count_anthropic_request(doc)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise InvalidRequest(f"cannot count the tokens of this request: {exc}") from None
+        exchange.counted_input_tokens = count
+        await self._send_json(exchange, responder, {"input_tokens": count})
+
+    async def messages(
+        self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
+    ) -> None:
+        doc = await self._read(exchange, scope, receive)
+        target = target_for(self.settings.resolve_model(exchange.client_model))
+        exchange.request_model = target.name
+        chat = anthropic_to_openai(doc, target=target)  # type: ignore[arg-type]
+        exchange.upstream_uri = self.upstream.chat_uri
+        exchange.upstream_host, exchange.upstream_port = self.upstream.host_port
+        if doc.get("stream") is True:
+            exchange.mode = "stream"
+            handler = self._stream(exchange, chat, target, responder)
+        else:
+            handler = self._oneshot(exchange, chat, responder)
+        await run_until_disconnect(handler, receive)
+
+    async def _oneshot(
+        self, exchange: Exchange, chat: dict[str, Any], responder: Responder
+    ) -> None:
+        exchange.t_upstream_sent = self.now()
+        completion, _ = await self.upstream.complete(chat)
+        exchange.t_upstream_headers = exchange.t_upstream_done = self.now()
+        exchange.t_first_token = exchange.t_upstream_done
+        exchange.upstream_status = 200
+        exchange.source = "upstream"
+        exchange.response_model = completion.get("model")
+        exchange.usage = completion.get("usage")
+        message = openai_to_anthropic(
+            completion,  # type: ignore[arg-type]
+            message_id=f"msg_{exchange.request_id}",
+        )
+        exchange.stop_reason = message.get("stop_reason")
+        exchange.tool_calls = sum(1 for b in message.get("content", []) if b["type"] == "tool_use")
+        await self._send_json(exchange, responder, message)
+
+    async def _send_json(self, exchange: Exchange, responder: Responder, doc: Any) -> None:
+        data = await responder.json(200, doc, gateway_headers(exchange, self.now()))
+        if self.settings.log_payloads:
+            exchange.response_body = data.decode("utf-8")
+
+    async def _stream(
+        self,
+        exchange: Exchange,
+        chat: dict[str, Any],
+        target: TargetModel,
+        responder: Responder,
+    ) -> None:
+        translator = StreamTranslator(message_id=f"msg_{exchange.request_id}", model=target.name)
+        exchange.t_upstream_sent = self.now()
+        try:
+            async with self.upstream.stream(chat) as response:
+                exchange.t_upstream_headers = self.now()
+                exchange.upstream_status = response.status_code
+                exchange.source = "upstream"
+                pump = StreamPump(self, exchange, translator, responder)
+                await pump.run(self.upstream.iter_bytes(response))
+        finally:
+            exchange.t_upstream_done = exchange.t_upstream_done or self.now()
+            exchange.usage = translator.usage  # type: ignore[assignment]
+            exchange.response_model = translator.response_model
+            exchange.stop_reason = translator.stop_reason
+            exchange.tool_calls = translator.tool_calls
+            if self.settings.log_payloads and translator.started:
+                exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
+
+
+class StreamPump:
+    """Moves one upstream SSE stream to the client: decode, translate, ping, finish."""
+
+    def __init__(
+        self,
+        handler: MessagesHandler,
+        exchange: Exchange,
+        translator: StreamTranslator,
+        responder: Responder,
+    ) -> None:
+        self.handler = handler
+        self.exchange = exchange
+        self.translator = translator
+        self.responder = responder
+        self.decoder = SSEDecoder()
+        self.done = False  # saw `data: [DONE]`
+
+    async def run(self, source: AsyncIterator[bytes]) -> None:
+        try:
+            await self._pump(source)
+        except GatewayError as error:
+            if not self.responder.started:
+                raise  # nothing sent yet: an ordinary HTTP error
+            self.exchange.error_type = error.error_type
+            self.exchange.error_message = error.message
+            await self._emit(self.translator.error(error.error_type, error.message))
+            await self.responder.body(b"", more=False)
+            return
+        await self._end()
+
+    async def _pump(self, source: AsyncIterator[bytes]) -> None:
+        interval = self.handler.settings.ping_interval
+        iterator = source.__aiter__()
+        pending: asyncio.Future[bytes] | None = None
+        try:
+            while not self.done:
+                if pending is None:
+                    pending = asyncio.ensure_future(iterator.__anext__())
+                finished, _ = await asyncio.wait({pending}, timeout=interval)
+                if not finished:
+                    await self._ping()
+                    continue
+                try:
+                    data = pending.result()
+                except StopAsyncIteration:
+                    break
+                finally:
+                    if pending.done():
+                        pending = None
+                await self._feed(self.decoder.feed(data))
+            if not self.done:
+                await self._feed(self.decoder.flush())
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await pending
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def _feed(self, events: list[Any]) -> None:
+        for sse in events:
+            data = sse.data.strip()
+            if not data:
+                continue
+            if data == "[DONE]":
+                self.done = True
+                return
+            try:
+                chunk = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(
+                    f"upstream {self.handler.upstream.label} sent a stream line that is not JSON: "
+                    f"{data[:120]!r}"
+                ) from None
+            if not isinstance(chunk, dict):
+                continue
+            out = self.translator.feed(chunk)  # type: ignore[arg-type]
+            if self.translator.has_content and self.exchange.t_first_token is None:
+                self.exchange.t_first_token = self.handler.now()
+            await self._emit(out)
+
+    async def _ping(self) -> None:
+        await self._emit(self.translator.start())
+        await self._emit_bytes(PING)
+
+    async def _end(self) -> None:
+        self.exchange.t_upstream_done = self.handler.now()
+        if not self.done and not self.translator.saw_finish_reason:
+            raise_cut = UpstreamError(
+                f"upstream {self.handler.upstream.label} closed the stream before it finished"
+            )
+            if not self.responder.started:
+                raise raise_cut
+            self.exchange.error_type = raise_cut.error_type
+            self.exchange.error_message = raise_cut.message
+            await self._emit(self.translator.error(raise_cut.error_type, raise_cut.message))
+        else:
+            await self._emit(self.translator.finish())
+        await self.responder.body(b"", more=False)
+
+    async def _emit(self, events: list[Any]) -> None:
+        if events:
+            await self._emit_bytes(b"".join(encode_event(event) for event in events))
+
+    async def _emit_bytes(self, data: bytes) -> None:
+        if not self.responder.started:
+            headers = {**SSE_HEADERS, **gateway_headers(self.exchange, self.handler.now())}
+            await self.responder.start(200, headers)
+        await self.responder.body(data)

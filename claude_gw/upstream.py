@@ -1,0 +1,147 @@
+"""The one module that sends requests upstream, through an injected `httpx.AsyncClient`.
+
+Every transport failure becomes a `GatewayError` naming the upstream (`raise ... from exc`), and
+every non-2xx answer becomes the error the client should see (`translate.errors`). The key is
+sent as `Authorization: Bearer` and never appears in an error message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
+from claude_gw.translate.errors import upstream_http_error
+
+SIMULATED_BASE_URL = "http://simulated.invalid/v1"
+
+
+class Upstream:
+    """An OpenAI-compatible Chat Completions endpoint."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str | None,
+        provider: str = "openai",
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.provider = provider
+        self._api_key = api_key
+        self._headers = {"content-type": "application/json", **(extra_headers or {})}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+
+    @property
+    def label(self) -> str:
+        """How messages name this upstream: `openai at https://api.openai.com/v1`."""
+        return f"{self.provider} at {self.base_url}"
+
+    @property
+    def chat_url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    @property
+    def chat_uri(self) -> str:
+        """Path of the chat endpoint, as Kong logs it in `upstream_uri`."""
+        return urlsplit(self.chat_url).path
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        parts = urlsplit(self.base_url)
+        default = 443 if parts.scheme == "https" else 80
+        return parts.hostname or "", parts.port or default
+
+    async def complete(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], httpx.Headers]:
+        """POST a non-streaming request; the parsed completion and the response headers."""
+        async with self._send(body) as response:
+            raw = await self._read(response)
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise UpstreamError(
+                f"upstream {self.label} answered 200 with a body that is not JSON: {raw[:200]!r}"
+            ) from None
+        if not isinstance(doc, dict):
+            raise UpstreamError(f"upstream {self.label} answered 200 with JSON that is not an object")
+        return doc, response.headers
+
+    @asynccontextmanager
+    async def stream(self, body: Mapping[str, Any]) -> AsyncIterator[httpx.Response]:
+        """POST a streaming request; yields the open 2xx response, closed on exit (which
+        cancels the upstream request when the caller leaves early)."""
+        async with self._send(body) as response:
+            yield response
+
+    async def iter_bytes(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The raw body of a streaming response, with transport errors mapped."""
+        try:
+            async for chunk in response.aiter_bytes():
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+
+    async def check(self) -> None:
+        """Startup probe: raise `UpstreamError` if the upstream cannot be reached or rejects
+        the key. Any other answer (even a 404 from a server without /models) is fine."""
+        try:
+            response = await self.client.get(f"{self.base_url}/models", headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        if response.status_code in (401, 403):
+            raise UpstreamError(
+                f"upstream {self.label} rejected the API key ({response.status_code})"
+            )
+
+    @asynccontextmanager
+    async def _send(self, body: Mapping[str, Any]) -> AsyncIterator[httpx.Response]:
+        request = self.client.build_request(
+            "POST", self.chat_url, content=orjson.dumps(body), headers=self._headers
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        try:
+            if response.status_code >= 300:
+                raw = await self._read(response)
+                error = upstream_http_error(
+                    response.status_code, raw, response.headers, upstream=self.label
+                )
+                error.upstream_status = response.status_code
+                raise self._scrubbed(error)
+            yield response
+        finally:
+            await response.aclose()
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        try:
+            return await response.aread()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+
+    def _transport_error(self, exc: httpx.HTTPError) -> GatewayError:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
+            what = "connecting to" if isinstance(exc, httpx.ConnectTimeout) else "waiting for"
+            return self._scrubbed(UpstreamTimeout(f"timed out {what} upstream {self.label}"))
+        if isinstance(exc, httpx.ConnectError):
+            return self._scrubbed(UpstreamError(f"cannot reach upstream {self.label}: {reason}"))
+        return self._scrubbed(
+            UpstreamError(f"connection to upstream {self.label} failed: {reason}")
+        )
+
+    def _scrubbed(self, error: GatewayError) -> GatewayError:
+        if self._api_key and self._api_key in error.message:
+            error.message = error.message.replace(self._api_key, "***")
+            error.args = (error.message,)
+        return error
