@@ -112,7 +112,7 @@ class Settings:
             return value or None
 
         upstream = get("upstream") or environ.get("OPENAI_BASE_URL", "").strip() or OPENAI_URL
-        settings = cls(upstream_url=normalize_upstream(upstream))
+        settings = cls(upstream_url=normalize_upstream(upstream, ENV["upstream"]))
         return settings.with_options(
             host=get("host"),
             port=parse_port(get("port"), ENV["port"]),
@@ -128,12 +128,12 @@ class Settings:
         )
 
 
-def normalize_upstream(url: str) -> str:
+def normalize_upstream(url: str, where: str = "--upstream") -> str:
     url = url.strip()
     if url == SIMULATED:
         return url
     if not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(f"upstream must be an http(s) URL or 'simulated', got {url!r}")
+        raise ConfigError(f"{where}: expected an http(s) URL or 'simulated', got {url!r}")
     return url.rstrip("/")
 
 

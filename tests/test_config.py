@@ -1,0 +1,111 @@
+from pathlib import Path
+
+import pytest
+
+from claude_gw.config import (
+    DEFAULT_MAX_BODY,
+    ConfigError,
+    ModelRule,
+    Secret,
+    Settings,
+    parse_size,
+)
+
+
+def test_defaults_follow_the_kong_tutorial_where_it_works():
+    settings = Settings.from_env({})
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.upstream_url == "https://api.openai.com/v1"
+    assert settings.model == "gpt-5-mini"
+    assert settings.log_path == Path("claude.json")
+    assert settings.max_body_bytes == DEFAULT_MAX_BODY
+    assert settings.api_key is None
+
+
+def test_every_setting_has_an_environment_variable(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("sk-from-file\n")
+    settings = Settings.from_env(
+        {
+            "CLAUDE_GW_HOST": "0.0.0.0",
+            "CLAUDE_GW_PORT": "9000",
+            "CLAUDE_GW_UPSTREAM": "http://127.0.0.1:11434/v1/",
+            "CLAUDE_GW_API_KEY_FILE": str(key_file),
+            "CLAUDE_GW_MODEL": "gpt-4.1",
+            "CLAUDE_GW_MODEL_MAP": "claude-haiku-*=gpt-5-nano, claude-opus-*=gpt-5",
+            "CLAUDE_GW_LOG": "/tmp/x.json",
+            "CLAUDE_GW_LOG_PAYLOADS": "yes",
+            "CLAUDE_GW_MAX_BODY": "512KiB",
+            "CLAUDE_GW_CONNECT_TIMEOUT": "3",
+            "CLAUDE_GW_READ_TIMEOUT": "120",
+            "CLAUDE_GW_PING_INTERVAL": "2.5",
+        }
+    )
+    assert settings.host == "0.0.0.0" and settings.port == 9000
+    assert settings.upstream_url == "http://127.0.0.1:11434/v1"
+    assert settings.api_key == "sk-from-file"
+    assert settings.model == "gpt-4.1"
+    assert settings.model_map == (
+        ModelRule("claude-haiku-*", "gpt-5-nano"),
+        ModelRule("claude-opus-*", "gpt-5"),
+    )
+    assert settings.log_path == Path("/tmp/x.json") and settings.log_payloads is True
+    assert settings.max_body_bytes == 512 * 1024
+    assert (settings.connect_timeout, settings.read_timeout, settings.ping_interval) == (3, 120, 2.5)
+
+
+def test_the_key_comes_from_openai_api_key_and_never_shows_in_a_repr():
+    settings = Settings.from_env({"OPENAI_API_KEY": "sk-proj-secretvalue123"})
+    assert settings.api_key == "sk-proj-secretvalue123"
+    assert isinstance(settings.api_key, Secret)
+    assert "secretvalue" not in repr(settings)
+    assert "secretvalue" not in repr(settings.api_key)
+
+
+@pytest.mark.parametrize(
+    ("client_model", "expected"),
+    [
+        pytest.param("claude-haiku-5-5", "gpt-5-nano", id="haiku_subagent_goes_to_the_small_model"),
+        pytest.param("claude-opus-5-5", "gpt-5-mini", id="other_claude_names_go_to_the_default"),
+        pytest.param("gpt-4.1", "gpt-4.1", id="openai_names_pass_through"),
+        pytest.param(None, "gpt-5-mini", id="no_model_goes_to_the_default"),
+        pytest.param("", "gpt-5-mini", id="empty_model_goes_to_the_default"),
+        pytest.param("o3-mini", "o4-mini", id="map_rules_apply_to_any_name"),
+    ],
+)
+def test_model_resolution(client_model, expected):
+    settings = Settings(
+        model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"), ModelRule("o3-*", "o4-mini"))
+    )
+    assert settings.resolve_model(client_model) == expected
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        pytest.param({"CLAUDE_GW_PORT": "eighty"}, "CLAUDE_GW_PORT", id="port_not_a_number"),
+        pytest.param({"CLAUDE_GW_MAX_BODY": "lots"}, "CLAUDE_GW_MAX_BODY", id="size_not_a_size"),
+        pytest.param({"CLAUDE_GW_MODEL_MAP": "claude-*"}, "PATTERN=MODEL", id="map_without_equals"),
+        pytest.param({"CLAUDE_GW_UPSTREAM": "api.openai.com"}, r"CLAUDE_GW_UPSTREAM.*http\(s\) URL", id="upstream_no_scheme"),
+        pytest.param({"CLAUDE_GW_LOG_PAYLOADS": "maybe"}, "true or false", id="bool_not_a_bool"),
+        pytest.param({"CLAUDE_GW_READ_TIMEOUT": "-1"}, "positive", id="negative_timeout"),
+        pytest.param({"CLAUDE_GW_API_KEY_FILE": "/nonexistent/key"}, "cannot read", id="missing_key_file"),
+    ],
+)
+def test_bad_settings_name_the_variable_and_what_was_expected(variables, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(variables)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("524288", 524288), ("512KiB", 524288), ("1MB", 1_000_000), ("32MiB", 32 * 1024**2), ("1.5k", 1500)],
+)
+def test_sizes_accept_decimal_and_binary_units(text, size):
+    assert parse_size(text, "x") == size
+
+
+def test_simulated_upstream_is_its_own_provider():
+    settings = Settings.from_env({"CLAUDE_GW_UPSTREAM": "simulated"})
+    assert settings.simulated and settings.provider == "simulated"
+    assert Settings().provider == "openai"
