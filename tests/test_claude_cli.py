@@ -1,0 +1,189 @@
+"""End to end: the real Claude Code CLI (npm, pinned version) in `-p` mode, through
+`claude-gw serve` (a real subprocess), to the simulated OpenAI backend (the test double of
+tests/conftest.py) on a loopback socket. Set-up as in Kong's tutorial:
+`ANTHROPIC_BASE_URL=http://.../anything ANTHROPIC_MODEL=gpt-5-mini claude`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.cli
+
+UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
+CLI_KEY = "sk-ant-cli-side-key-not-for-logs"
+
+
+@dataclass
+class RunningGateway:
+    process: subprocess.Popen[str]
+    url: str
+    log_path: Path
+    banner: str
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def records(self) -> list[dict]:
+        self.stop()
+        return [json.loads(line) for line in self.log_path.read_text().splitlines()]
+
+
+def start_serve(tmp_path: Path, upstream: str, *extra: str) -> RunningGateway:
+    log_path = tmp_path / "claude.json"
+    env = {"PATH": os.environ["PATH"], "OPENAI_API_KEY": UPSTREAM_KEY}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "claude_gw", "serve", "--port", "0", "--upstream", upstream,
+         "--log", str(log_path), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    banner = read_banner(process)
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
+    assert match, banner
+    return RunningGateway(process, f"{match.group(1)}/anything", log_path, banner)
+
+
+def read_banner(process: subprocess.Popen[str], timeout: float = 30) -> str:
+    assert process.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any("use:" in line for line in lines):
+        ready, _, _ = select.select([process.stderr], [], [], 0.5)
+        if ready:
+            line = process.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+    return "".join(lines)
+
+
+@pytest.fixture
+def served(tmp_path, fake_openai) -> Iterator[RunningGateway]:
+    gateway = start_serve(tmp_path, fake_openai)
+    yield gateway
+    gateway.stop()
+
+
+def run_claude(claude_cli: Path, home: Path, base_url: str, prompt: str, *args: str) -> dict:
+    home.mkdir(exist_ok=True)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "TERM": "dumb",
+        "LANG": "C.UTF-8",
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": CLI_KEY,
+        "ANTHROPIC_MODEL": "gpt-5-mini",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    }
+    result = subprocess.run(
+        [str(claude_cli), "-p", "--output-format", "json", *args, "--", prompt],
+        capture_output=True, text=True, env=env, cwd=home, timeout=180, check=False,
+    )
+    assert result.returncode == 0, f"stdout: {result.stdout}\nstderr: {result.stderr}"
+    return json.loads(result.stdout)
+
+
+def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(claude_cli, served, tmp_path, simulator):
+    out = run_claude(claude_cli, tmp_path / "home", served.url,
+                     "say hi [sim:reply Hello from the simulated upstream.]")
+    assert out["result"] == "Hello from the simulated upstream."
+    assert out["is_error"] is False
+    records = served.records()
+    messages = [r for r in records if r["claude_gw"]["endpoint"] == "messages"]
+    assert len(messages) == simulator.stats.requests == 1
+    (record,) = messages
+    assert record["claude_gw"]["session_id"] == out["session_id"]
+    assert record["claude_gw"]["client"].startswith("claude-cli/2.1.331")
+    assert record["ai"]["proxy"]["meta"]["request_model"] == "gpt-5-mini"
+    assert record["ai"]["proxy"]["meta"]["request_mode"] == "stream"
+    assert record["ai"]["proxy"]["usage"]["prompt_tokens"] > 1000  # system prompt + 12 tools
+    raw = served.log_path.read_text()
+    assert CLI_KEY not in raw and UPSTREAM_KEY not in raw
+
+
+def test_cli_bash_tool_round_trip(claude_cli, served, tmp_path, simulator):
+    prompt = ('run the command [sim:tool Bash {"command": "echo hello-from-tool", '
+              '"description": "Print a greeting"}]')
+    out = run_claude(claude_cli, tmp_path / "home", served.url, prompt, "--allowedTools", "Bash")
+    assert "hello-from-tool" in out["result"]
+    assert out["num_turns"] == 2
+    # The second upstream request carries the command's output as an OpenAI tool message.
+    tool_messages = [m for m in simulator.stats.bodies[-1]["messages"] if m["role"] == "tool"]
+    assert "hello-from-tool" in tool_messages[-1]["content"]
+    records = [r for r in served.records() if r["claude_gw"]["endpoint"] == "messages"]
+    assert len(records) == 2
+    assert [r["claude_gw"]["stop_reason"] for r in records] == ["tool_use", "end_turn"]
+    assert {r["claude_gw"]["session_id"] for r in records} == {out["session_id"]}
+    assert records[0]["claude_gw"]["tool_calls"] == 1
+
+
+def test_serve_banner_names_listen_address_upstream_model_and_log(served):
+    assert "upstream: openai at http://127.0.0.1:" in served.banner
+    assert "model gpt-5-mini" in served.banner
+    assert str(served.log_path) in served.banner
+
+
+def test_serve_simulated_is_labelled_and_answers_without_a_key(tmp_path):
+    import httpx
+
+    gateway = start_serve(tmp_path, "simulated")
+    assert "SIMULATED" in gateway.banner
+    response = httpx.post(f"{gateway.url}/v1/messages", timeout=30, json={
+        "model": "gpt-5-mini", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 200
+    assert response.json()["model"] == "gpt-5-mini-simulated"
+    (record,) = gateway.records()
+    assert record["ai"]["proxy"]["meta"]["provider_name"] == "simulated"
+    assert record["claude_gw"]["simulated"] is True
+
+
+def test_sigterm_lets_an_inflight_stream_finish_and_flushes_the_log(tmp_path):
+    import httpx
+
+    gateway = start_serve(tmp_path, "simulated")
+    with httpx.stream("POST", f"{gateway.url}/v1/messages", timeout=30, json={
+        "model": "gpt-5-mini", "max_tokens": 100, "stream": True,
+        "messages": [{"role": "user", "content": "[sim:stall 1] hi"}]}) as response:
+        gateway.process.send_signal(signal.SIGTERM)
+        body = response.read().decode()
+    assert body.rstrip().endswith('data: {"type":"message_stop"}')
+    assert gateway.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    (record,) = [json.loads(line) for line in gateway.log_path.read_text().splitlines()]
+    assert record["response"]["status"] == 200 and record["claude_gw"]["error_type"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        pytest.param([], {}, "no API key for upstream https://api.openai.com/v1", id="missing_key"),
+        pytest.param(["--upstream", "http://127.0.0.1:9/v1"], {"OPENAI_API_KEY": "sk-x"},
+                     "cannot reach upstream openai at http://127.0.0.1:9/v1", id="unreachable"),
+        pytest.param(["--max-body", "huge"], {}, "--max-body", id="bad_size"),
+    ],
+)
+def test_serve_startup_problems_are_one_clear_line(tmp_path, args, env, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "claude_gw", "serve", "--port", "0", "--log",
+         str(tmp_path / "c.json"), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": os.environ["PATH"], **env},
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
