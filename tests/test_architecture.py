@@ -1,0 +1,87 @@
+"""The dependency direction and the purity rules of STYLE.md, checked by parsing the source."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "claude_gw"
+
+# module prefix -> the claude_gw modules it may import
+ALLOWED = {
+    "claude_gw.translate": ("claude_gw.wire", "claude_gw.errors", "claude_gw.translate"),
+    "claude_gw.logs": ("claude_gw.wire", "claude_gw.errors", "claude_gw.logs", "claude_gw.tokens"),
+    "claude_gw.upstream": ("claude_gw.errors", "claude_gw.translate", "claude_gw.wire"),
+    "claude_gw.server": (
+        "claude_gw.server", "claude_gw.translate", "claude_gw.upstream", "claude_gw.logs",
+        "claude_gw.config", "claude_gw.errors", "claude_gw.wire", "claude_gw.tokens",
+        "claude_gw",  # exactly the package, for __version__; not its subpackages
+    ),
+    "claude_gw.config": ("claude_gw.errors",),
+    "claude_gw.tokens": ("claude_gw.wire",),
+}
+
+
+def modules() -> list[tuple[str, ast.Module]]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        found.append((name, ast.parse(path.read_text(), filename=str(path))))
+    return found
+
+
+def allows(allowed: str, module: str) -> bool:
+    if allowed == "claude_gw":
+        return module == "claude_gw"
+    return module == allowed or module.startswith(allowed + ".")
+
+
+def imported(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])
+def test_imports_point_only_downward(name, tree):
+    rule = next((prefix for prefix in ALLOWED if name == prefix or name.startswith(prefix + ".")), None)
+    if rule is None:
+        return  # cli, simulated, __main__: free to import what they need
+    ours = {module for module in imported(tree) if module.split(".")[0] == "claude_gw"}
+    bad = {m for m in ours if not any(allows(ok, m) for ok in ALLOWED[rule])}
+    assert not bad, f"{name} may not import {sorted(bad)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "tree"),
+    [(n, t) for n, t in modules() if n.startswith("claude_gw.translate")],
+    ids=[n for n, _ in modules() if n.startswith("claude_gw.translate")],
+)
+def test_translation_is_pure_standard_library(name, tree):
+    outside = {
+        module for module in imported(tree)
+        if module.split(".")[0] not in sys.stdlib_module_names and module.split(".")[0] != "claude_gw"
+    }
+    assert not outside, f"{name} imports {sorted(outside)}"
+    forbidden = {"asyncio", "time", "uuid", "os", "random", "socket"}
+    assert not (imported(tree) & forbidden), f"{name} does I/O or reads a clock"
+
+
+@pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])
+def test_only_the_cli_prints_or_reads_the_environment(name, tree):
+    if name == "claude_gw.cli":
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id != "print", f"{name} prints (line {node.lineno})"
+        if isinstance(node, ast.Attribute) and node.attr == "environ":
+            assert not (isinstance(node.value, ast.Name) and node.value.id == "os"), (
+                f"{name} reads os.environ (line {node.lineno})"
+            )
