@@ -27,7 +27,7 @@ CLI_KEY = "sk-ant-cli-side-key-not-for-logs"
 
 @dataclass
 class RunningGateway:
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     url: str
     log_path: Path
     banner: str
@@ -35,7 +35,11 @@ class RunningGateway:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
+        code = self.process.wait(timeout=30)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+        return code
 
     def records(self) -> list[dict]:
         self.stop()
@@ -48,7 +52,7 @@ def start_serve(tmp_path: Path, upstream: str, *extra: str) -> RunningGateway:
     process = subprocess.Popen(
         [sys.executable, "-m", "claude_gw", "serve", "--port", "0", "--upstream", upstream,
          "--log", str(log_path), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )
     banner = read_banner(process)
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
@@ -56,18 +60,22 @@ def start_serve(tmp_path: Path, upstream: str, *extra: str) -> RunningGateway:
     return RunningGateway(process, f"{match.group(1)}/anything", log_path, banner)
 
 
-def read_banner(process: subprocess.Popen[str], timeout: float = 30) -> str:
+def read_banner(process: subprocess.Popen[bytes], timeout: float = 30) -> str:
+    """What `serve` printed on stderr up to its last start-up line (`use: ...`)."""
     assert process.stderr is not None
-    lines: list[str] = []
+    fd = process.stderr.fileno()
+    seen = b""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not any("use:" in line for line in lines):
-        ready, _, _ = select.select([process.stderr], [], [], 0.5)
+    while time.monotonic() < deadline and b"use:" not in seen:
+        ready, _, _ = select.select([fd], [], [], 0.5)
         if ready:
-            line = process.stderr.readline()
-            if not line:
+            data = os.read(fd, 4096)
+            if not data:
                 break
-            lines.append(line)
-    return "".join(lines)
+            seen += data
+    while b"use:" in seen and not seen.endswith(b"\n") and time.monotonic() < deadline:
+        seen += os.read(fd, 4096)
+    return seen.decode()
 
 
 @pytest.fixture
@@ -105,7 +113,7 @@ def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(claude_cli, ser
     assert out["is_error"] is False
     records = served.records()
     messages = [r for r in records if r["claude_gw"]["endpoint"] == "messages"]
-    assert len(messages) == simulator.stats.requests == 1
+    assert len(messages) == len(simulator.stats.bodies) == 1
     (record,) = messages
     assert record["claude_gw"]["session_id"] == out["session_id"]
     assert record["claude_gw"]["client"].startswith("claude-cli/2.1.331")
@@ -162,7 +170,7 @@ def test_sigterm_lets_an_inflight_stream_finish_and_flushes_the_log(tmp_path):
         gateway.process.send_signal(signal.SIGTERM)
         body = response.read().decode()
     assert body.rstrip().endswith('data: {"type":"message_stop"}')
-    assert gateway.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert gateway.stop() in (0, -signal.SIGTERM)
     (record,) = [json.loads(line) for line in gateway.log_path.read_text().splitlines()]
     assert record["response"]["status"] == 200 and record["claude_gw"]["error_type"] is None
 

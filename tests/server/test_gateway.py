@@ -38,7 +38,10 @@ class Gateway:
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
     def client(self, **kwargs) -> anthropic.Anthropic:
-        return anthropic.Anthropic(base_url=self.url, api_key=CLIENT_KEY, max_retries=0, **kwargs)
+        # Recent SDKs send the key as `Authorization: Bearer`; the Claude CLI sends `x-api-key`
+        # (or both, with apiKeyHelper). Send both, as the CLI can.
+        return anthropic.Anthropic(base_url=self.url, api_key=CLIENT_KEY, max_retries=0,
+                                   default_headers={"x-api-key": CLIENT_KEY}, **kwargs)
 
 
 def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
@@ -228,6 +231,7 @@ def test_log_record_has_kongs_shape_and_no_key(gateway):
         assert set(kong["ai"]["proxy"]["usage"]) == set(record["ai"]["proxy"]["usage"])
         assert isinstance(record["upstream_status"], str)
         assert record["request"]["headers"]["x-api-key"] == "REDACTED"
+        assert record["request"]["headers"]["authorization"] == "REDACTED"
         assert record["claude_gw"]["v"] == 1
         assert record["ai"]["proxy"]["meta"]["provider_name"] == "openai"
 

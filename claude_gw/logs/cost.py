@@ -1,0 +1,115 @@
+"""The price of one request in USD, from the offline `genai_prices` table.
+
+Contract: `price_usage` never raises and never touches the network. A model the table does not
+know is `Price(None, "unpriced")`, never a cost of 0 passed off as free; a known model with no
+tokens costs 0.0.
+
+Offline by construction: `genai_prices` only fetches newer prices when someone starts its
+`UpdatePrices` background task (off by default); claude_gw never does, so prices come from the
+table bundled with the installed package version (`data_snapshot.get_snapshot()` with
+`from_auto_update=False`). Upgrade the package to get newer prices.
+
+Token semantics (checked against genai-prices 0.2.3): its `input_tokens` *includes* the cache
+reads, exactly like OpenAI's `prompt_tokens`, and `output_tokens` includes reasoning tokens, like
+`completion_tokens`; so OpenAI usage maps one to one. Dated ids (`gpt-5-mini-2025-08-07`) match
+their model (`gpt-5-mini`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+logger = logging.getLogger("claude_gw.logs.cost")
+
+CostSource = Literal["genai-prices", "unpriced", "none"]
+SIMULATED = "simulated"
+SIMULATED_SUFFIX = "-simulated"
+# claude_gw provider name -> genai-prices provider id. The simulated backend imitates OpenAI.
+PRICING_PROVIDER = {"openai": "openai", SIMULATED: "openai"}
+
+
+@dataclass(frozen=True)
+class Price:
+    """A request's cost in USD (None when unknown) and where the figure came from."""
+
+    cost: float | None
+    source: CostSource
+
+
+UNPRICED = Price(None, "unpriced")
+NOT_PRICED = Price(None, "none")  # there was no usage to price (e.g. a rejected request)
+
+
+def pricing_ref(model: str, provider: str) -> tuple[str, str]:
+    """(model, genai-prices provider id) to look up for a request to `model` at `provider`.
+
+    A simulated model is priced as the model it imitates: `gpt-5-mini-simulated` as `gpt-5-mini`.
+    """
+    if provider == SIMULATED and model.endswith(SIMULATED_SUFFIX):
+        model = model[: -len(SIMULATED_SUFFIX)]
+    return model, PRICING_PROVIDER.get(provider, provider)
+
+
+@functools.lru_cache(maxsize=1024)
+def find_model(model: str, provider_id: str) -> tuple[Any, Any] | None:
+    """The genai-prices (provider, model) entry for a model reference, or None if unknown.
+
+    Cached because it runs for every request, and a miss in genai-prices scans every model.
+    """
+    from genai_prices import data_snapshot
+
+    try:
+        return data_snapshot.get_snapshot().find_provider_model(model, None, provider_id, None)
+    except LookupError:
+        return None
+
+
+def price_usage(
+    model: str,
+    *,
+    provider: str,
+    prompt_tokens: int,
+    cached_tokens: int,
+    completion_tokens: int,
+    at: datetime | None = None,
+) -> Price:
+    """The price of one request's OpenAI-style usage; never raises.
+
+    `prompt_tokens` includes `cached_tokens` (OpenAI semantics). `at` picks time-dependent
+    prices (defaults to now); pass the request's start time to keep callers deterministic.
+    """
+    try:
+        return _price(model, provider, prompt_tokens, cached_tokens, completion_tokens, at)
+    except Exception:  # a pricing bug must never cost us the log line
+        logger.exception("could not price %s at %s", model, provider)
+        return UNPRICED
+
+
+def _price(
+    model: str,
+    provider: str,
+    prompt_tokens: int,
+    cached_tokens: int,
+    completion_tokens: int,
+    at: datetime | None,
+) -> Price:
+    found = find_model(*pricing_ref(model, provider))
+    if found is None:
+        return UNPRICED
+    from genai_prices import Usage
+
+    provider_entry, model_entry = found
+    prompt = max(0, int(prompt_tokens))
+    usage = Usage(
+        input_tokens=prompt,
+        cache_read_tokens=min(prompt, max(0, int(cached_tokens))),
+        output_tokens=max(0, int(completion_tokens)),
+    )
+    calculation = model_entry.calc_price(
+        usage, provider_entry, genai_request_timestamp=at or datetime.now(tz=UTC)
+    )
+    return Price(float(calculation.total_price), "genai-prices")

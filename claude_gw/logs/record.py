@@ -1,0 +1,448 @@
+"""Build one Kong 3.13 File Log + AI Proxy record from an `Exchange`, and encode it.
+
+`build_record` is pure: no clock, no I/O; every time comes from the exchange. The shape is the
+one in `../shared/fixtures/kong/claude.json` (see `../shared/notes/kong.md`), with two deliberate
+differences: secrets are redacted more strictly than Kong does (`x-api-key`, `api-key` and
+`cookie` too, and any key-looking token in URIs, messages and payloads), and claude_gw's own
+fields live under the versioned top-level key `claude_gw`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit
+
+import orjson
+
+from claude_gw.logs.cost import NOT_PRICED, Price, price_usage
+from claude_gw.logs.exchange import Exchange
+from claude_gw.wire import JSON, GatewayFields, LogMeta, LogProxy, LogRecord, LogUsage
+
+logger = logging.getLogger("claude_gw.logs.record")
+
+GATEWAY_FIELDS_VERSION = 1
+UNSPECIFIED = "UNSPECIFIED"  # Kong's value for what an early rejection never learned
+REDACTED = "REDACTED"
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie"}
+)
+SECRET_QUERY_KEYS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
+SESSION_HEADER = "x-claude-code-session-id"
+AGENT_HEADER = "x-claude-code-agent-id"
+PROMPT_DETAILS = ("cached_tokens", "audio_tokens")
+COMPLETION_DETAILS = (
+    "reasoning_tokens",
+    "audio_tokens",
+    "accepted_prediction_tokens",
+    "rejected_prediction_tokens",
+)
+
+_SECRET_PATTERNS = (
+    # OpenAI / Anthropic style keys: sk-..., sk-proj-..., sk-ant-api03-...
+    (re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"), REDACTED),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"), REDACTED),  # Google API keys
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1 {REDACTED}"),
+    (
+        re.compile(
+            r"(?i)\b((?:api[_-]?)?key|token|secret|access[_-]?token)([\"']?\s*[=:]\s*[\"']?)"
+            r"[A-Za-z0-9_\-./+]{16,}=*"
+        ),
+        rf"\1\2{REDACTED}",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """The static parts of every record: the Kong entities claude_gw stands in for.
+
+    `created_at` is optional: Kong omits null entity fields, and so do we.
+    """
+
+    plugin_id: str
+    route_paths: tuple[str, ...]
+    service_name: str
+    upstream_url: str
+    log_payloads: bool
+    workspace: str
+    version: str
+    route_name: str = "claude-gw"
+    created_at: int | None = None  # epoch seconds, for the route/service entities
+
+
+def scrub_secrets(text: str) -> str:
+    """`text` with API-key-looking tokens masked: `sk-...`, `Bearer xxx`, `key=<long secret>`."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def grouped(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """A dict of the pairs, where a name seen more than once maps to the list of its values."""
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name not in result:
+            result[name] = value
+        elif isinstance(result[name], list):
+            result[name].append(value)
+        else:
+            result[name] = [result[name], value]
+    return result
+
+
+def parse_query(query: str) -> dict[str, Any]:
+    """Kong's `get_query()`: `a=1` -> "1", a bare `flag` -> True, a repeated key -> a list."""
+    pairs: list[tuple[str, str | bool]] = []
+    for name, sep, value in (piece.partition("=") for piece in query.split("&") if piece):
+        key = unquote_plus(name)
+        secret = sep and key.lower() in SECRET_QUERY_KEYS
+        pairs.append((key, REDACTED if secret else unquote_plus(value) if sep else True))
+    return grouped(pairs)
+
+
+def log_headers(headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Lower-cased names; a repeated header becomes a list; secret headers become REDACTED."""
+    return grouped(
+        (name, REDACTED if name in SECRET_HEADERS else scrub_secrets(value))
+        for name, value in ((k.lower(), v) for k, v in headers)
+    )
+
+
+def header_value(ex: Exchange, name: str) -> str | None:
+    """The first value of a request header, by case-insensitive name."""
+    return next((v for k, v in ex.headers if k.lower() == name), None)
+
+
+def request_uri(ex: Exchange) -> str:
+    return scrub_secrets(ex.path + (f"?{ex.query_string}" if ex.query_string else ""))
+
+
+def request_part(ex: Exchange) -> JSON:
+    uri = request_uri(ex)
+    return {
+        "id": ex.request_id,
+        "uri": uri,
+        "url": f"{ex.scheme}://{ex.host or 'localhost'}{uri}",
+        "querystring": parse_query(ex.query_string),
+        "method": ex.method,
+        "headers": log_headers(ex.headers),
+        "size": ex.request_size,
+    }
+
+
+def upstream_uri(ex: Exchange) -> str:
+    """Kong's `$upstream_uri`, with the client's query appended when it has none of its own.
+
+    For a request that never went upstream, the route-stripped client path (Kong's rule too).
+    """
+    path = ex.upstream_uri if proxied(ex) and ex.upstream_uri else None
+    if path is None:
+        path = ex.path[len(ex.route_prefix) :] if ex.path.startswith(ex.route_prefix) else ex.path
+    if "?" not in path and ex.query_string:
+        path = f"{path}?{ex.query_string}"
+    return scrub_secrets(path or "/")
+
+
+def proxied(ex: Exchange) -> bool:
+    """Whether the request was sent upstream (Kong: the balancer ran)."""
+    return ex.endpoint == "messages" and ex.t_upstream_sent is not None
+
+
+def ms(start: float | None, end: float | None) -> int:
+    """Whole milliseconds between two monotonic readings (floored, like Kong); 0 if unknown."""
+    if start is None or end is None:
+        return 0
+    return max(0, int((end - start) * 1000))
+
+
+def last_reading(ex: Exchange) -> float:
+    readings = (ex.t_end, ex.t_upstream_done, ex.t_first_token, ex.t_upstream_headers)
+    return next((t for t in readings if t is not None), ex.t_start)
+
+
+def upstream_end(ex: Exchange) -> float:
+    """When the gateway stopped waiting on the upstream."""
+    return ex.t_upstream_done or ex.t_upstream_headers or last_reading(ex)
+
+
+def latencies(ex: Exchange) -> JSON:
+    end = last_reading(ex)
+    if not proxied(ex):
+        total = ms(ex.t_start, end)
+        return {"kong": total, "proxy": -1, "request": total, "receive": 0}
+    headers_at = ex.t_upstream_headers or upstream_end(ex)
+    return {
+        "kong": ms(ex.t_start, ex.t_upstream_sent),
+        "proxy": ms(ex.t_upstream_sent, headers_at),
+        "request": ms(ex.t_start, end),
+        "receive": ms(headers_at, ex.t_upstream_done),
+    }
+
+
+def llm_latency(ex: Exchange) -> int:
+    """ms from arrival to the end of the upstream answer (or of the request); 0 if not proxied."""
+    return ms(ex.t_start, ex.t_upstream_done or last_reading(ex)) if proxied(ex) else 0
+
+
+def gateway_overhead_ms(ex: Exchange) -> float:
+    """Total time minus the time spent waiting on the upstream, in ms, to 0.01."""
+    end = last_reading(ex)
+    sent = ex.t_upstream_sent
+    waited = max(0.0, upstream_end(ex) - sent) if sent is not None and proxied(ex) else 0.0
+    return round(max(0.0, end - ex.t_start - waited) * 1000, 2)
+
+
+def tries(ex: Exchange) -> list[JSON]:
+    """One balancer try, marked failed when the upstream answered 5xx or not at all."""
+    offset = (ex.t_upstream_sent or ex.t_start) - ex.t_start
+    start_ns = int((ex.started_at + offset) * 1e9)
+    attempt: JSON = {
+        "balancer_start": start_ns // 1_000_000,
+        "balancer_start_ns": float(start_ns),  # a lossy float in Kong too
+        "ip": ex.upstream_host or "",
+        "port": ex.upstream_port or 0,
+        "balancer_latency": 0,
+        "balancer_latency_ns": 0,
+    }
+    code = ex.upstream_status if ex.upstream_status is not None else ex.status
+    if code > 499:
+        attempt.update(state="failed", code=code)
+    return [attempt]
+
+
+def entity_id(ctx: RecordContext, kind: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:{ctx.plugin_id}:{kind}"))
+
+
+def service_entity(ctx: RecordContext) -> JSON:
+    parts = urlsplit(ctx.upstream_url)
+    protocol = parts.scheme or "http"
+    entity: JSON = {
+        "id": entity_id(ctx, "service"),
+        "name": ctx.service_name,
+        "host": parts.hostname or "",
+        "port": parts.port or (443 if protocol == "https" else 80),
+        "protocol": protocol,
+        "path": parts.path or "/",
+        "retries": 0,  # claude_gw never retries a request
+        "enabled": True,
+        "ws_id": ctx.workspace,
+        "created_at": ctx.created_at,
+        "updated_at": ctx.created_at,
+    }
+    return {k: v for k, v in entity.items() if v is not None}
+
+
+def route_entity(ctx: RecordContext) -> JSON:
+    entity: JSON = {
+        "id": entity_id(ctx, "route"),
+        "name": ctx.route_name,
+        "paths": list(ctx.route_paths),
+        "protocols": ["http", "https"],
+        "strip_path": True,
+        "preserve_host": False,
+        "regex_priority": 0,
+        "https_redirect_status_code": 426,
+        "path_handling": "v0",
+        "request_buffering": True,
+        "response_buffering": True,
+        "ws_id": ctx.workspace,
+        "service": {"id": entity_id(ctx, "service")},
+        "created_at": ctx.created_at,
+        "updated_at": ctx.created_at,
+    }
+    return {k: v for k, v in entity.items() if v is not None}
+
+
+def count(value: Any) -> int:
+    """A token count from untrusted usage JSON: ints pass, anything else is 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def details(usage: Mapping[str, Any], key: str, names: tuple[str, ...]) -> JSON:
+    given = usage.get(key)
+    given = given if isinstance(given, Mapping) else {}
+    return {name: count(given.get(name)) for name in names}
+
+
+def meta(ex: Exchange, ctx: RecordContext) -> LogMeta:
+    request_model = ex.request_model or ex.client_model
+    known = request_model is not None or proxied(ex)
+    return {
+        "plugin_id": ctx.plugin_id,
+        "provider_name": ex.provider if known else UNSPECIFIED,
+        "request_model": request_model or UNSPECIFIED,
+        "response_model": ex.response_model or request_model or UNSPECIFIED,
+        "request_mode": "oneshot" if ex.endpoint == "count_tokens" else ex.mode,
+        "llm_latency": llm_latency(ex),
+    }
+
+
+def price(ex: Exchange, prompt: int, cached: int, completion: int) -> Price:
+    """What the upstream's usage cost; "none" when there is no upstream usage to price."""
+    model = ex.response_model or ex.request_model
+    if ex.usage is None or ex.endpoint != "messages":
+        return NOT_PRICED
+    if model is None:
+        return Price(None, "unpriced")
+    at = datetime.fromtimestamp(ex.started_at, tz=UTC)
+    return price_usage(
+        model,
+        provider=ex.provider,
+        prompt_tokens=prompt,
+        cached_tokens=cached,
+        completion_tokens=completion,
+        at=at,
+    )
+
+
+def usage(ex: Exchange, latency: int) -> tuple[LogUsage, Price]:
+    """Kong's usage block from the upstream's OpenAI usage (count_tokens: the local count).
+
+    With no upstream usage the `*_details` are `{}` as in Kong; with usage, every detail key is
+    present (0 when the upstream left it out) so that columns stay stable.
+    """
+    given: Mapping[str, Any] = ex.usage if isinstance(ex.usage, Mapping) else {}
+    prompt_details = details(given, "prompt_tokens_details", PROMPT_DETAILS) if given else {}
+    completion_details = (
+        details(given, "completion_tokens_details", COMPLETION_DETAILS) if given else {}
+    )
+    prompt, completion = count(given.get("prompt_tokens")), count(given.get("completion_tokens"))
+    if ex.endpoint == "count_tokens":
+        prompt, completion = count(ex.counted_input_tokens), 0
+    cost = price(ex, prompt, prompt_details.get("cached_tokens", 0), completion)
+    block: LogUsage = {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "cost": cost.cost or 0.0,
+        "time_per_token": latency / completion if completion else 0.0,
+        "time_to_first_token": ms(ex.t_start, ex.t_first_token) if proxied(ex) else 0,
+        "prompt_tokens_details": prompt_details,
+        "completion_tokens_details": completion_details,
+    }
+    return block, cost
+
+
+def payload(ex: Exchange) -> JSON:
+    """The raw client body and the body sent back, as strings (double-encoded, like Kong)."""
+    parts: JSON = {}
+    if ex.request_body is not None:
+        parts["request"] = scrub_secrets(ex.request_body.decode("utf-8", errors="replace"))
+    if ex.response_body is not None:
+        parts["response"] = scrub_secrets(ex.response_body)
+    return parts
+
+
+def ai_proxy(ex: Exchange, ctx: RecordContext) -> tuple[LogProxy, Price]:
+    log_meta = meta(ex, ctx)
+    log_usage, cost = usage(ex, log_meta["llm_latency"])
+    proxy: LogProxy = {"meta": log_meta, "usage": log_usage}
+    if ctx.log_payloads and (parts := payload(ex)):
+        proxy["payload"] = parts
+    return proxy, cost
+
+
+def gateway_fields(ex: Exchange, cost: Price) -> GatewayFields:
+    fields: GatewayFields = {
+        "v": GATEWAY_FIELDS_VERSION,
+        "session_id": header_value(ex, SESSION_HEADER),
+        "agent_id": header_value(ex, AGENT_HEADER),
+        "client": header_value(ex, "user-agent"),
+        "client_model": ex.client_model,
+        "stop_reason": ex.stop_reason,
+        "tool_calls": ex.tool_calls,
+        "error_type": ex.error_type,
+        "error_message": scrub_secrets(ex.error_message) if ex.error_message else None,
+        "cost_source": cost.source,
+        "gateway_overhead_ms": gateway_overhead_ms(ex),
+        "simulated": ex.provider == "simulated",
+    }
+    # `endpoint` is not (yet) in wire.GatewayFields; it separates count_tokens lines, whose
+    # prompt_tokens were never sent to a model, from billed ones.
+    fields["endpoint"] = ex.endpoint  # type: ignore[typeddict-unknown-key]
+    return fields
+
+
+def build_record(ex: Exchange, ctx: RecordContext) -> LogRecord:
+    """The Kong 3.13 record for one exchange (pure: the same inputs give the same record)."""
+    proxy, cost = ai_proxy(ex, ctx)
+    record: LogRecord = {
+        "request": request_part(ex),
+        "upstream_uri": upstream_uri(ex),
+        "upstream_status": str(ex.upstream_status) if ex.upstream_status is not None else "",
+        "response": {
+            "status": ex.status,
+            "headers": log_headers(ex.response_headers.items()),
+            "size": ex.response_size,
+        },
+        "latencies": latencies(ex),
+        "route": route_entity(ctx),
+        "service": service_entity(ctx),
+        "client_ip": ex.client_ip,
+        "started_at": int(ex.started_at * 1000),
+        "source": ex.source if proxied(ex) else "kong",
+        "workspace": ctx.workspace,
+        "workspace_name": "default",
+        "ai": {"proxy": proxy},
+        "claude_gw": gateway_fields(ex, cost),
+    }
+    if proxied(ex):
+        record["tries"] = tries(ex)
+    return record
+
+
+_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+_MAX_DEPTH = 64
+
+
+def encode_record(record: LogRecord) -> bytes:
+    """One NDJSON line (ends in b"\\n"); never raises, whatever the record holds.
+
+    Values orjson cannot encode become strings; a record that still fails (cycles, lone
+    surrogates, huge ints) is sanitised first, and as a last resort replaced by a stub line
+    that says so, so the request is still counted.
+    """
+    try:
+        return orjson.dumps(record, default=_fallback, option=_OPTIONS)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return orjson.dumps(_sanitise(record, 0), option=_OPTIONS)
+    except Exception:
+        logger.exception("could not encode a log record")
+        stub = {"claude_gw": {"v": GATEWAY_FIELDS_VERSION, "error_type": "log_encoding_error"}}
+        return orjson.dumps(stub, option=_OPTIONS)
+
+
+def _fallback(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def _sanitise(value: Any, depth: int) -> Any:
+    """A JSON-safe copy: str keys, valid UTF-8, 64-bit ints, no cycles (depth-capped)."""
+    if depth > _MAX_DEPTH:
+        return "<too deep>"
+    if isinstance(value, Mapping):
+        return {_text(k): _sanitise(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_sanitise(v, depth + 1) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    return _text(value)
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else _fallback(value)
+    return text.encode("utf-8", errors="replace").decode("utf-8")

@@ -1,0 +1,246 @@
+"""`LogWriter`: appends whole NDJSON lines to a file from a dedicated thread.
+
+Contracts:
+- `write()` never waits on the disk: it hands the line to a bounded queue (at most `put_timeout`
+  seconds when the queue is full) and returns, so it is safe on the event loop and from any thread.
+- Every line reaches the file whole: the writer thread joins the lines queued together into one
+  batch and appends it with a single `os.write` on an `O_APPEND` descriptor, which the kernel
+  applies atomically with respect to other appenders, so lines never interleave even with
+  several processes writing the same file (like Kong's file-log).
+- A log file that was moved or deleted (logrotate) is noticed before the next batch (one `stat`
+  per batch) and a new file is opened at the original path; lines already written stay in the
+  moved file.
+- No line is lost silently: a failed write is counted in `lines_failed` and reported to
+  `on_error`, and the thread keeps going.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+logger = logging.getLogger("claude_gw.logs.writer")
+
+FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+MODE: Final = 0o644
+MAX_BATCH_BYTES: Final = 1 << 20  # one write call carries at most ~1 MiB of whole lines
+_STOP: Final = b""  # sentinel: never a valid line, since write() always ends lines in b"\n"
+
+WriteFn = Callable[[int, bytes], int]
+ErrorCallback = Callable[[Exception], None]
+
+
+class LogWriter:
+    """Appends lines to `path` from one background thread; see the module docstring.
+
+    `write_fn` (default `os.write`) is the injection point for tests that slow down or break
+    the disk; it must behave like `os.write(fd, data) -> bytes written`.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        on_error: ErrorCallback | None = None,
+        max_queued: int = 100_000,
+        put_timeout: float = 0.1,
+        write_fn: WriteFn = os.write,
+    ) -> None:
+        self.path = Path(path)
+        self.on_error = on_error
+        self.put_timeout = put_timeout
+        self._write_fn = write_fn
+        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=max_queued)
+        self._lock = threading.Lock()  # guards `_closed` and the counters
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._fd: int | None = None
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the open file
+        self._written = 0
+        self._failed = 0
+
+    @property
+    def lines_written(self) -> int:
+        return self._written
+
+    @property
+    def lines_failed(self) -> int:
+        return self._failed
+
+    def start(self) -> None:
+        """Open the file (creating its directory) and start the writer thread.
+
+        Raises OSError if the file cannot be opened now, so a bad path fails at start-up.
+        """
+        if self._thread is not None:
+            return
+        self._open()
+        self._thread = threading.Thread(target=self._run, name="claude_gw-log-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, record_line: bytes) -> None:
+        """Queue one line (a trailing newline is added if missing); returns without disk I/O.
+
+        Waits at most `put_timeout` seconds, only when `max_queued` lines are already waiting;
+        a line that cannot be queued is counted in `lines_failed` and reported.
+        """
+        line = record_line if record_line.endswith(b"\n") else record_line + b"\n"
+        # The lock orders write() against close(): no line can slip in after the stop mark.
+        with self._lock:
+            if self._closed:
+                error = RuntimeError(f"log writer for {self.path} is closed")
+            else:
+                try:
+                    self._queue.put(line, timeout=self.put_timeout)
+                    return
+                except queue.Full:
+                    error = RuntimeError(f"log queue for {self.path} is full: the disk is too slow")
+            self._failed += 1
+        self._report(error, 1)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write everything queued so far, stop the thread and close the file; idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        thread = self._thread
+        if thread is not None:
+            try:
+                self._queue.put(_STOP, timeout=timeout)
+            except queue.Full:
+                pass  # the thread is stuck on the disk: reported just below
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.error(
+                    "log writer for %s did not finish within %.1fs; %d lines still queued",
+                    self.path,
+                    timeout,
+                    self._queue.qsize(),
+                )
+                return
+        else:  # never started: write what was queued, here
+            self._drain_into_batches()
+        self._close_fd()
+
+    def __enter__(self) -> LogWriter:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- writer thread
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch = [self._queue.get()]
+            stopping = self._collect(batch)
+            lines = [line for line in batch if line is not _STOP]
+            if lines:
+                self._write_batch(lines)
+
+    def _collect(self, batch: list[bytes]) -> bool:
+        """Add whatever else is queued (up to MAX_BATCH_BYTES); True once the stop mark is seen."""
+        size = len(batch[0])
+        while batch[-1] is not _STOP and size < MAX_BATCH_BYTES:
+            try:
+                line = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            batch.append(line)
+            size += len(line)
+        return batch[-1] is _STOP
+
+    def _drain_into_batches(self) -> None:
+        while True:
+            batch: list[bytes] = []
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                return
+            self._collect(batch)
+            lines = [line for line in batch if line is not _STOP]
+            if lines:
+                self._write_batch(lines)
+
+    def _write_batch(self, lines: list[bytes]) -> None:
+        data = b"".join(lines)
+        done = 0
+        try:
+            fd = self._current_fd()
+            while done < len(data):  # a short write (disk nearly full) continues, then fails
+                done += self._write_fn(fd, data[done:])
+        except Exception as exc:  # disk full, permissions, a broken write_fn: keep going
+            whole = self._whole_lines(lines, done)
+            with self._lock:
+                self._written += whole
+                self._failed += len(lines) - whole
+            self._report(exc, len(lines) - whole)
+            self._close_fd()  # the next batch reopens
+            return
+        with self._lock:
+            self._written += len(lines)
+
+    @staticmethod
+    def _whole_lines(lines: list[bytes], done: int) -> int:
+        count = end = 0
+        for line in lines:
+            end += len(line)
+            if end > done:
+                break
+            count += 1
+        return count
+
+    # ----------------------------------------------------------------- file handling
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, FLAGS, MODE)
+        stat = os.fstat(fd)
+        self._fd, self._identity = fd, (stat.st_dev, stat.st_ino)
+
+    def _current_fd(self) -> int:
+        """The descriptor to write to, reopened if the file at `path` is gone or replaced."""
+        if self._fd is not None and self._identity == self._path_identity():
+            return self._fd
+        self._close_fd()
+        self._open()
+        assert self._fd is not None
+        return self._fd
+
+    def _path_identity(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    def _close_fd(self) -> None:
+        fd, self._fd, self._identity = self._fd, None, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                self._report(exc, 0)
+
+    def _report(self, error: Exception, lost: int) -> None:
+        if self.on_error is None:
+            logger.error("log writer for %s: %s (%d lines lost)", self.path, error, lost)
+            return
+        try:
+            self.on_error(error)
+        except Exception:
+            logger.exception("the on_error callback of the log writer failed")

@@ -1,0 +1,76 @@
+"""A built-in simulated OpenAI Chat Completions backend: no key, no network, made-up answers.
+
+`claude-gw serve --upstream simulated` runs the gateway against it, and the tests use the same
+code as their fake OpenAI upstream. It behaves like OpenAI's API closely enough for translation
+bugs to show up (validation, error envelopes and headers, chunk envelope, usage accounting,
+timing), and it always says it is a simulation: every answer's `model` is the requested name
+plus `-simulated`, and every response carries the header `x-simulated: true`.
+
+Endpoints (any path prefix): `POST .../chat/completions`, `GET .../models`; anything else is a
+404 in OpenAI's error envelope.
+
+Directives, written in the LAST message when a user wrote it (anywhere in its text):
+
+- `[sim:reply some text]` answer exactly this text (balanced `[...]` may appear inside).
+- `[sim:tool NAME {json args}]` call tool NAME with these arguments (`{}` when omitted); one
+  directive per call, several make parallel calls. Arguments stream in 3-7 character
+  fragments that split keys and strings. With `[sim:reply ...]` too, the text comes first.
+- `[sim:error 429|500|503|401|context_length]` answer that error as OpenAI does: 429 with
+  `retry-after`, `retry-after-ms` and `x-ratelimit-*` headers; 500 `server_error`; 503
+  overloaded; 401 `invalid_api_key`; 400 `context_length_exceeded`.
+- `[sim:stall SECONDS]` after the headers, wait this long before the first chunk (literal
+  seconds, not scaled by `time_scale`, at most 60), so the gateway has to send pings.
+- `[sim:cut]` the stream stops after a few chunks: no finish chunk, no usage, no `[DONE]`
+  (non-streaming: the JSON body stops halfway).
+- `[sim:no_finish]` no chunk carries a `finish_reason`, but usage and `[DONE]` still come.
+
+An unknown or malformed directive is answered with a 400 that says what is wrong.
+
+Without directives: a deterministic reply that names the model and quotes the start of the
+user's last text, 20-120 tokens long. When the conversation ends with tool results, the reply
+reports them (`Tool Bash returned: hello-from-tool`). Tools are called only by directive or when
+`tool_choice` forces one (then with `{}`); `tool_choice: "none"` drops tool directives and
+`parallel_tool_calls: false` keeps only the first.
+
+Usage: `prompt_tokens` from `claude_gw.tokens.count_openai_messages`; a (model, tools, leading
+system messages) prefix seen before by the same Simulator is cached in 128-token steps from 1024
+tokens on; reasoning models add `reasoning_tokens` (by `reasoning_effort`, default medium) to
+`completion_tokens`. `max_completion_tokens` (or `max_tokens`) caps reasoning first and then the
+text, ending with `finish_reason: "length"`; `stop` sequences cut the text.
+
+Stream envelope (as ../shared/fixtures/wire/openai-chat-stream-*.sse): the first delta is
+`{"role":"assistant","content":"","refusal":null}` (or `content: null` plus the first tool-call
+header), then token-sized pieces, a finish chunk with `delta: {}`, and `data: [DONE]`. With
+`stream_options.include_usage`, every chunk carries `usage: null` and a last chunk with
+`choices: []` carries the usage; without it there is no `usage` key at all (the spec's rule).
+Every chunk carries an `obfuscation` pad (`""` on the finish chunk) unless
+`stream_options.include_obfuscation` is false.
+
+Timing (every figure times `time_scale`): the model profile's `latency_s` before the headers;
+streaming: `ttft_s` plus reasoning time before the first chunk, then one text piece per token at
+`tokens_per_s`; non-streaming: the whole generation before the headers. `created` and
+`openai-processing-ms` come from the clock; everything else is reproducible from `seed` and the
+request (ids also from the request's ordinal number within the Simulator).
+"""
+
+from claude_gw.simulated.answer import SIMULATED_SUFFIX
+from claude_gw.simulated.directives import MAX_STALL_S
+from claude_gw.simulated.errors import SimError
+from claude_gw.simulated.profiles import PROFILES, ModelProfile, profile_for
+from claude_gw.simulated.serving import SimulatedTransport, asgi_app, simulated_transport
+from claude_gw.simulated.simulator import SimResponse, SimStats, Simulator
+
+__all__ = [
+    "MAX_STALL_S",
+    "PROFILES",
+    "SIMULATED_SUFFIX",
+    "ModelProfile",
+    "SimError",
+    "SimResponse",
+    "SimStats",
+    "SimulatedTransport",
+    "Simulator",
+    "asgi_app",
+    "profile_for",
+    "simulated_transport",
+]
