@@ -1,4 +1,4 @@
-"""The `claude-gw` command: the only place that prints, exits, reads os.environ and builds clients."""
+"""The `claude-gw` command: the only place that prints, exits, reads os.environ, builds clients."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from claude_gw.config import (
 from claude_gw.errors import GatewayError
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app
+from claude_gw.tokens import preload
 from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
 
 # Seconds uvicorn waits for in-flight requests on SIGTERM/SIGINT before cancelling them.
@@ -79,29 +80,86 @@ def add_serve_parser(commands: Any) -> None:
     )
     add = serve.add_argument
     add("--host", help=env_help("address to listen on (default 127.0.0.1)", "host"))
-    add("--port", type=int, help=env_help("port to listen on; 0 picks a free one (default 8000)", "port"))
-    add("--upstream", metavar="URL", help=env_help(
-        "OpenAI-compatible base URL (default https://api.openai.com/v1, or OPENAI_BASE_URL), "
-        "or 'simulated' for the built-in simulated backend", "upstream"))
-    add("--api-key-file", metavar="FILE", help=env_help(
-        "read the upstream key from FILE instead of OPENAI_API_KEY", "api_key_file"))
-    add("--model", help=env_help(f"default upstream model (default {DEFAULT_MODEL}); Claude model "
-        "names and requests without a model go to it", "model"))
-    add("--map", dest="model_map", action="append", metavar="PATTERN=MODEL", help=env_help(
-        "send models matching the glob PATTERN to MODEL, e.g. 'claude-haiku-*=gpt-5-nano' for "
-        "the CLI's subagents; repeatable, first match wins (variable: comma-separated)", "model_map"))
-    add("--log", metavar="PATH", help=env_help("log file, one JSON record per request "
-        "(default ./claude.json)", "log"))
-    add("--log-payloads", action="store_true", default=None, help=env_help(
-        "also log request and response bodies (ai.proxy.payload)", "log_payloads"))
-    add("--max-body", metavar="SIZE", help=env_help("largest request body accepted, e.g. 512KiB "
-        "(default 32MiB); larger bodies get a 400 'prompt is too long' so the CLI compacts", "max_body"))
-    add("--connect-timeout", type=float, metavar="S", help=env_help(
-        "seconds to connect to the upstream (default 10)", "connect_timeout"))
-    add("--read-timeout", type=float, metavar="S", help=env_help(
-        "seconds to wait for upstream data before giving up (default 600)", "read_timeout"))
-    add("--ping-interval", type=float, metavar="S", help=env_help(
-        "send a stream ping after this many silent seconds (default 5)", "ping_interval"))
+    add(
+        "--port",
+        type=int,
+        help=env_help("port to listen on; 0 picks a free one (default 8000)", "port"),
+    )
+    add(
+        "--upstream",
+        metavar="URL",
+        help=env_help(
+            "OpenAI-compatible base URL (default https://api.openai.com/v1, or OPENAI_BASE_URL), "
+            "or 'simulated' for the built-in simulated backend",
+            "upstream",
+        ),
+    )
+    add(
+        "--api-key-file",
+        metavar="FILE",
+        help=env_help("read the upstream key from FILE instead of OPENAI_API_KEY", "api_key_file"),
+    )
+    add(
+        "--model",
+        help=env_help(
+            f"default upstream model (default {DEFAULT_MODEL}); Claude model "
+            "names and requests without a model go to it",
+            "model",
+        ),
+    )
+    add(
+        "--map",
+        dest="model_map",
+        action="append",
+        metavar="PATTERN=MODEL",
+        help=env_help(
+            "send models matching the glob PATTERN to MODEL, e.g. 'claude-haiku-*=gpt-5-nano' for "
+            "the CLI's subagents; repeatable, first match wins (variable: comma-separated)",
+            "model_map",
+        ),
+    )
+    add(
+        "--log",
+        metavar="PATH",
+        help=env_help("log file, one JSON record per request (default ./claude.json)", "log"),
+    )
+    add(
+        "--log-payloads",
+        action="store_true",
+        default=None,
+        help=env_help("also log request and response bodies (ai.proxy.payload)", "log_payloads"),
+    )
+    add(
+        "--max-body",
+        metavar="SIZE",
+        help=env_help(
+            "largest request body accepted, e.g. 512KiB "
+            "(default 32MiB); larger bodies get a 400 'prompt is too long' so the CLI compacts",
+            "max_body",
+        ),
+    )
+    add(
+        "--connect-timeout",
+        type=float,
+        metavar="S",
+        help=env_help("seconds to connect to the upstream (default 10)", "connect_timeout"),
+    )
+    add(
+        "--read-timeout",
+        type=float,
+        metavar="S",
+        help=env_help(
+            "seconds to wait for upstream data before giving up (default 600)", "read_timeout"
+        ),
+    )
+    add(
+        "--ping-interval",
+        type=float,
+        metavar="S",
+        help=env_help(
+            "send a stream ping after this many silent seconds (default 5)", "ping_interval"
+        ),
+    )
     add("--no-check", action="store_true", help="do not probe the upstream at startup")
 
 
@@ -167,7 +225,9 @@ def bind(settings: Settings) -> socket.socket:
         sock.bind((settings.host, settings.port))
     except OSError as exc:
         sock.close()
-        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+        raise CliError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -201,6 +261,9 @@ async def check_upstream(upstream: Upstream) -> None:
 
 
 async def serve(settings: Settings, *, check: bool) -> None:
+    # Load the tokenizer now (about a second) rather than on the first count_tokens request,
+    # which would stall every stream in flight.
+    await asyncio.to_thread(preload)
     upstream = build_upstream(settings)
     if check and not settings.simulated:
         await check_upstream(upstream)

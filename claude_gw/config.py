@@ -51,7 +51,7 @@ class Secret(str):
 
 @dataclass(frozen=True)
 class ModelRule:
-    """Requests whose model matches `pattern` (a shell glob, e.g. `claude-haiku-*`) go to `model`."""
+    """Requests for a model matching `pattern` (a shell glob: `claude-haiku-*`) go to `model`."""
 
     pattern: str
     model: str
@@ -161,12 +161,25 @@ def parse_model_map(text: str | None, where: str) -> tuple[ModelRule, ...] | Non
 def parse_model_rule(text: str, where: str) -> ModelRule:
     pattern, sep, model = text.partition("=")
     if not sep or not pattern.strip() or not model.strip():
-        raise ConfigError(f"{where}: expected PATTERN=MODEL (e.g. 'claude-haiku-*=gpt-5-nano'), got {text!r}")
+        raise ConfigError(
+            f"{where}: expected PATTERN=MODEL (e.g. 'claude-haiku-*=gpt-5-nano'), got {text!r}"
+        )
     return ModelRule(pattern.strip(), model.strip())
 
 
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
-               "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1000,
+    "kb": 1000,
+    "kib": 1024,
+    "m": 1000**2,
+    "mb": 1000**2,
+    "mib": 1024**2,
+    "g": 1000**3,
+    "gb": 1000**3,
+    "gib": 1024**3,
+}
 
 
 def parse_size(text: str | None, where: str) -> int | None:

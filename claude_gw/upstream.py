@@ -72,7 +72,9 @@ class Upstream:
                 f"upstream {self.label} answered 200 with a body that is not JSON: {raw[:200]!r}"
             ) from None
         if not isinstance(doc, dict):
-            raise UpstreamError(f"upstream {self.label} answered 200 with JSON that is not an object")
+            raise UpstreamError(
+                f"upstream {self.label} answered 200 with JSON that is not an object"
+            )
         return doc, response.headers
 
     @asynccontextmanager

@@ -96,9 +96,7 @@ class AnthropicUsage(TypedDict, total=False):
     cache_creation_input_tokens: int
 
 
-StopReason = Literal[
-    "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"
-]
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
 
 
 class AnthropicResponse(TypedDict, total=False):

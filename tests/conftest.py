@@ -46,8 +46,15 @@ def claude_cli() -> Path:
         assert npm, "npm is needed to install the Claude CLI for the end-to-end tests"
         CLAUDE_CLI_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(CLAUDE_CLI_DIR),
-             f"@anthropic-ai/claude-code@{CLAUDE_CLI_VERSION}"],
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(CLAUDE_CLI_DIR),
+                f"@anthropic-ai/claude-code@{CLAUDE_CLI_VERSION}",
+            ],
             check=True,
             timeout=900,
             capture_output=True,

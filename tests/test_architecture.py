@@ -16,8 +16,14 @@ ALLOWED = {
     "claude_gw.logs": ("claude_gw.wire", "claude_gw.errors", "claude_gw.logs", "claude_gw.tokens"),
     "claude_gw.upstream": ("claude_gw.errors", "claude_gw.translate", "claude_gw.wire"),
     "claude_gw.server": (
-        "claude_gw.server", "claude_gw.translate", "claude_gw.upstream", "claude_gw.logs",
-        "claude_gw.config", "claude_gw.errors", "claude_gw.wire", "claude_gw.tokens",
+        "claude_gw.server",
+        "claude_gw.translate",
+        "claude_gw.upstream",
+        "claude_gw.logs",
+        "claude_gw.config",
+        "claude_gw.errors",
+        "claude_gw.wire",
+        "claude_gw.tokens",
         "claude_gw",  # exactly the package, for __version__; not its subpackages
     ),
     "claude_gw.config": ("claude_gw.errors",),
@@ -51,7 +57,9 @@ def imported(tree: ast.Module) -> set[str]:
 
 @pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])
 def test_imports_point_only_downward(name, tree):
-    rule = next((prefix for prefix in ALLOWED if name == prefix or name.startswith(prefix + ".")), None)
+    rule = next(
+        (prefix for prefix in ALLOWED if name == prefix or name.startswith(prefix + ".")), None
+    )
     if rule is None:
         return  # cli, simulated, __main__: free to import what they need
     ours = {module for module in imported(tree) if module.split(".")[0] == "claude_gw"}
@@ -66,8 +74,10 @@ def test_imports_point_only_downward(name, tree):
 )
 def test_translation_is_pure_standard_library(name, tree):
     outside = {
-        module for module in imported(tree)
-        if module.split(".")[0] not in sys.stdlib_module_names and module.split(".")[0] != "claude_gw"
+        module
+        for module in imported(tree)
+        if module.split(".")[0] not in sys.stdlib_module_names
+        and module.split(".")[0] != "claude_gw"
     }
     assert not outside, f"{name} imports {sorted(outside)}"
     forbidden = {"asyncio", "time", "uuid", "os", "random", "socket"}

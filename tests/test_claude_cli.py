@@ -50,9 +50,22 @@ def start_serve(tmp_path: Path, upstream: str, *extra: str) -> RunningGateway:
     log_path = tmp_path / "claude.json"
     env = {"PATH": os.environ["PATH"], "OPENAI_API_KEY": UPSTREAM_KEY}
     process = subprocess.Popen(
-        [sys.executable, "-m", "claude_gw", "serve", "--port", "0", "--upstream", upstream,
-         "--log", str(log_path), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        [
+            sys.executable,
+            "-m",
+            "claude_gw",
+            "serve",
+            "--port",
+            "0",
+            "--upstream",
+            upstream,
+            "--log",
+            str(log_path),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     banner = read_banner(process)
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
@@ -100,15 +113,26 @@ def run_claude(claude_cli: Path, home: Path, base_url: str, prompt: str, *args: 
     }
     result = subprocess.run(
         [str(claude_cli), "-p", "--output-format", "json", *args, "--", prompt],
-        capture_output=True, text=True, env=env, cwd=home, timeout=180, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=home,
+        timeout=180,
+        check=False,
     )
     assert result.returncode == 0, f"stdout: {result.stdout}\nstderr: {result.stderr}"
     return json.loads(result.stdout)
 
 
-def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(claude_cli, served, tmp_path, simulator):
-    out = run_claude(claude_cli, tmp_path / "home", served.url,
-                     "say hi [sim:reply Hello from the simulated upstream.]")
+def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(
+    claude_cli, served, tmp_path, simulator
+):
+    out = run_claude(
+        claude_cli,
+        tmp_path / "home",
+        served.url,
+        "say hi [sim:reply Hello from the simulated upstream.]",
+    )
     assert out["result"] == "Hello from the simulated upstream."
     assert out["is_error"] is False
     records = served.records()
@@ -125,8 +149,10 @@ def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(claude_cli, ser
 
 
 def test_cli_bash_tool_round_trip(claude_cli, served, tmp_path, simulator):
-    prompt = ('run the command [sim:tool Bash {"command": "echo hello-from-tool", '
-              '"description": "Print a greeting"}]')
+    prompt = (
+        'run the command [sim:tool Bash {"command": "echo hello-from-tool", '
+        '"description": "Print a greeting"}]'
+    )
     out = run_claude(claude_cli, tmp_path / "home", served.url, prompt, "--allowedTools", "Bash")
     assert "hello-from-tool" in out["result"]
     assert out["num_turns"] == 2
@@ -151,8 +177,15 @@ def test_serve_simulated_is_labelled_and_answers_without_a_key(tmp_path):
 
     gateway = start_serve(tmp_path, "simulated")
     assert "SIMULATED" in gateway.banner
-    response = httpx.post(f"{gateway.url}/v1/messages", timeout=30, json={
-        "model": "gpt-5-mini", "max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]})
+    response = httpx.post(
+        f"{gateway.url}/v1/messages",
+        timeout=30,
+        json={
+            "model": "gpt-5-mini",
+            "max_tokens": 100,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    )
     assert response.status_code == 200
     assert response.json()["model"] == "gpt-5-mini-simulated"
     (record,) = gateway.records()
@@ -164,9 +197,17 @@ def test_sigterm_lets_an_inflight_stream_finish_and_flushes_the_log(tmp_path):
     import httpx
 
     gateway = start_serve(tmp_path, "simulated")
-    with httpx.stream("POST", f"{gateway.url}/v1/messages", timeout=30, json={
-        "model": "gpt-5-mini", "max_tokens": 100, "stream": True,
-        "messages": [{"role": "user", "content": "[sim:stall 1] hi"}]}) as response:
+    with httpx.stream(
+        "POST",
+        f"{gateway.url}/v1/messages",
+        timeout=30,
+        json={
+            "model": "gpt-5-mini",
+            "max_tokens": 100,
+            "stream": True,
+            "messages": [{"role": "user", "content": "[sim:stall 1] hi"}],
+        },
+    ) as response:
         gateway.process.send_signal(signal.SIGTERM)
         body = response.read().decode()
     assert body.rstrip().endswith('data: {"type":"message_stop"}')
@@ -179,16 +220,32 @@ def test_sigterm_lets_an_inflight_stream_finish_and_flushes_the_log(tmp_path):
     ("args", "env", "message"),
     [
         pytest.param([], {}, "no API key for upstream https://api.openai.com/v1", id="missing_key"),
-        pytest.param(["--upstream", "http://127.0.0.1:9/v1"], {"OPENAI_API_KEY": "sk-x"},
-                     "cannot reach upstream openai at http://127.0.0.1:9/v1", id="unreachable"),
+        pytest.param(
+            ["--upstream", "http://127.0.0.1:9/v1"],
+            {"OPENAI_API_KEY": "sk-x"},
+            "cannot reach upstream openai at http://127.0.0.1:9/v1",
+            id="unreachable",
+        ),
         pytest.param(["--max-body", "huge"], {}, "--max-body", id="bad_size"),
     ],
 )
 def test_serve_startup_problems_are_one_clear_line(tmp_path, args, env, message):
     result = subprocess.run(
-        [sys.executable, "-m", "claude_gw", "serve", "--port", "0", "--log",
-         str(tmp_path / "c.json"), *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "claude_gw",
+            "serve",
+            "--port",
+            "0",
+            "--log",
+            str(tmp_path / "c.json"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"PATH": os.environ["PATH"], **env},
     )
     assert result.returncode == 2

@@ -51,7 +51,11 @@ def test_every_setting_has_an_environment_variable(tmp_path):
     )
     assert settings.log_path == Path("/tmp/x.json") and settings.log_payloads is True
     assert settings.max_body_bytes == 512 * 1024
-    assert (settings.connect_timeout, settings.read_timeout, settings.ping_interval) == (3, 120, 2.5)
+    assert (settings.connect_timeout, settings.read_timeout, settings.ping_interval) == (
+        3,
+        120,
+        2.5,
+    )
 
 
 def test_the_key_comes_from_openai_api_key_and_never_shows_in_a_repr():
@@ -86,10 +90,16 @@ def test_model_resolution(client_model, expected):
         pytest.param({"CLAUDE_GW_PORT": "eighty"}, "CLAUDE_GW_PORT", id="port_not_a_number"),
         pytest.param({"CLAUDE_GW_MAX_BODY": "lots"}, "CLAUDE_GW_MAX_BODY", id="size_not_a_size"),
         pytest.param({"CLAUDE_GW_MODEL_MAP": "claude-*"}, "PATTERN=MODEL", id="map_without_equals"),
-        pytest.param({"CLAUDE_GW_UPSTREAM": "api.openai.com"}, r"CLAUDE_GW_UPSTREAM.*http\(s\) URL", id="upstream_no_scheme"),
+        pytest.param(
+            {"CLAUDE_GW_UPSTREAM": "api.openai.com"},
+            r"CLAUDE_GW_UPSTREAM.*http\(s\) URL",
+            id="upstream_no_scheme",
+        ),
         pytest.param({"CLAUDE_GW_LOG_PAYLOADS": "maybe"}, "true or false", id="bool_not_a_bool"),
         pytest.param({"CLAUDE_GW_READ_TIMEOUT": "-1"}, "positive", id="negative_timeout"),
-        pytest.param({"CLAUDE_GW_API_KEY_FILE": "/nonexistent/key"}, "cannot read", id="missing_key_file"),
+        pytest.param(
+            {"CLAUDE_GW_API_KEY_FILE": "/nonexistent/key"}, "cannot read", id="missing_key_file"
+        ),
     ],
 )
 def test_bad_settings_name_the_variable_and_what_was_expected(variables, message):
@@ -99,7 +109,13 @@ def test_bad_settings_name_the_variable_and_what_was_expected(variables, message
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("524288", 524288), ("512KiB", 524288), ("1MB", 1_000_000), ("32MiB", 32 * 1024**2), ("1.5k", 1500)],
+    [
+        ("524288", 524288),
+        ("512KiB", 524288),
+        ("1MB", 1_000_000),
+        ("32MiB", 32 * 1024**2),
+        ("1.5k", 1500),
+    ],
 )
 def test_sizes_accept_decimal_and_binary_units(text, size):
     assert parse_size(text, "x") == size

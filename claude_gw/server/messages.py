@@ -28,6 +28,7 @@ from claude_gw.translate.response import openai_to_anthropic
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.translate.stream import StreamTranslator
 from claude_gw.upstream import Upstream
+from claude_gw.wire import ChatRequest
 
 OVERHEAD_HEADER = "x-claude-gw-overhead-ms"
 SSE_HEADERS = {
@@ -77,9 +78,7 @@ class MessagesHandler:
         self.upstream = upstream
         self.now = now
 
-    async def _read(
-        self, exchange: Exchange, scope: Scope, receive: Receive
-    ) -> dict[str, Any]:
+    async def _read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         raw = await read_body(scope, receive, limit=self.settings.max_body_bytes)
         exchange.request_size = request_size(exchange, len(raw))
         if self.settings.log_payloads:
@@ -119,9 +118,7 @@ class MessagesHandler:
             handler = self._oneshot(exchange, chat, responder)
         await run_until_disconnect(handler, receive)
 
-    async def _oneshot(
-        self, exchange: Exchange, chat: dict[str, Any], responder: Responder
-    ) -> None:
+    async def _oneshot(self, exchange: Exchange, chat: ChatRequest, responder: Responder) -> None:
         exchange.t_upstream_sent = self.now()
         completion, _ = await self.upstream.complete(chat)
         exchange.t_upstream_headers = exchange.t_upstream_done = self.now()
@@ -146,7 +143,7 @@ class MessagesHandler:
     async def _stream(
         self,
         exchange: Exchange,
-        chat: dict[str, Any],
+        chat: ChatRequest,
         target: TargetModel,
         responder: Responder,
     ) -> None:

@@ -40,8 +40,13 @@ class Gateway:
     def client(self, **kwargs) -> anthropic.Anthropic:
         # Recent SDKs send the key as `Authorization: Bearer`; the Claude CLI sends `x-api-key`
         # (or both, with apiKeyHelper). Send both, as the CLI can.
-        return anthropic.Anthropic(base_url=self.url, api_key=CLIENT_KEY, max_retries=0,
-                                   default_headers={"x-api-key": CLIENT_KEY}, **kwargs)
+        return anthropic.Anthropic(
+            base_url=self.url,
+            api_key=CLIENT_KEY,
+            max_retries=0,
+            default_headers={"x-api-key": CLIENT_KEY},
+            **kwargs,
+        )
 
 
 def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
@@ -72,8 +77,12 @@ def gateway(tmp_path, fake_openai) -> Iterator[Gateway]:
 
 
 def ask(text: str, **extra) -> dict:
-    return {"model": "gpt-5-mini", "max_tokens": 1024,
-            "messages": [{"role": "user", "content": text}], **extra}
+    return {
+        "model": "gpt-5-mini",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": text}],
+        **extra,
+    }
 
 
 WEATHER_TOOL = {
@@ -120,7 +129,10 @@ def test_sdk_streaming_text_matches_the_final_message_and_logs_usage(gateway):
 
 
 def test_streamed_parallel_tool_calls_arrive_as_tool_use_blocks(gateway):
-    prompt = 'check both [sim:tool get_weather {"city": "Paris"}] [sim:tool get_weather {"city": "Oslo"}]'
+    prompt = (
+        'check both [sim:tool get_weather {"city": "Paris"}] '
+        '[sim:tool get_weather {"city": "Oslo"}]'
+    )
     with gateway.client().messages.stream(**ask(prompt, tools=[WEATHER_TOOL])) as stream:
         final = stream.get_final_message()
     calls = [block for block in final.content if block.type == "tool_use"]
@@ -133,7 +145,9 @@ def test_streamed_parallel_tool_calls_arrive_as_tool_use_blocks(gateway):
 
 def test_tool_result_round_trip_reaches_the_upstream_as_a_tool_message(gateway, simulator):
     client = gateway.client()
-    first = client.messages.create(**ask('[sim:tool get_weather {"city": "Paris"}]', tools=[WEATHER_TOOL]))
+    first = client.messages.create(
+        **ask('[sim:tool get_weather {"city": "Paris"}]', tools=[WEATHER_TOOL])
+    )
     call = next(block for block in first.content if block.type == "tool_use")
     followup = client.messages.create(
         model="gpt-5-mini",
@@ -142,8 +156,12 @@ def test_tool_result_round_trip_reaches_the_upstream_as_a_tool_message(gateway, 
         messages=[
             {"role": "user", "content": "weather?"},
             {"role": "assistant", "content": [block.model_dump() for block in first.content]},
-            {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": call.id, "content": "sunny, 21C"}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": call.id, "content": "sunny, 21C"}
+                ],
+            },
         ],
     )
     assert "sunny, 21C" in followup.content[0].text
@@ -177,17 +195,26 @@ def test_any_prefix_and_query_string_are_accepted_and_both_key_headers_too(gatew
     assert [r["request"]["querystring"] for r in records] == [{"beta": "true"}] * 3
 
 
-def test_claude_model_names_are_mapped_and_the_client_model_is_logged(tmp_path, fake_openai, simulator):
+def test_claude_model_names_are_mapped_and_the_client_model_is_logged(
+    tmp_path, fake_openai, simulator
+):
     from claude_gw.config import ModelRule
 
-    gw = start_gateway(tmp_path, fake_openai, model="gpt-4.1",
-                       model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),))
+    gw = start_gateway(
+        tmp_path,
+        fake_openai,
+        model="gpt-4.1",
+        model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),),
+    )
     client = gw.client()
     client.messages.create(**{**ask("hi"), "model": "claude-haiku-5-5"})
     client.messages.create(**{**ask("hi"), "model": "claude-opus-5-5"})
     assert [body["model"] for body in simulator.stats.bodies] == ["gpt-5-nano", "gpt-4.1"]
     records = gw.records()
-    assert [r["claude_gw"]["client_model"] for r in records] == ["claude-haiku-5-5", "claude-opus-5-5"]
+    assert [r["claude_gw"]["client_model"] for r in records] == [
+        "claude-haiku-5-5",
+        "claude-opus-5-5",
+    ]
     assert [r["ai"]["proxy"]["meta"]["request_model"] for r in records] == ["gpt-5-nano", "gpt-4.1"]
 
 
@@ -204,7 +231,9 @@ def test_concurrent_streams_each_get_their_own_answer_and_one_whole_log_line(gat
             return "".join([text async for text in stream.text_stream])
 
     async def run() -> list[str]:
-        async with anthropic.AsyncAnthropic(base_url=gateway.url, api_key=CLIENT_KEY, max_retries=0) as client:
+        async with anthropic.AsyncAnthropic(
+            base_url=gateway.url, api_key=CLIENT_KEY, max_retries=0
+        ) as client:
             return await asyncio.gather(*(one(client, i) for i in range(24)))
 
     answers = asyncio.run(run())
@@ -249,18 +278,39 @@ def anthropic_error(response: httpx.Response) -> dict:
 @pytest.mark.parametrize(
     ("request_kwargs", "status", "error_type", "starts_with"),
     [
-        pytest.param({"content": b"{not json"}, 400, "invalid_request_error",
-                     "the request body is not valid JSON", id="malformed_json"),
-        pytest.param({"content": b"[1, 2]"}, 400, "invalid_request_error",
-                     "the request body must be a JSON object", id="json_not_an_object"),
-        pytest.param({"json": {"model": "gpt-5-mini", "max_tokens": 10}}, 400,
-                     "invalid_request_error", "", id="missing_messages"),
-        pytest.param({"json": ask("x" * 5000)}, 400, "invalid_request_error",
-                     "prompt is too long", id="body_over_the_limit"),
+        pytest.param(
+            {"content": b"{not json"},
+            400,
+            "invalid_request_error",
+            "the request body is not valid JSON",
+            id="malformed_json",
+        ),
+        pytest.param(
+            {"content": b"[1, 2]"},
+            400,
+            "invalid_request_error",
+            "the request body must be a JSON object",
+            id="json_not_an_object",
+        ),
+        pytest.param(
+            {"json": {"model": "gpt-5-mini", "max_tokens": 10}},
+            400,
+            "invalid_request_error",
+            "",
+            id="missing_messages",
+        ),
+        pytest.param(
+            {"json": ask("x" * 5000)},
+            400,
+            "invalid_request_error",
+            "prompt is too long",
+            id="body_over_the_limit",
+        ),
     ],
 )
-def test_bad_requests_get_a_400_in_the_anthropic_shape(tmp_path, fake_openai, request_kwargs,
-                                                        status, error_type, starts_with):
+def test_bad_requests_get_a_400_in_the_anthropic_shape(
+    tmp_path, fake_openai, request_kwargs, status, error_type, starts_with
+):
     gw = start_gateway(tmp_path, fake_openai, max_body_bytes=4096)
     response = httpx.post(f"{gw.url}/v1/messages", timeout=10, **request_kwargs)
     assert response.status_code == status
@@ -285,13 +335,21 @@ def test_unknown_path_is_a_404_and_wrong_method_a_405(gateway):
     [
         pytest.param("[sim:error 429]", 429, "rate_limit_error", "answered 429", id="rate_limit"),
         pytest.param("[sim:error 500]", 500, "api_error", "answered 500", id="server_error"),
-        pytest.param("[sim:error context_length]", 400, "invalid_request_error",
-                     "prompt is too long", id="context_length"),
+        pytest.param(
+            "[sim:error context_length]",
+            400,
+            "invalid_request_error",
+            "prompt is too long",
+            id="context_length",
+        ),
     ],
 )
-def test_upstream_errors_before_the_first_byte_are_http_errors(gateway, directive, status,
-                                                                error_type, message_part, stream):
-    response = httpx.post(f"{gateway.url}/v1/messages", json=ask(directive, stream=stream), timeout=10)
+def test_upstream_errors_before_the_first_byte_are_http_errors(
+    gateway, directive, status, error_type, message_part, stream
+):
+    response = httpx.post(
+        f"{gateway.url}/v1/messages", json=ask(directive, stream=stream), timeout=10
+    )
     assert response.status_code == status
     error = anthropic_error(response)
     assert error["type"] == error_type and message_part in error["message"]
@@ -308,7 +366,10 @@ def test_unreachable_upstream_is_a_502_naming_it(tmp_path):
     gw = start_gateway(tmp_path, "http://127.0.0.1:9/v1")  # port 9 (discard): nothing listens
     response = httpx.post(f"{gw.url}/v1/messages", json=ask("hi"), timeout=10)
     assert response.status_code == 502
-    assert "cannot reach upstream openai at http://127.0.0.1:9/v1" in anthropic_error(response)["message"]
+    assert (
+        "cannot reach upstream openai at http://127.0.0.1:9/v1"
+        in anthropic_error(response)["message"]
+    )
     (record,) = gw.records()
     assert record["claude_gw"]["error_type"] == "api_error"
 
@@ -328,15 +389,19 @@ def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
     events, name = [], None
     for line in response.iter_lines():
         if line.startswith("event: "):
-            name = line[len("event: "):]
+            name = line[len("event: ") :]
         elif line.startswith("data: "):
-            events.append((name, json.loads(line[len("data: "):])))
+            events.append((name, json.loads(line[len("data: ") :])))
     return events
 
 
 def test_a_silent_upstream_gets_pings_so_the_cli_does_not_abort(gateway):
-    with httpx.stream("POST", f"{gateway.url}/v1/messages", json=ask("[sim:stall 1.5] hi", stream=True),
-                      timeout=10) as response:
+    with httpx.stream(
+        "POST",
+        f"{gateway.url}/v1/messages",
+        json=ask("[sim:stall 1.5] hi", stream=True),
+        timeout=10,
+    ) as response:
         events = sse_events(response)
     names = [name for name, _ in events]
     assert names[0] == "message_start"
@@ -346,8 +411,12 @@ def test_a_silent_upstream_gets_pings_so_the_cli_does_not_abort(gateway):
 
 
 def test_a_stream_cut_by_the_upstream_ends_with_an_error_event(gateway):
-    with httpx.stream("POST", f"{gateway.url}/v1/messages", json=ask("[sim:cut] hello there", stream=True),
-                      timeout=10) as response:
+    with httpx.stream(
+        "POST",
+        f"{gateway.url}/v1/messages",
+        json=ask("[sim:cut] hello there", stream=True),
+        timeout=10,
+    ) as response:
         assert response.status_code == 200
         events = sse_events(response)
     assert events[-1][0] == "error"
@@ -362,8 +431,9 @@ def test_client_disconnect_mid_stream_cancels_the_upstream_and_is_logged(tmp_pat
     slow = Simulator(time_scale=1.0)
     with ServerThread(asgi_app(slow)) as upstream_server:
         gw = start_gateway(tmp_path, f"{upstream_server.base_url}/v1", ping_interval=0.2)
-        with httpx.stream("POST", f"{gw.url}/v1/messages", json=ask("[sim:stall 5] hi", stream=True),
-                          timeout=10) as response:
+        with httpx.stream(
+            "POST", f"{gw.url}/v1/messages", json=ask("[sim:stall 5] hi", stream=True), timeout=10
+        ) as response:
             first = next(response.iter_lines())
             assert first == "event: message_start"
         deadline = time.monotonic() + 10

@@ -1,4 +1,4 @@
-"""Upstream error answers -> the Anthropic error the Claude CLI should get (CLI notes, section 7)."""
+"""Upstream error answers -> the Anthropic error the Claude CLI should get (CLI notes, sec. 7)."""
 
 import json
 from pathlib import Path
@@ -39,8 +39,16 @@ def test_rate_limit_keeps_retry_after():
 
 
 def test_insufficient_quota_is_not_retried():
-    body = json.dumps({"error": {"message": "You exceeded your current quota", "type":
-                       "insufficient_quota", "param": None, "code": "insufficient_quota"}})
+    body = json.dumps(
+        {
+            "error": {
+                "message": "You exceeded your current quota",
+                "type": "insufficient_quota",
+                "param": None,
+                "code": "insufficient_quota",
+            }
+        }
+    )
     error = upstream_http_error(429, body.encode(), {"retry-after": "1"}, upstream=UPSTREAM)
     assert error.headers == {"x-should-retry": "false"}
 
@@ -48,16 +56,33 @@ def test_insufficient_quota_is_not_retried():
 @pytest.mark.parametrize(
     ("status", "body", "http_status", "error_type"),
     [
-        pytest.param(500, fixture("openai-chat-error-500-server-error.json"), 500, "api_error", id="500"),
+        pytest.param(
+            500, fixture("openai-chat-error-500-server-error.json"), 500, "api_error", id="500"
+        ),
         pytest.param(502, b"<html>Bad gateway</html>", 502, "api_error", id="502_html"),
         pytest.param(503, b"", 529, "overloaded_error", id="503_overloaded"),
         pytest.param(504, b"", 504, "timeout_error", id="504_timeout"),
-        pytest.param(401, b'{"error":{"message":"Incorrect API key provided: sk-ab***yz"}}', 502,
-                     "api_error", id="401_gateway_key_rejected"),
-        pytest.param(404, b'{"error":{"message":"The model gpt-9 does not exist"}}', 404,
-                     "not_found_error", id="404_unknown_model"),
-        pytest.param(400, fixture("openai-chat-error-400-unsupported-value-temperature.json"), 400,
-                     "invalid_request_error", id="400_unsupported_value"),
+        pytest.param(
+            401,
+            b'{"error":{"message":"Incorrect API key provided: sk-ab***yz"}}',
+            502,
+            "api_error",
+            id="401_gateway_key_rejected",
+        ),
+        pytest.param(
+            404,
+            b'{"error":{"message":"The model gpt-9 does not exist"}}',
+            404,
+            "not_found_error",
+            id="404_unknown_model",
+        ),
+        pytest.param(
+            400,
+            fixture("openai-chat-error-400-unsupported-value-temperature.json"),
+            400,
+            "invalid_request_error",
+            id="400_unsupported_value",
+        ),
         pytest.param(422, b'{"error":"bad"}', 422, "invalid_request_error", id="422_string_error"),
     ],
 )

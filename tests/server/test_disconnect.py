@@ -1,0 +1,106 @@
+"""A client that goes away mid-stream, driven at the ASGI level: the upstream request must be
+cancelled and the request still logged, once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import orjson
+
+from claude_gw.config import Settings
+from claude_gw.server.app import create_app
+from claude_gw.simulated import Simulator, simulated_transport
+from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def write(self, line: bytes) -> None:
+        self.lines.append(line)
+
+
+def scope(body: bytes) -> dict:
+    return {
+        "type": "http",
+        "method": "POST",
+        "path": "/anything/v1/messages",
+        "query_string": b"beta=true",
+        "scheme": "http",
+        "headers": [(b"host", b"localhost:8000"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+    }
+
+
+async def disconnect_after_first_bytes(
+    prompt: str, *, stream: bool
+) -> tuple[Simulator, list, dict]:
+    simulator = Simulator(time_scale=1.0)
+    client = httpx.AsyncClient(transport=simulated_transport(simulator))
+    upstream = Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider="simulated")
+    sink = ListSink()
+    app = create_app(
+        Settings(upstream_url="simulated", ping_interval=0.1), upstream=upstream, log_writer=sink
+    )
+    body = orjson.dumps(
+        {
+            "model": "gpt-5-mini",
+            "max_tokens": 64,
+            "stream": stream,
+            "messages": [{"role": "user", "content": prompt}],
+        }
+    )
+    sent: list[dict] = []
+    first_bytes = asyncio.Event()
+    requested = False
+
+    async def receive() -> dict:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if stream:
+            await first_bytes.wait()
+        else:
+            await asyncio.sleep(0.2)  # the upstream is still generating
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_bytes.set()
+
+    started = time.monotonic()
+    await asyncio.wait_for(app(scope(body), receive, send), timeout=10)
+    elapsed = time.monotonic() - started
+    await client.aclose()
+    assert len(sink.lines) == 1
+    # The upstream was told to stall for 5 s: returning well before means it was not awaited.
+    assert elapsed < 3
+    return simulator, sent, json.loads(sink.lines[0])
+
+
+def test_stream_disconnect_cancels_the_upstream_stream_and_logs_once():
+    simulator, sent, record = asyncio.run(
+        disconnect_after_first_bytes("[sim:stall 5] hi", stream=True)
+    )
+    assert simulator.stats.streams_cancelled == 1
+    assert simulator.stats.streams_completed == 0
+    assert sent[0]["status"] == 200
+    assert record["claude_gw"]["error_type"] == "client_disconnected"
+    assert record["response"]["status"] == 200
+    assert record["ai"]["proxy"]["meta"]["request_mode"] == "stream"
+
+
+def test_oneshot_disconnect_cancels_the_upstream_request_and_logs_once():
+    simulator, sent, record = asyncio.run(
+        disconnect_after_first_bytes("[sim:stall 5] hi", stream=False)
+    )
+    assert sent == []  # nothing could be sent: the client was gone
+    assert len(simulator.stats.bodies) == 1
+    assert record["claude_gw"]["error_type"] == "client_disconnected"
+    assert record["response"]["status"] == 499
