@@ -28,6 +28,7 @@ from claude_gw.config import (
     parse_size,
 )
 from claude_gw.errors import GatewayError
+from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app
 from claude_gw.tokens import preload
@@ -252,6 +253,11 @@ def startup_lines(settings: Settings, upstream: Upstream, sock: socket.socket) -
     ]
 
 
+def warm_up() -> None:
+    preload()
+    find_model(DEFAULT_MODEL, "openai")
+
+
 async def check_upstream(upstream: Upstream) -> None:
     try:
         await upstream.check()
@@ -261,9 +267,9 @@ async def check_upstream(upstream: Upstream) -> None:
 
 
 async def serve(settings: Settings, *, check: bool) -> None:
-    # Load the tokenizer now (about a second) rather than on the first count_tokens request,
-    # which would stall every stream in flight.
-    await asyncio.to_thread(preload)
+    # Load the tokenizer and the price table now (about a second) rather than on the first
+    # request, which would stall every stream in flight.
+    await asyncio.to_thread(warm_up)
     upstream = build_upstream(settings)
     if check and not settings.simulated:
         await check_upstream(upstream)
@@ -273,7 +279,7 @@ async def serve(settings: Settings, *, check: bool) -> None:
 
     async def shutdown() -> None:
         await upstream.client.aclose()
-        writer.close()
+        await asyncio.to_thread(writer.close)
 
     app = create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
     config = uvicorn.Config(

@@ -250,6 +250,7 @@ class GatewayFields(TypedDict, total=False):
     cost_source: Literal["genai-prices", "unpriced", "none"]
     gateway_overhead_ms: float
     simulated: bool
+    endpoint: Literal["messages", "count_tokens", "other"]
 
 
 class LogRecord(TypedDict, total=False):

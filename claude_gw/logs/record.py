@@ -10,7 +10,6 @@ fields live under the versioned top-level key `claude_gw`.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -18,21 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
-import orjson
-
 from claude_gw.logs.cost import NOT_PRICED, Price, price_usage
 from claude_gw.logs.exchange import Exchange
+from claude_gw.logs.redact import REDACTED, SECRET_HEADERS, SECRET_QUERY_KEYS, scrub_secrets
 from claude_gw.wire import JSON, GatewayFields, LogMeta, LogProxy, LogRecord, LogUsage
 
 logger = logging.getLogger("claude_gw.logs.record")
 
 GATEWAY_FIELDS_VERSION = 1
 UNSPECIFIED = "UNSPECIFIED"  # Kong's value for what an early rejection never learned
-REDACTED = "REDACTED"
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie"}
-)
-SECRET_QUERY_KEYS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
 SESSION_HEADER = "x-claude-code-session-id"
 AGENT_HEADER = "x-claude-code-agent-id"
 PROMPT_DETAILS = ("cached_tokens", "audio_tokens")
@@ -41,20 +34,6 @@ COMPLETION_DETAILS = (
     "audio_tokens",
     "accepted_prediction_tokens",
     "rejected_prediction_tokens",
-)
-
-_SECRET_PATTERNS = (
-    # OpenAI / Anthropic style keys: sk-..., sk-proj-..., sk-ant-api03-...
-    (re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"), REDACTED),
-    (re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"), REDACTED),  # Google API keys
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1 {REDACTED}"),
-    (
-        re.compile(
-            r"(?i)\b((?:api[_-]?)?key|token|secret|access[_-]?token)([\"']?\s*[=:]\s*[\"']?)"
-            r"[A-Za-z0-9_\-./+]{16,}=*"
-        ),
-        rf"\1\2{REDACTED}",
-    ),
 )
 
 
@@ -74,13 +53,6 @@ class RecordContext:
     version: str
     route_name: str = "claude-gw"
     created_at: int | None = None  # epoch seconds, for the route/service entities
-
-
-def scrub_secrets(text: str) -> str:
-    """`text` with API-key-looking tokens masked: `sk-...`, `Bearer xxx`, `key=<long secret>`."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def grouped(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -137,14 +109,13 @@ def request_part(ex: Exchange) -> JSON:
 
 
 def upstream_uri(ex: Exchange) -> str:
-    """Kong's `$upstream_uri`, with the client's query appended when it has none of its own.
-
-    For a request that never went upstream, the route-stripped client path (Kong's rule too).
-    """
-    path = ex.upstream_uri if proxied(ex) and ex.upstream_uri else None
-    if path is None:
-        path = ex.path[len(ex.route_prefix) :] if ex.path.startswith(ex.route_prefix) else ex.path
-    if "?" not in path and ex.query_string:
+    """What was sent upstream: the chat path, without the client's query (Kong would append
+    it, but the gateway does not forward it). For a request that never went upstream, Kong's
+    rule: the route-stripped client path with its query."""
+    if proxied(ex) and ex.upstream_uri:
+        return scrub_secrets(ex.upstream_uri)
+    path = ex.path[len(ex.route_prefix) :] if ex.path.startswith(ex.route_prefix) else ex.path
+    if ex.query_string:
         path = f"{path}?{ex.query_string}"
     return scrub_secrets(path or "/")
 
@@ -285,21 +256,26 @@ def meta(ex: Exchange, ctx: RecordContext) -> LogMeta:
 
 
 def price(ex: Exchange, prompt: int, cached: int, completion: int) -> Price:
-    """What the upstream's usage cost; "none" when there is no upstream usage to price."""
-    model = ex.response_model or ex.request_model
+    """What the upstream's usage cost; "none" when there is no upstream usage to price.
+
+    Priced as the model that answered, else (unknown to the table) as the model requested.
+    """
     if ex.usage is None or ex.endpoint != "messages":
         return NOT_PRICED
-    if model is None:
-        return Price(None, "unpriced")
+    cost = Price(None, "unpriced")
     at = datetime.fromtimestamp(ex.started_at, tz=UTC)
-    return price_usage(
-        model,
-        provider=ex.provider,
-        prompt_tokens=prompt,
-        cached_tokens=cached,
-        completion_tokens=completion,
-        at=at,
-    )
+    for model in dict.fromkeys(m for m in (ex.response_model, ex.request_model) if m):
+        cost = price_usage(
+            model,
+            provider=ex.provider,
+            prompt_tokens=prompt,
+            cached_tokens=cached,
+            completion_tokens=completion,
+            at=at,
+        )
+        if cost.source == "genai-prices":
+            break
+    return cost
 
 
 def usage(ex: Exchange, latency: int) -> tuple[LogUsage, Price]:
@@ -363,10 +339,8 @@ def gateway_fields(ex: Exchange, cost: Price) -> GatewayFields:
         "cost_source": cost.source,
         "gateway_overhead_ms": gateway_overhead_ms(ex),
         "simulated": ex.provider == "simulated",
+        "endpoint": ex.endpoint,
     }
-    # `endpoint` is not (yet) in wire.GatewayFields; it separates count_tokens lines, whose
-    # prompt_tokens were never sent to a model, from billed ones.
-    fields["endpoint"] = ex.endpoint  # type: ignore[typeddict-unknown-key]
     return fields
 
 
@@ -396,53 +370,3 @@ def build_record(ex: Exchange, ctx: RecordContext) -> LogRecord:
     if proxied(ex):
         record["tries"] = tries(ex)
     return record
-
-
-_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
-_MAX_DEPTH = 64
-
-
-def encode_record(record: LogRecord) -> bytes:
-    """One NDJSON line (ends in b"\\n"); never raises, whatever the record holds.
-
-    Values orjson cannot encode become strings; a record that still fails (cycles, lone
-    surrogates, huge ints) is sanitised first, and as a last resort replaced by a stub line
-    that says so, so the request is still counted.
-    """
-    try:
-        return orjson.dumps(record, default=_fallback, option=_OPTIONS)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return orjson.dumps(_sanitise(record, 0), option=_OPTIONS)
-    except Exception:
-        logger.exception("could not encode a log record")
-        stub = {"claude_gw": {"v": GATEWAY_FIELDS_VERSION, "error_type": "log_encoding_error"}}
-        return orjson.dumps(stub, option=_OPTIONS)
-
-
-def _fallback(value: Any) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return f"<unprintable {type(value).__name__}>"
-
-
-def _sanitise(value: Any, depth: int) -> Any:
-    """A JSON-safe copy: str keys, valid UTF-8, 64-bit ints, no cycles (depth-capped)."""
-    if depth > _MAX_DEPTH:
-        return "<too deep>"
-    if isinstance(value, Mapping):
-        return {_text(k): _sanitise(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_sanitise(v, depth + 1) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return value
-    if isinstance(value, int):
-        return value if -(2**63) <= value < 2**64 else str(value)
-    return _text(value)
-
-
-def _text(value: Any) -> str:
-    text = value if isinstance(value, str) else _fallback(value)
-    return text.encode("utf-8", errors="replace").decode("utf-8")

@@ -14,14 +14,10 @@ import genai_prices
 import orjson
 import pytest
 
+from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
-from claude_gw.logs.record import (
-    RecordContext,
-    build_record,
-    encode_record,
-    parse_query,
-    scrub_secrets,
-)
+from claude_gw.logs.record import RecordContext, build_record, parse_query
+from claude_gw.logs.redact import scrub_secrets
 
 KONG = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong" / "claude.json"
 T0 = 5000.0  # monotonic reading at arrival
@@ -355,7 +351,7 @@ def test_a_streaming_success_carries_usage_details_timings_and_cost() -> None:
         "request": pytest.approx(4412, abs=1),
     }
     assert record["upstream_status"] == "200"
-    assert record["upstream_uri"] == "/v1/chat/completions?beta=true"
+    assert record["upstream_uri"] == "/v1/chat/completions"  # the query is not forwarded
     assert record["request"]["uri"] == "/anything/v1/messages?beta=true"
     assert record["request"]["url"] == "http://localhost:8000/anything/v1/messages?beta=true"
     assert record["started_at"] == 1765380340657
@@ -401,6 +397,15 @@ def test_an_unpriced_model_is_marked_unpriced_with_cost_zero() -> None:
     record = build_record(exchange, ctx())
     assert record["ai"]["proxy"]["usage"]["cost"] == 0.0
     assert record["claude_gw"]["cost_source"] == "unpriced"
+
+
+def test_an_unknown_answering_model_is_priced_as_the_requested_one() -> None:
+    # e.g. the simulator used as a fake OpenAI: it answers as `gpt-5-mini-simulated`.
+    usage = {"prompt_tokens": 900, "completion_tokens": 100}
+    fake = build_record(proxied(response_model="gpt-5-mini-simulated", usage=usage), ctx())
+    real = build_record(proxied(response_model="gpt-5-mini", usage=usage), ctx())
+    assert fake["claude_gw"]["cost_source"] == "genai-prices"
+    assert fake["ai"]["proxy"]["usage"]["cost"] == real["ai"]["proxy"]["usage"]["cost"] > 0
 
 
 @pytest.mark.parametrize("name", scenario_params(["body_too_large", "bad_json", "unknown_path"]))

@@ -1,0 +1,33 @@
+"""Secret redaction for log records: which headers and query keys are secret, and masking of
+key-looking tokens in free text (URIs, error messages quoted from upstreams, payloads)."""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "REDACTED"
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie"}
+)
+SECRET_QUERY_KEYS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
+
+_SECRET_PATTERNS = (
+    # OpenAI / Anthropic style keys: sk-..., sk-proj-..., sk-ant-api03-...
+    (re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"), REDACTED),
+    (re.compile(r"\bAIza[0-9A-Za-z_\-]{30,}"), REDACTED),  # Google API keys
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*"), rf"\1 {REDACTED}"),
+    (
+        re.compile(
+            r"(?i)\b((?:api[_-]?)?key|token|secret|access[_-]?token)([\"']?\s*[=:]\s*[\"']?)"
+            r"[A-Za-z0-9_\-./+]{16,}=*"
+        ),
+        rf"\1\2{REDACTED}",
+    ),
+)
+
+
+def scrub_secrets(text: str) -> str:
+    """`text` with API-key-looking tokens masked: `sk-...`, `Bearer xxx`, `key=<long secret>`."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
