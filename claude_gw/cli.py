@@ -249,7 +249,7 @@ def startup_lines(settings: Settings, upstream: Upstream, sock: socket.socket) -
         f"  upstream: {where}; {models}",
         f"  log:      {settings.log_path.resolve()} ({payloads})",
         f"  use:      ANTHROPIC_BASE_URL={url}/anything ANTHROPIC_API_KEY=x "
-        f"ANTHROPIC_MODEL={settings.model} claude",
+        f"ANTHROPIC_MODEL={settings.model} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude",
     ]
 
 
