@@ -251,6 +251,7 @@ class GatewayFields(TypedDict, total=False):
     gateway_overhead_ms: float
     simulated: bool
     endpoint: Literal["messages", "count_tokens", "other"]
+    capture: str | None
 
 
 class LogRecord(TypedDict, total=False):

@@ -25,6 +25,7 @@ class Exchange:
     request_size: int = 0  # request line + headers + body, bytes
     client_ip: str = ""
     route_prefix: str = ""  # the path prefix before /v1/messages, e.g. /anything
+    capture: str | None = None  # capture label, from a `/capture/<name>` path prefix
 
     # what was asked and what was used
     client_model: str | None = None  # `model` in the client's body

@@ -340,6 +340,7 @@ def gateway_fields(ex: Exchange, cost: Price) -> GatewayFields:
         "gateway_overhead_ms": gateway_overhead_ms(ex),
         "simulated": ex.provider == "simulated",
         "endpoint": ex.endpoint,
+        "capture": ex.capture,
     }
     return fields
 

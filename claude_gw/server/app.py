@@ -9,6 +9,7 @@ success, upstream error, bad input, a client gone mid-stream, or a bug in the ga
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -58,6 +59,16 @@ def route(path: str) -> tuple[str, str]:
         if trimmed.endswith(suffix):
             return endpoint, trimmed[: -len(suffix)]
     return "other", ""
+
+
+CAPTURE_PREFIX = re.compile(r"/capture/([A-Za-z0-9._-]{1,64})$")
+
+
+def capture_label(prefix: str) -> str | None:
+    """`claude-gw capture` points the client at `<gateway>/capture/<name>`: the label rides in
+    the path, so it works with a gateway in another process too."""
+    match = CAPTURE_PREFIX.search(prefix)
+    return match.group(1) if match else None
 
 
 def record_context(settings: Settings, upstream: Upstream, version: str) -> RecordContext:
@@ -125,6 +136,7 @@ class Gateway:
             )
         exchange.endpoint = "messages" if endpoint == "messages" else "count_tokens"
         exchange.route_prefix = prefix
+        exchange.capture = capture_label(prefix)
         if exchange.method != "POST":
             raise MethodNotAllowed(f"{exchange.path} accepts POST only, not {exchange.method}")
         if endpoint == "messages":

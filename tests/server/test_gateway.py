@@ -14,7 +14,7 @@ import anthropic
 import httpx
 import pytest
 
-from claude_gw.cli import build_upstream
+from claude_gw.server.runner import build_upstream
 from claude_gw.config import Settings
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app

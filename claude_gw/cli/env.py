@@ -1,0 +1,57 @@
+"""`claude-gw env`: the shell lines that point `claude` at a running gateway."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from claude_gw.capture import client_env
+from claude_gw.cli.options import add_gateway_options, settings_from
+
+EXPORTED = (
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+)
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "env",
+        help="print the export lines that point a shell's claude at a running gateway",
+        description='Print `export` lines for the Claude CLI: eval "$(claude-gw env)". The '
+        "model variables follow the same --model/--map options (and variables) as serve.",
+    )
+    parser.add_argument(
+        "--gateway",
+        metavar="URL",
+        help="the gateway's URL (default http://HOST:PORT from the options)",
+    )
+    parser.add_argument(
+        "--prefix", default="/anything", help="path prefix for the base URL (default /anything)"
+    )
+    add_gateway_options(parser)
+    parser.set_defaults(run=run)
+
+
+def export_lines(args: argparse.Namespace, environ: Mapping[str, str]) -> list[str]:
+    settings = settings_from(args, environ)
+    gateway = args.gateway or f"http://{settings.host}:{settings.port}"
+    base_url = gateway.rstrip("/") + "/" + args.prefix.strip("/")
+    keep_key = {
+        k: v for k, v in environ.items() if k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+    }
+    env = client_env(base_url.rstrip("/"), settings, keep_key)
+    exported = [name for name in EXPORTED if not (name == "ANTHROPIC_API_KEY" and keep_key)]
+    return [f"export {name}={shlex.quote(env[name])}" for name in exported]
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    print("\n".join(export_lines(args, environ)))
+    return 0

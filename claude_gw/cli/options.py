@@ -1,0 +1,153 @@
+"""Options shared by the commands that run or point at a gateway (serve, capture, env)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from claude_gw.config import (
+    DEFAULT_MODEL,
+    ENV,
+    Settings,
+    normalize_upstream,
+    parse_model_rule,
+    parse_size,
+)
+
+
+class CliError(Exception):
+    """A one-line message for the user; the process exits with status 2."""
+
+
+def env_help(text: str, key: str) -> str:
+    return f"{text} [{ENV[key]}]"
+
+
+def add_gateway_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--host", help=env_help("address to listen on (default 127.0.0.1)", "host"))
+    add(
+        "--port",
+        type=int,
+        help=env_help("port to listen on; 0 picks a free one (default 8000)", "port"),
+    )
+    add(
+        "--upstream",
+        metavar="URL",
+        help=env_help(
+            "OpenAI-compatible base URL (default https://api.openai.com/v1, or OPENAI_BASE_URL), "
+            "or 'simulated' for the built-in simulated backend",
+            "upstream",
+        ),
+    )
+    add(
+        "--api-key-file",
+        metavar="FILE",
+        help=env_help("read the upstream key from FILE instead of OPENAI_API_KEY", "api_key_file"),
+    )
+    add(
+        "--model",
+        help=env_help(
+            f"default upstream model (default {DEFAULT_MODEL}); Claude model "
+            "names and requests without a model go to it",
+            "model",
+        ),
+    )
+    add(
+        "--map",
+        dest="model_map",
+        action="append",
+        metavar="PATTERN=MODEL",
+        help=env_help(
+            "send models matching the glob PATTERN to MODEL, e.g. 'claude-haiku-*=gpt-5-nano' for "
+            "the CLI's subagents; repeatable, first match wins (variable: comma-separated)",
+            "model_map",
+        ),
+    )
+    add(
+        "--log",
+        metavar="PATH",
+        help=env_help("log file, one JSON record per request (default ./claude.json)", "log"),
+    )
+    add(
+        "--log-payloads",
+        action="store_true",
+        default=None,
+        help=env_help("also log request and response bodies (ai.proxy.payload)", "log_payloads"),
+    )
+    add(
+        "--max-body",
+        metavar="SIZE",
+        help=env_help(
+            "largest request body accepted, e.g. 512KiB "
+            "(default 32MiB); larger bodies get a 400 'prompt is too long' so the CLI compacts",
+            "max_body",
+        ),
+    )
+    add(
+        "--connect-timeout",
+        type=float,
+        metavar="S",
+        help=env_help("seconds to connect to the upstream (default 10)", "connect_timeout"),
+    )
+    add(
+        "--read-timeout",
+        type=float,
+        metavar="S",
+        help=env_help(
+            "seconds to wait for upstream data before giving up (default 600)", "read_timeout"
+        ),
+    )
+    add(
+        "--ping-interval",
+        type=float,
+        metavar="S",
+        help=env_help(
+            "send a stream ping after this many silent seconds (default 5)", "ping_interval"
+        ),
+    )
+
+
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    settings = Settings.from_env(environ)
+    if args.api_key_file:
+        settings = settings.with_options(
+            api_key=Settings.from_env({**environ, ENV["api_key_file"]: args.api_key_file}).api_key
+        )
+    rules = tuple(parse_model_rule(r, "--map") for r in args.model_map) if args.model_map else None
+    return settings.with_options(
+        host=args.host,
+        port=args.port,
+        upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
+        model=args.model,
+        model_map=rules,
+        log_path=Path(args.log) if args.log else None,
+        log_payloads=args.log_payloads,
+        max_body_bytes=parse_size(args.max_body, "--max-body"),
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        ping_interval=args.ping_interval,
+    )
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_key(settings: Settings) -> None:
+    """A key is required for remote upstreams; local servers (vLLM, Ollama...) often need none."""
+    if settings.simulated or settings.api_key or is_loopback(settings.upstream_url):
+        return
+    raise CliError(
+        f"no API key for upstream {settings.upstream_url}: set OPENAI_API_KEY or pass "
+        "--api-key-file FILE (or try it without a key: --upstream simulated)"
+    )

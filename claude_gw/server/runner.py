@@ -1,0 +1,153 @@
+"""Assembling and running a gateway: the upstream client, the log writer, the app, uvicorn.
+
+`build_gateway(settings)` wires the parts together; `serve(...)` runs them in the foreground
+(SIGTERM/SIGINT drain in-flight requests, then flush the log); `BackgroundGateway` runs them in a
+thread on a free loopback port, for `claude-gw capture` and notebooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+import uvicorn
+
+from claude_gw.config import SIMULATED, Settings
+from claude_gw.logs.cost import find_model
+from claude_gw.logs.writer import LogWriter
+from claude_gw.server.app import Gateway, create_app
+from claude_gw.tokens import preload
+from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
+
+# Seconds uvicorn waits for in-flight requests on SIGTERM/SIGINT before cancelling them.
+GRACEFUL_SHUTDOWN_S = 30
+STARTUP_TIMEOUT_S = 30.0
+
+
+def build_upstream(settings: Settings) -> Upstream:
+    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    if settings.simulated:
+        from claude_gw.simulated import Simulator, simulated_transport
+
+        client = httpx.AsyncClient(transport=simulated_transport(Simulator()), timeout=timeout)
+        return Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider=SIMULATED)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    client = httpx.AsyncClient(timeout=timeout, limits=limits)
+    return Upstream(client, base_url=settings.upstream_url, api_key=settings.api_key)
+
+
+def warm_up() -> None:
+    """Load the tokenizer and the price table (about a second) before serving, rather than on
+    the first request, which would stall every stream in flight."""
+    preload()
+    find_model("gpt-5-mini", "openai")
+
+
+def build_gateway(settings: Settings, upstream: Upstream | None = None) -> Gateway:
+    """The app, with a started log writer; both are closed at the app's lifespan shutdown."""
+    upstream = upstream or build_upstream(settings)
+    writer = LogWriter(settings.log_path)
+    writer.start()
+
+    async def shutdown() -> None:
+        await upstream.client.aclose()
+        await asyncio.to_thread(writer.close)
+
+    return create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; `OSError` (with a readable `strerror`) when the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(2048)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def uvicorn_server(app: Gateway) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )
+    return uvicorn.Server(config)
+
+
+async def serve(app: Gateway, sock: socket.socket) -> None:
+    """Serve until SIGTERM/SIGINT; in-flight requests finish and the log is flushed first."""
+    try:
+        await uvicorn_server(app).serve(sockets=[sock])
+    finally:
+        sock.close()
+
+
+@dataclass
+class BackgroundGateway:
+    """`with BackgroundGateway(settings) as gw:` serves a gateway at `gw.url` (a free loopback
+    port unless settings.port says otherwise) from a thread; leaving the block drains and
+    flushes it."""
+
+    settings: Settings
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.settings.log_path
+
+    def __enter__(self) -> BackgroundGateway:
+        warm_up()
+        sock = bind(self.settings.host, self.settings.port)
+        self.url = url_of(sock)
+        self._server = uvicorn_server(build_gateway(self.settings))
+        server = self._server
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(server.serve(sockets=[sock])), name="claude-gw", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(GRACEFUL_SHUTDOWN_S + 5)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(5)

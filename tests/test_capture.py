@@ -1,0 +1,210 @@
+"""`claude-gw capture` and `claude-gw env`, with plain commands and with the real Claude CLI
+against the simulated OpenAI backend (the test double of tests/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from claude_gw.capture import PLACEHOLDER_KEY, client_env, read_records, run_capture
+from claude_gw.config import ModelRule, Settings
+
+UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
+
+
+def capture(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "claude_gw",
+            "capture",
+            "--log",
+            str(tmp_path / "claude.json"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "OPENAI_API_KEY": UPSTREAM_KEY, **(env or {})},
+    )
+
+
+def test_client_env_points_the_cli_at_the_gateway_and_follows_the_model_map():
+    settings = Settings(model="gpt-5-mini", model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),))
+    env = client_env("http://127.0.0.1:9/capture/x", settings, {"HOME": "/h"})
+    assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9/capture/x"
+    assert env["ANTHROPIC_MODEL"] == "gpt-5-mini"
+    assert env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == "gpt-5-nano"
+    assert (
+        env["ANTHROPIC_DEFAULT_SONNET_MODEL"] == env["ANTHROPIC_DEFAULT_OPUS_MODEL"] == "gpt-5-mini"
+    )
+    assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
+    assert env["ANTHROPIC_API_KEY"] == PLACEHOLDER_KEY and env["HOME"] == "/h"
+    assert "ANTHROPIC_API_KEY" not in client_env("u", settings, {"ANTHROPIC_AUTH_TOKEN": "t"})
+
+
+def test_capture_returns_the_commands_exit_status_and_prints_a_summary(tmp_path):
+    result = capture(
+        tmp_path, "--upstream", "simulated", "--name", "t1", "--", "sh", "-c", "exit 3"
+    )
+    assert result.returncode == 3
+    assert "claude-gw capture t1: 0 requests" in result.stderr
+    assert str(tmp_path / "claude.json") in result.stderr
+
+
+def test_capture_labels_every_record_of_the_command(tmp_path):
+    script = (
+        "import os, httpx\n"
+        "base = os.environ['ANTHROPIC_BASE_URL']\n"
+        "body = {'model': os.environ['ANTHROPIC_MODEL'], 'max_tokens': 2000,"
+        " 'messages': [{'role': 'user', 'content': '[sim:reply ok]'}]}\n"
+        "for _ in range(3):\n"
+        "    assert httpx.post(base + '/v1/messages', json=body, timeout=30).status_code == 200\n"
+    )
+    result = capture(
+        tmp_path, "--upstream", "simulated", "--name", "three", "--", sys.executable, "-c", script
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3 requests (0 errors)" in result.stderr
+    records = read_records(tmp_path / "claude.json", 0, "three")
+    assert len(records) == 3
+    assert {r["request"]["uri"] for r in records} == {"/capture/three/v1/messages"}
+
+
+def test_capture_errors_are_one_line(tmp_path):
+    missing = capture(tmp_path, "--upstream", "simulated", "--", "no-such-command-xyz")
+    assert missing.returncode == 2 and "command not found: no-such-command-xyz" in missing.stderr
+    empty = capture(tmp_path, "--upstream", "simulated")
+    assert empty.returncode == 2 and "give the command to run after --" in empty.stderr
+    bad_name = capture(tmp_path, "--upstream", "simulated", "--name", "a b", "--", "true")
+    assert bad_name.returncode == 2 and "capture name 'a b'" in bad_name.stderr
+
+
+def test_run_capture_python_api_returns_the_records(tmp_path):
+    settings = Settings(upstream_url="simulated", log_path=tmp_path / "claude.json")
+    script = (
+        "import os, httpx\n"
+        "httpx.post(os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages/count_tokens',"
+        " json={'model': 'x', 'messages': [{'role': 'user', 'content': 'hello'}]}, timeout=30)\n"
+    )
+    result = run_capture(
+        [sys.executable, "-c", script], settings, name="api", environ=dict(os.environ)
+    )
+    assert result.returncode == 0
+    (record,) = result.records
+    assert record["claude_gw"]["endpoint"] == "count_tokens"
+    assert result.summary().token_counts == 1 and result.summary().requests == 0
+
+
+def test_env_prints_export_lines_that_follow_the_model_options():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "claude_gw",
+            "env",
+            "--port",
+            "8123",
+            "--model",
+            "gpt-4.1",
+            "--map",
+            "claude-haiku-*=gpt-4.1-mini",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={"PATH": os.environ["PATH"]},
+    )
+    lines = result.stdout.splitlines()
+    assert "export ANTHROPIC_BASE_URL=http://127.0.0.1:8123/anything" in lines
+    assert "export ANTHROPIC_MODEL=gpt-4.1" in lines
+    assert "export ANTHROPIC_DEFAULT_HAIKU_MODEL=gpt-4.1-mini" in lines
+    assert "export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1" in lines
+    assert all(line.startswith("export ") for line in lines)
+
+
+# --------------------------------------------------------------------------- real Claude CLI
+
+
+def claude_capture(tmp_path, claude_cli, fake_openai, prompt, *claude_args, gateway_args=()):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {
+        "HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "TERM": "dumb",
+        "LANG": "C.UTF-8",
+    }
+    result = capture(
+        tmp_path,
+        "--upstream",
+        fake_openai,
+        "--name",
+        "cli",
+        *gateway_args,
+        "--",
+        str(claude_cli),
+        "-p",
+        "--output-format",
+        "json",
+        *claude_args,
+        "--",
+        prompt,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    return out, result.stderr, read_records(tmp_path / "claude.json", 0, "cli")
+
+
+@pytest.mark.cli
+def test_capture_records_a_claude_cli_bash_round_trip(tmp_path, claude_cli, fake_openai, simulator):
+    prompt = '[sim:tool Bash {"command": "echo captured-output", "description": "Print"}]'
+    out, stderr, records = claude_capture(
+        tmp_path, claude_cli, fake_openai, prompt, "--allowedTools", "Bash"
+    )
+    assert "captured-output" in out["result"]
+    messages = [r for r in records if r["claude_gw"]["endpoint"] == "messages"]
+    assert len(messages) == 2
+    assert {r["claude_gw"]["session_id"] for r in messages} == {out["session_id"]}
+    assert "claude-gw capture cli: 2 requests (0 errors)" in stderr
+
+
+@pytest.mark.cli
+def test_capture_maps_a_haiku_subagent_to_the_small_model(
+    tmp_path, claude_cli, fake_openai, simulator
+):
+    agent = {
+        "description": "Say hello",
+        "prompt": "[sim:reply subagent-was-here]",
+        "subagent_type": "general-purpose",
+        "model": "haiku",
+        "run_in_background": False,
+    }
+    prompt = f"[sim:tool Agent {json.dumps(agent)}]"
+    out, _, records = claude_capture(
+        tmp_path,
+        claude_cli,
+        fake_openai,
+        prompt,
+        "--allowedTools",
+        "Agent",
+        gateway_args=("--map", "claude-haiku-*=gpt-5-nano"),
+    )
+    assert out["result"].startswith("Tool Agent returned:")
+    # The subagent's answer came back to the main loop as the Agent tool's result.
+    tool_messages = [m for m in simulator.stats.bodies[-1]["messages"] if m["role"] == "tool"]
+    assert "subagent-was-here" in tool_messages[-1]["content"]
+    models = [body["model"] for body in simulator.stats.bodies]
+    assert models.count("gpt-5-nano") == 1 and models.count("gpt-5-mini") == 2
+    (sub,) = [r for r in records if r["ai"]["proxy"]["meta"]["request_model"] == "gpt-5-nano"]
+    assert sub["claude_gw"]["agent_id"]  # x-claude-code-agent-id: only on subagent requests
