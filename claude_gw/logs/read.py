@@ -1,0 +1,180 @@
+"""Read claude.json logs (claude_gw's and Kong's, every version) into DataFrames.
+
+    df = read_logs("claude.json")                     # polars, the schema of `schema.py`
+    df = read_logs("logs/", engine="pandas")          # the same columns as pandas dtypes
+    df, report = load_logs("logs/*.json*")            # ... and what was skipped, and why
+    lf = scan_logs("logs/").filter(pl.col("requested_model") == "gpt-5")  # larger than memory
+
+Design (one for both engines): `load_logs` returns `LoadResult(frame, report)`; `read_logs`
+returns only the frame and logs the report's summary (WARNING when lines were skipped, INFO
+otherwise) on the `claude_gw.logs.read` logger. `scan_logs` returns a polars LazyFrame
+that reads the files only when collected, in batches; lines it skips are not reported
+(load the files eagerly to see them), but `strict=True` still raises.
+
+Speed (100k Kong 3.13 records of ~3.7 kB, 375 MB, 1 % bad lines, 2 vCPUs; see `decode.py`
+for the decoding itself): `pl.read_lines` 0.35 s, `json_decode` over the needed fields 0.6 s,
+normalisation 0.1 s; `pl.read_ndjson` of the same (clean) file needs 1.4 s with the decode
+schema and 6 s inferring the full schema. The pandas engine is the polars path plus a
+column-by-column Arrow conversion to the documented pandas dtypes (`schema.to_pandas`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from polars.io.plugins import register_io_source
+
+from claude_gw.logs.frames import BATCH_LINES, Pipeline
+from claude_gw.logs.report import LoadReport
+from claude_gw.logs.schema import conform_polars, to_pandas
+from claude_gw.logs.sources import Input, Source, resolve
+
+logger = logging.getLogger("claude_gw.logs.read")
+
+Engine = Literal["polars", "pandas"]
+Frame = Any  # a polars or a pandas DataFrame, as the engine says
+Progress = Callable[[int, int], None]  # (bytes done, bytes in all) after each slice
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """A loaded log: `frame` (polars or pandas) and the `report`; unpacks as a pair."""
+
+    frame: Frame
+    report: LoadReport
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.frame, self.report))
+
+
+def load_logs(
+    source: Source,
+    *,
+    engine: Engine = "polars",
+    payloads: bool = False,
+    strict: bool = False,
+    progress: bool | Progress | None = None,
+) -> LoadResult:
+    """Every record of `source` (see `sources.py` for what a source can be) as one frame of
+    the documented schema, and the report of what was read and skipped.
+
+    `payloads=True` adds the request/response payload columns. `strict=True` raises
+    `LogFormatError` (file, line, problem) at the first line that would be skipped.
+    `progress=True` shows a tqdm bar; a callable gets (bytes done, bytes in all).
+    """
+    _check_engine(engine)
+    inputs = resolve(source)
+    report = LoadReport(files=[item.name for item in inputs])
+    pipeline = Pipeline(payloads=payloads, strict=strict)
+    frames = list(_load_all(pipeline, inputs, report, _progress(progress, inputs)))
+    frame = pl.concat(frames) if frames else pipeline.empty()
+    return LoadResult(to_pandas(frame) if engine == "pandas" else frame, report)
+
+
+def read_logs(
+    source: Source,
+    *,
+    engine: Engine = "polars",
+    payloads: bool = False,
+    strict: bool = False,
+    progress: bool | Progress | None = None,
+) -> Frame:
+    """`load_logs(...).frame`; the report's summary goes to the log (WARNING if lines were
+    skipped). Use `load_logs` to get the report itself."""
+    result = load_logs(source, engine=engine, payloads=payloads, strict=strict, progress=progress)
+    level = logging.WARNING if result.report.lines_skipped else logging.INFO
+    logger.log(level, "read_logs: %s", result.report.summary())
+    return result.frame
+
+
+def scan_logs(source: Source, *, payloads: bool = False, strict: bool = False) -> pl.LazyFrame:
+    """A LazyFrame of the documented schema over `source`, for data larger than memory.
+
+    The files are listed now and read when the frame is collected, in batches of lines; a
+    filter is applied to each batch as it is normalised and only the selected columns are
+    computed, so memory holds one batch plus the result. Rows equal `read_logs`'s.
+    """
+    inputs = resolve(source)
+    pipeline = Pipeline(payloads=payloads, strict=strict)
+
+    def batches(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        remaining = n_rows
+        for item in inputs:
+            for frame in pipeline.scan(item, batch_size or BATCH_LINES):
+                if predicate is not None:
+                    frame = frame.filter(predicate)
+                if with_columns is not None:
+                    frame = frame.select(with_columns)
+                if remaining is not None:
+                    frame = frame.head(remaining)
+                    remaining -= frame.height
+                yield frame
+                if remaining == 0:
+                    return
+
+    return register_io_source(batches, schema=pipeline.schema, explain_name="claude.json")
+
+
+def to_parquet(frame: Frame, path: str | os.PathLike[str]) -> None:
+    """Write a loaded log (polars or pandas) to Parquet; `read_parquet` gives it back equal."""
+    if not isinstance(frame, pl.DataFrame):
+        from claude_gw.logs.schema import to_polars
+
+        frame = to_polars(frame)
+    frame.write_parquet(Path(path))
+
+
+def read_parquet(path: str | os.PathLike[str], *, engine: Engine = "polars") -> Frame:
+    """A log written by `to_parquet`, with the documented dtypes for `engine`."""
+    _check_engine(engine)
+    frame = conform_polars(pl.read_parquet(Path(path)))
+    return to_pandas(frame) if engine == "pandas" else frame
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ("polars", "pandas"):
+        raise ValueError(f"engine must be 'polars' or 'pandas', not {engine!r}")
+
+
+def _load_all(
+    pipeline: Pipeline, inputs: list[Input], report: LoadReport, progress: Progress | None
+) -> Iterator[pl.DataFrame]:
+    total = sum(item.size for item in inputs)
+    done = 0
+    for item in inputs:
+        size = item.size
+        for frame, fraction in pipeline.load(item, report):
+            yield frame
+            if progress is not None:
+                progress(done + int(size * fraction), total)
+        done += size
+        if progress is not None:
+            progress(done, total)
+
+
+def _progress(progress: bool | Progress | None, inputs: list[Input]) -> Progress | None:
+    if progress is None or progress is False:
+        return None
+    if callable(progress):
+        return progress
+    tqdm = importlib.import_module("tqdm.auto").tqdm
+    bar = tqdm(total=sum(item.size for item in inputs), unit="B", unit_scale=True)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return advance

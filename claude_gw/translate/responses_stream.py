@@ -1,0 +1,403 @@
+"""OpenAI Responses API stream events -> Anthropic Messages stream events, as a state machine.
+
+`ResponsesStreamTranslator` has the public API of `claude_gw.translate.stream.StreamTranslator`
+(`start`, `feed`, `finish`, `error`, `message` and the same read-only views), so the server
+drives either through one interface; `feed` takes one decoded Responses event (the JSON of one
+SSE `data:` line; its `type` names it). The produced sequence keeps the same contract:
+`message_start` first, blocks 0, 1, 2 ... opened and closed one at a time, `message_delta` and
+`message_stop` only from `finish()`, which the caller calls when the body ends (a Responses
+stream has no `[DONE]`, though some servers add one: the caller's business either way).
+
+Mapping: each output item is one block. A reasoning item opens a thinking block at once (it may
+have no summary text yet still carries a signature); its summary parts are joined by a blank
+line, and at `output_item.done` it gets `signature_delta` with the encoded `.done` item (the
+`.added` one's encrypted_content may be incomplete, quirk 7) and closes. A message item opens a
+text block at its first non-empty text (refusal text included, which makes the stop reason
+`refusal`). A function_call opens a tool_use block with the `call_id` and `name` of
+`output_item.added` (quirk 7: the `.done` events may lack the name). When nothing was streamed
+into an item, the full text of its `.done` item is sent as one delta, so every item arrives.
+`response.completed`/`response.incomplete` carry the usage and status; `response.failed` and
+`error` events raise `UpstreamError`; other events are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from claude_gw.errors import UpstreamError
+from claude_gw.translate.request import JOINER
+from claude_gw.translate.response import map_finish_reason, usage_to_anthropic
+from claude_gw.translate.responses import (
+    call_id_for,
+    encode_reasoning_signature,
+    failure_message,
+    message_text,
+    reasoning_text,
+    responses_finish_reason,
+    responses_usage_to_chat,
+)
+from claude_gw.translate.stream import Block, BlockKind
+from claude_gw.wire import JSON, AnthropicEvent, AnthropicResponse, ChatUsage, StopReason
+
+Phase = Literal["new", "streaming", "done"]
+TERMINAL_EVENTS = {"response.completed": "completed", "response.incomplete": "incomplete"}
+_DELTA_TYPES: dict[BlockKind, str] = {
+    "text": "text_delta",
+    "thinking": "thinking_delta",
+    "tool_use": "input_json_delta",
+}
+_DELTA_FIELDS = {
+    "text_delta": "text",
+    "thinking_delta": "thinking",
+    "input_json_delta": "partial_json",
+}
+
+
+@dataclass
+class ItemBlock(Block):
+    """A block made from one output item; a thinking block also keeps its item's signature."""
+
+    signature: str = ""
+    summary_index: int = 0  # the reasoning summary part the last thinking delta belonged to
+
+    def content(self) -> JSON:
+        content = super().content()
+        if self.kind == "thinking":
+            content["signature"] = self.signature
+        return content
+
+
+@dataclass
+class ResponsesStreamState:
+    """Everything the translator remembers. The open block is `blocks[open_block]`."""
+
+    phase: Phase = "new"
+    model: str = ""  # the model named in message_start
+    response_model: str | None = None  # the model the upstream's response objects named
+    blocks: list[ItemBlock] = field(default_factory=list)
+    open_block: int | None = None
+    items: dict[int, int] = field(default_factory=dict)  # output_index -> block index
+    status: str | None = None  # the terminal status seen (None: no terminal event yet)
+    finish_reason: str | None = None  # the chat finish_reason that status amounts to
+    refused: bool = False  # refusal text arrived: the stop reason is `refusal`
+    usage: ChatUsage | None = None  # chat-shaped, from `responses_usage_to_chat`
+    stop_reason: StopReason | None = None
+
+
+class ResponsesStreamTranslator:
+    """Translates one Responses event stream into one Anthropic message stream (see module doc)."""
+
+    def __init__(self, *, message_id: str, model: str) -> None:
+        self._id = message_id
+        self._state = ResponsesStreamState(model=model)
+
+    # ------------------------------------------------------------------ read-only views
+
+    @property
+    def started(self) -> bool:
+        return self._state.phase != "new"
+
+    @property
+    def finished(self) -> bool:
+        return self._state.phase == "done"
+
+    @property
+    def stop_reason(self) -> str | None:
+        """The Anthropic stop reason sent, or the one the seen terminal status maps to."""
+        state = self._state
+        if state.stop_reason is None and state.status is not None:
+            return self._mapped_stop_reason()
+        return state.stop_reason
+
+    @property
+    def usage(self) -> ChatUsage | None:
+        """The upstream's usage in the OpenAI chat shape, None if no terminal event carried one."""
+        return self._state.usage
+
+    @property
+    def response_model(self) -> str | None:
+        return self._state.response_model
+
+    @property
+    def tool_calls(self) -> int:
+        return sum(1 for block in self._state.blocks if block.kind == "tool_use")
+
+    @property
+    def has_content(self) -> bool:
+        """True once any reasoning, text or tool call has arrived (time to first token)."""
+        return bool(self._state.blocks)
+
+    @property
+    def saw_finish_reason(self) -> bool:
+        """True once `response.completed` or `response.incomplete` arrived."""
+        return self._state.status is not None
+
+    def message(self) -> AnthropicResponse:
+        """The Anthropic message accumulated so far (full text, parsed tool input), for logs."""
+        state = self._state
+        return {
+            "id": self._id,
+            "type": "message",
+            "role": "assistant",
+            "model": state.model,
+            "content": [block.content() for block in state.blocks],
+            "stop_reason": state.stop_reason,
+            "stop_sequence": None,
+            "usage": usage_to_anthropic(state.usage),
+        }
+
+    # ------------------------------------------------------------------ transitions
+
+    def start(self, model: str | None = None) -> list[AnthropicEvent]:
+        """The `message_start` event, once; usage is unknown this early, so it reads 0."""
+        state = self._state
+        if state.phase != "new":
+            return []
+        state.phase = "streaming"
+        if model:
+            state.model = model
+        message: AnthropicResponse = {
+            "id": self._id,
+            "type": "message",
+            "role": "assistant",
+            "model": state.model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage_to_anthropic(None),
+        }
+        return [{"type": "message_start", "message": message}]
+
+    def feed(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
+        """Translate one event; starts the message first if needed. Ignored once finished.
+
+        Raises `UpstreamError` for `response.failed` and `error` events.
+        """
+        kind = event.get("type")
+        if kind == "error":
+            detail = event.get("error") if isinstance(event.get("error"), Mapping) else event
+            raise UpstreamError(f"upstream stream error: {failure_message(detail)}")
+        response = event.get("response")
+        response = response if isinstance(response, Mapping) else {}
+        if kind == "response.failed":
+            detail = failure_message(response.get("error") or "no error detail")
+            raise UpstreamError(f"upstream response failed: {detail}")
+        if self.finished:
+            return []
+        model = response.get("model")
+        if isinstance(model, str) and model:
+            self._state.response_model = model
+        events = self.start(self._state.response_model)
+        handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
+        if handler is not None:
+            events.extend(handler(self, event))
+        return events
+
+    def finish(self) -> list[AnthropicEvent]:
+        """Close the open block, then `message_delta` and `message_stop`. Idempotent."""
+        if self.finished:
+            return []
+        events = self.start()
+        events.extend(self._close())
+        state = self._state
+        state.phase = "done"
+        state.stop_reason = self._mapped_stop_reason()
+        delta = {"stop_reason": state.stop_reason, "stop_sequence": None}
+        usage = usage_to_anthropic(state.usage)  # cumulative, with the real input counts
+        events.append({"type": "message_delta", "delta": delta, "usage": usage})
+        events.append({"type": "message_stop"})
+        return events
+
+    def error(self, error_type: str, message: str) -> list[AnthropicEvent]:
+        """The in-stream `error` event for a failure after the first byte; ends the stream."""
+        if self.finished:
+            return []
+        self._state.phase = "done"
+        return [{"type": "error", "error": {"type": error_type, "message": message}}]
+
+    # ------------------------------------------------------------------ one event
+
+    def _item_added(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
+        return self._open_item(_item(event), _output_index(event))
+
+    def _open_item(self, item: Mapping[str, Any], index: int) -> list[AnthropicEvent]:
+        kind = item.get("type")
+        if kind == "reasoning":
+            return self._open(index, ItemBlock("thinking"))
+        if kind == "function_call":
+            name = str(item.get("name") or "")
+            return self._open(
+                index, ItemBlock("tool_use", call_id_for(item, index, self._id), name)
+            )
+        return []  # a message opens its block at its first text; other items have none
+
+    def _summary_delta(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
+        block_index = self._block_index(event, "thinking")
+        text = event.get("delta")
+        if block_index is None or not isinstance(text, str) or not text:
+            return []
+        block = self._state.blocks[block_index]
+        part = event.get("summary_index")
+        if isinstance(part, int) and part != block.summary_index:
+            block.summary_index = part
+            if block.parts:  # summary parts are joined as the non-streaming answer joins them
+                text = JOINER + text
+        return self._delta(block_index, "thinking_delta", text)
+
+    def _text_delta(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
+        text = event.get("delta")
+        if not isinstance(text, str) or not text:
+            return []
+        if event.get("type") == "response.refusal.delta":
+            self._state.refused = True
+        return self._text(_output_index(event), text)
+
+    def _arguments_delta(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
+        block_index = self._block_index(event, "tool_use")
+        fragment = event.get("delta")
+        if block_index is None or not isinstance(fragment, str) or not fragment:
+            return []
+        return self._delta(block_index, "input_json_delta", fragment)
+
+    def _item_done(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
+        """Send what was never streamed, keep the reasoning signature, close the item's block."""
+        item, index = _item(event), _output_index(event)
+        state = self._state
+        text, refused = message_text(item)
+        state.refused = state.refused or refused  # the `.done` message has all its parts
+        events: list[AnthropicEvent] = []
+        if index not in state.items:  # `.added` never came, or a message without deltas
+            events.extend(self._text(index, text) if text else self._open_item(item, index))
+        block_index = state.items.get(index)
+        if block_index is None:
+            return events
+        block = state.blocks[block_index]
+        if block.kind == "thinking":
+            block.signature = encode_reasoning_signature(item)
+        unsent = _full_text(item, block.kind) if not block.parts else ""
+        if unsent:
+            events.extend(self._delta(block_index, _DELTA_TYPES[block.kind], unsent))
+        if state.open_block == block_index:
+            events.extend(self._close())
+        return events
+
+    def _terminal(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
+        response = event.get("response")
+        response = response if isinstance(response, Mapping) else {}
+        state = self._state
+        state.status = response.get("status") or TERMINAL_EVENTS[str(event.get("type"))]
+        state.finish_reason = responses_finish_reason({**response, "status": state.status})
+        usage = responses_usage_to_chat(response.get("usage"))
+        if usage is not None:
+            state.usage = usage
+        return []
+
+    # ------------------------------------------------------------------ blocks
+
+    def _block_index(self, event: Mapping[str, Any], kind: str) -> int | None:
+        """The block of the event's output item, if it has one of that kind."""
+        index = self._state.items.get(_output_index(event))
+        if index is None or self._state.blocks[index].kind != kind:
+            return None
+        return index
+
+    def _text(self, output_index: int, text: str) -> list[AnthropicEvent]:
+        events: list[AnthropicEvent] = []
+        if output_index not in self._state.items:
+            events.extend(self._open(output_index, ItemBlock("text")))
+        block_index = self._state.items[output_index]
+        if self._state.blocks[block_index].kind != "text":
+            return events  # text for an item that is not a message: nothing to put it in
+        return events + self._delta(block_index, "text_delta", text)
+
+    def _delta(self, block_index: int, delta_type: str, text: str) -> list[AnthropicEvent]:
+        """A fragment for a block; one whose block is already closed keeps that block's index."""
+        self._state.blocks[block_index].parts.append(text)
+        delta = {"type": delta_type, _DELTA_FIELDS[delta_type]: text}
+        return [{"type": "content_block_delta", "index": block_index, "delta": delta}]
+
+    def _open(self, output_index: int, block: ItemBlock) -> list[AnthropicEvent]:
+        events = self._close()
+        state = self._state
+        state.blocks.append(block)
+        state.open_block = state.items[output_index] = len(state.blocks) - 1
+        start: JSON
+        if block.kind == "text":
+            start = {"type": "text", "text": ""}
+        elif block.kind == "thinking":
+            start = {"type": "thinking", "thinking": "", "signature": ""}
+        else:
+            start = {"type": "tool_use", "id": block.tool_id, "name": block.tool_name, "input": {}}
+        start_event: AnthropicEvent = {
+            "type": "content_block_start",
+            "index": state.open_block,
+            "content_block": start,
+        }
+        return [*events, start_event]
+
+    def _close(self) -> list[AnthropicEvent]:
+        state = self._state
+        index = state.open_block
+        if index is None:
+            return []
+        state.open_block = None
+        events: list[AnthropicEvent] = []
+        block = state.blocks[index]
+        if block.kind == "thinking":
+            # Anthropic clients expect a signature_delta right before a thinking block ends.
+            signature = {"type": "signature_delta", "signature": block.signature}
+            events.append({"type": "content_block_delta", "index": index, "delta": signature})
+        events.append({"type": "content_block_stop", "index": index})
+        return events
+
+    def _mapped_stop_reason(self) -> StopReason:
+        if self._state.refused:
+            return "refusal"  # as the non-streaming path does
+        return map_finish_reason(self._state.finish_reason, has_tool_calls=self.tool_calls > 0)
+
+
+Handler = Callable[[ResponsesStreamTranslator, Mapping[str, Any]], list[AnthropicEvent]]
+_HANDLERS: dict[str, Handler] = {
+    "response.output_item.added": ResponsesStreamTranslator._item_added,
+    "response.reasoning_summary_text.delta": ResponsesStreamTranslator._summary_delta,
+    "response.output_text.delta": ResponsesStreamTranslator._text_delta,
+    "response.refusal.delta": ResponsesStreamTranslator._text_delta,
+    "response.function_call_arguments.delta": ResponsesStreamTranslator._arguments_delta,
+    "response.output_item.done": ResponsesStreamTranslator._item_done,
+    "response.completed": ResponsesStreamTranslator._terminal,
+    "response.incomplete": ResponsesStreamTranslator._terminal,
+}
+
+
+def translate_responses_stream(
+    events: Iterable[Mapping[str, Any]], *, message_id: str, model: str
+) -> list[AnthropicEvent]:
+    """All Anthropic events of a complete Responses stream, `finish()` included."""
+    translator = ResponsesStreamTranslator(message_id=message_id, model=model)
+    out: list[AnthropicEvent] = []
+    for event in events:
+        out.extend(translator.feed(event))
+    out.extend(translator.finish())
+    return out
+
+
+def _full_text(item: Mapping[str, Any], kind: BlockKind) -> str:
+    """What a `.done` item holds for a block of `kind`: summary, text or arguments."""
+    if kind == "thinking":
+        return reasoning_text(item)
+    if kind == "text":
+        return message_text(item)[0]
+    arguments = item.get("arguments")
+    return arguments if isinstance(arguments, str) else ""
+
+
+def _item(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    item = event.get("item")
+    return item if isinstance(item, Mapping) else {}
+
+
+def _output_index(event: Mapping[str, Any]) -> int:
+    index = event.get("output_index")
+    return index if isinstance(index, int) and not isinstance(index, bool) else -1
