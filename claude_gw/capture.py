@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from claude_gw.config import Settings
 from claude_gw.server.runner import BackgroundGateway
@@ -97,7 +97,7 @@ class CaptureResult:
             summary.add(record)
         return summary
 
-    def to_frame(self, engine: str = "polars") -> Any:
+    def to_frame(self, engine: Literal["polars", "pandas"] = "polars") -> Any:
         """The capture's records as a DataFrame (the `claude_gw.logs` schema)."""
         from claude_gw.logs import read_logs
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,17 @@ ENV = {
     "connect_timeout": "CLAUDE_GW_CONNECT_TIMEOUT",
     "read_timeout": "CLAUDE_GW_READ_TIMEOUT",
     "ping_interval": "CLAUDE_GW_PING_INTERVAL",
+    "upstream_api": "CLAUDE_GW_UPSTREAM_API",
+    "provider": "CLAUDE_GW_PROVIDER",
+    "auth_header": "CLAUDE_GW_AUTH_HEADER",
+    "upstream_headers": "CLAUDE_GW_UPSTREAM_HEADERS",
+    "upstream_query": "CLAUDE_GW_UPSTREAM_QUERY",
+    "subagent_model": "CLAUDE_GW_SUBAGENT_MODEL",
+    "long_context_model": "CLAUDE_GW_LONG_CONTEXT_MODEL",
+    "long_context_tokens": "CLAUDE_GW_LONG_CONTEXT_TOKENS",
 }
+UPSTREAM_APIS = ("chat", "responses", "anthropic")
+DEFAULT_LONG_CONTEXT_TOKENS = 200_000
 
 
 class ConfigError(ValueError):
@@ -74,6 +84,24 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     ping_interval: float = 5.0
+    # which API the upstream speaks, and how to reach it
+    upstream_api: str = "chat"  # one of UPSTREAM_APIS
+    provider_name: str | None = None  # for the log (azure, ollama, vllm...); default from the API
+    auth_header: str | None = None  # header carrying the key; default per API
+    upstream_headers: tuple[tuple[str, str], ...] = ()  # extra headers on every upstream request
+    upstream_query: tuple[tuple[str, str], ...] = ()  # extra query, e.g. Azure's api-version
+    # routing beyond the model map
+    subagent_model: str | None = None
+    long_context_model: str | None = None
+    long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
+    # route identity and Kong-config behaviour (`--kong-config`)
+    name: str = "claude-gw"
+    paths: tuple[str, ...] = ("/",)  # accepted path prefixes
+    llm_format: str = "anthropic"  # "openai": clients speak chat completions, passed through
+    force_model: bool = False  # Kong's configured model.name: every request goes to `model`
+    input_cost: float | None = None  # per 1M tokens, Kong's options; both set -> used for cost
+    output_cost: float | None = None
+    model_name_header: bool = False  # Kong's X-Kong-LLM-Model response header
 
     @property
     def simulated(self) -> bool:
@@ -81,7 +109,11 @@ class Settings:
 
     @property
     def provider(self) -> str:
-        return SIMULATED if self.simulated else "openai"
+        if self.provider_name:
+            return self.provider_name
+        if self.simulated:
+            return SIMULATED
+        return "anthropic" if self.upstream_api == "anthropic" else "openai"
 
     @property
     def plugin_id(self) -> str:
@@ -89,16 +121,39 @@ class Settings:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:{self.upstream_url}:{self.model}"))
 
     def resolve_model(self, client_model: str | None) -> str:
-        """The upstream model for what the client asked: the first matching rule; else the
-        default model for Claude names (the CLI sends them on its own, e.g. for subagents) and
-        for a missing name; else the client's own name, passed through."""
+        """The upstream model for what the client asked, by the model map alone (see `route`)."""
+        return self.route(client_model)[0]
+
+    def route(
+        self,
+        client_model: str | None,
+        *,
+        subagent: bool = False,
+        prompt_tokens: Callable[[], int] | None = None,
+    ) -> tuple[str, str]:
+        """(upstream model, the rule that chose it), first rule that applies:
+
+        1. `long_context`: the request has more than `long_context_tokens` prompt tokens
+           (counted only when a long-context model is set);
+        2. `subagent`: it comes from a Claude CLI subagent (`subagent=True`) or asks for a
+           small Claude model (`claude-haiku-*`), and a subagent model is set;
+        3. `map:<pattern>`: the first model-map rule whose glob matches;
+        4. `default`: Claude names (the CLI sends them on its own) or no name, or any name when
+           the model is forced (Kong's configured `model.name`);
+        5. `client`: any other name passes through.
+        """
         name = client_model or ""
+        if self.long_context_model and prompt_tokens is not None:
+            if prompt_tokens() > self.long_context_tokens:
+                return self.long_context_model, "long_context"
+        if self.subagent_model and (subagent or name.startswith("claude-haiku-")):
+            return self.subagent_model, "subagent"
         for rule in self.model_map:
             if rule.matches(name):
-                return rule.model
-        if not name or name.startswith("claude-"):
-            return self.model
-        return name
+                return rule.model, f"map:{rule.pattern}"
+        if not name or name.startswith("claude-") or self.force_model:
+            return self.model, "default"
+        return name, "client"
 
     def with_options(self, **options: Any) -> Settings:
         """A copy with the given command-line options applied (None means "not given")."""
@@ -125,6 +180,14 @@ class Settings:
             connect_timeout=parse_seconds(get("connect_timeout"), ENV["connect_timeout"]),
             read_timeout=parse_seconds(get("read_timeout"), ENV["read_timeout"]),
             ping_interval=parse_seconds(get("ping_interval"), ENV["ping_interval"]),
+            upstream_api=parse_choice(get("upstream_api"), UPSTREAM_APIS, ENV["upstream_api"]),
+            provider_name=get("provider"),
+            auth_header=get("auth_header"),
+            upstream_headers=parse_pairs(get("upstream_headers"), ":", ENV["upstream_headers"]),
+            upstream_query=parse_pairs(get("upstream_query"), "=", ENV["upstream_query"]),
+            subagent_model=get("subagent_model"),
+            long_context_model=get("long_context_model"),
+            long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
         )
 
 
@@ -214,6 +277,38 @@ def parse_port(text: str | None, where: str) -> int | None:
     if not text.isdigit() or not 0 <= int(text) <= 65535:
         raise ConfigError(f"{where}: expected a port number 0-65535, got {text!r}")
     return int(text)
+
+
+def parse_choice(text: str | None, choices: tuple[str, ...], where: str) -> str | None:
+    if text is None:
+        return None
+    if text not in choices:
+        raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {text!r}")
+    return text
+
+
+def parse_count(text: str | None, where: str) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) <= 0:
+        raise ConfigError(f"{where}: expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def parse_pair(text: str, separator: str, where: str) -> tuple[str, str]:
+    """`Name: value` (headers) or `name=value` (query) -> (name, value)."""
+    name, sep, value = text.partition(separator)
+    if not sep or not name.strip():
+        example = "X-Org: team-a" if separator == ":" else "api-version=2024-10-21"
+        raise ConfigError(f"{where}: expected NAME{separator}VALUE (e.g. {example!r}), got {text!r}")
+    return name.strip(), value.strip()
+
+
+def parse_pairs(text: str | None, separator: str, where: str) -> tuple[tuple[str, str], ...] | None:
+    """Comma-separated pairs, as the environment variables carry them."""
+    if text is None:
+        return None
+    return tuple(parse_pair(item, separator, where) for item in text.split(",") if item.strip())
 
 
 def parse_bool(text: str | None, where: str) -> bool | None:

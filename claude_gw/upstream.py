@@ -2,7 +2,8 @@
 
 Every transport failure becomes a `GatewayError` naming the upstream (`raise ... from exc`), and
 every non-2xx answer becomes the error the client should see (`translate.errors`). The key is
-sent as `Authorization: Bearer` and never appears in an error message.
+sent as `Authorization: Bearer <key>` (or, with `auth_header`, as that header's raw value, e.g.
+Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error message.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
@@ -31,15 +32,21 @@ class Upstream:
         base_url: str,
         api_key: str | None,
         provider: str = "openai",
+        path: str = "/chat/completions",
+        auth_header: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         self.base_url = base_url.rstrip("/")
         self.provider = provider
+        self.path = path
         self._api_key = api_key
+        self._query = dict(query or {})
         self._headers = {"content-type": "application/json", **(extra_headers or {})}
+        header = (auth_header or "authorization").lower()
         if api_key:
-            self._headers["authorization"] = f"Bearer {api_key}"
+            self._headers[header] = f"Bearer {api_key}" if header == "authorization" else api_key
 
     @property
     def label(self) -> str:
@@ -48,12 +55,13 @@ class Upstream:
 
     @property
     def chat_url(self) -> str:
-        return f"{self.base_url}/chat/completions"
+        return f"{self.base_url}{self.path}"
 
     @property
     def chat_uri(self) -> str:
-        """Path of the chat endpoint, as Kong logs it in `upstream_uri`."""
-        return urlsplit(self.chat_url).path
+        """Path (and query) of the endpoint, as Kong logs it in `upstream_uri`."""
+        path = urlsplit(self.chat_url).path
+        return f"{path}?{urlencode(self._query)}" if self._query else path
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -61,9 +69,11 @@ class Upstream:
         default = 443 if parts.scheme == "https" else 80
         return parts.hostname or "", parts.port or default
 
-    async def complete(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], httpx.Headers]:
+    async def complete(
+        self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> tuple[dict[str, Any], httpx.Headers]:
         """POST a non-streaming request; the parsed completion and the response headers."""
-        async with self._send(body) as response:
+        async with self._send(body, headers) as response:
             raw = await self._read(response)
         try:
             doc = orjson.loads(raw)
@@ -78,10 +88,12 @@ class Upstream:
         return doc, response.headers
 
     @asynccontextmanager
-    async def stream(self, body: Mapping[str, Any]) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
         """POST a streaming request; yields the open 2xx response, closed on exit (which
         cancels the upstream request when the caller leaves early)."""
-        async with self._send(body) as response:
+        async with self._send(body, headers) as response:
             yield response
 
     async def iter_bytes(self, response: httpx.Response) -> AsyncIterator[bytes]:
@@ -96,7 +108,9 @@ class Upstream:
         """Startup probe: raise `UpstreamError` if the upstream cannot be reached or rejects
         the key. Any other answer (even a 404 from a server without /models) is fine."""
         try:
-            response = await self.client.get(f"{self.base_url}/models", headers=self._headers)
+            response = await self.client.get(
+                f"{self.base_url}/models", headers=self._headers, params=self._query or None
+            )
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
         if response.status_code in (401, 403):
@@ -105,9 +119,15 @@ class Upstream:
             )
 
     @asynccontextmanager
-    async def _send(self, body: Mapping[str, Any]) -> AsyncIterator[httpx.Response]:
+    async def _send(
+        self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    ) -> AsyncIterator[httpx.Response]:
         request = self.client.build_request(
-            "POST", self.chat_url, content=orjson.dumps(body), headers=self._headers
+            "POST",
+            self.chat_url,
+            content=orjson.dumps(body),
+            headers={**(headers or {}), **self._headers},
+            params=self._query or None,
         )
         try:
             response = await self.client.send(request, stream=True)

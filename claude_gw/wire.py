@@ -247,11 +247,12 @@ class GatewayFields(TypedDict, total=False):
     tool_calls: int
     error_type: str | None
     error_message: str | None
-    cost_source: Literal["genai-prices", "unpriced", "none"]
+    cost_source: Literal["genai-prices", "config", "unpriced", "none"]
     gateway_overhead_ms: float
     simulated: bool
     endpoint: Literal["messages", "count_tokens", "other"]
     capture: str | None
+    route_rule: str | None
 
 
 class LogRecord(TypedDict, total=False):

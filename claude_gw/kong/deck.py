@@ -13,8 +13,7 @@ and what was expected; what claude_gw reads differently or ignores is a `ConfigW
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -24,17 +23,15 @@ from claude_gw.kong.envsubst import Substitution, render
 from claude_gw.kong.fields import Node, describe
 from claude_gw.kong.model import (
     AIProxyConfig,
-    ConfigWarning,
     DeckConfig,
     FileLogConfig,
     KongConfigError,
-    Origin,
     RouteConfig,
     Scope,
     ServiceConfig,
-    derived_plugin_id,
 )
 from claude_gw.kong.plugins import read_ai_proxy, read_file_log
+from claude_gw.kong.resolve import Entity, Found, Plugin, Route, Service, resolve
 
 SUPPORTED_PLUGINS = ("ai-proxy", "file-log")
 _IGNORED_SECTIONS = (
@@ -82,68 +79,17 @@ _NO_EFFECT_SERVICE_KEYS = (
 _MAX_TIMEOUT = 2**31 - 2  # Kong's timeout fields: 1 .. 2^31 - 2 ms
 
 
-@dataclass(frozen=True)
-class _Entity:
-    key: str  # name, else id, else file:path: what scopes and messages use
-    name: str | None
-    id: str | None
-    file: str
-    path: str
-
-
-@dataclass
-class _Service:
-    entity: _Entity
-    config: ServiceConfig
-    enabled: bool
-
-
-@dataclass
-class _Route:
-    entity: _Entity
-    config: RouteConfig
-    service_ref: str | None  # the parent's key, or the `service:` reference as written
-    ref_path: str
-
-
-class _HasEntity(Protocol):
-    @property
-    def entity(self) -> _Entity: ...
-
-
-_E = TypeVar("_E", bound=_HasEntity)
-
-
-@dataclass
-class _Plugin:
-    name: str
-    refs: Scope  # as written: entity names or ids, resolved later
-    enabled: bool
-    config: AIProxyConfig | FileLogConfig
-    file: str
-    path: str
-    id: str | None
-
-
-@dataclass
-class _Found:
-    services: list[_Service] = field(default_factory=list)
-    routes: list[_Route] = field(default_factory=list)
-    plugins: list[_Plugin] = field(default_factory=list)
-    warnings: list[ConfigWarning] = field(default_factory=list)
-
-
 def load_deck(files: Sequence[tuple[str, str]], environ: Mapping[str, str]) -> DeckConfig:
     """The routes, services and effective plugins of these decK files, merged."""
     if not files:
         raise KongConfigError("(no file)", "", "no decK file was given")
-    found = _Found()
+    found = Found()
     for filename, text in files:
         rendered = render(text, environ, filename=filename)
         found.warnings.extend(rendered.warnings)
         root = Node.of(parse_yaml(rendered.text, filename), filename, "", found.warnings)
         _read_document(root, rendered.substitutions, found)
-    return _resolve(found, tuple(name for name, _ in files))
+    return resolve(found, tuple(name for name, _ in files))
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -180,7 +126,7 @@ def parse_yaml(text: str, filename: str) -> Any:
     return document
 
 
-def _read_document(root: Node, substitutions: Sequence[Substitution], found: _Found) -> None:
+def _read_document(root: Node, substitutions: Sequence[Substitution], found: Found) -> None:
     _check_format_version(root)
     for service in root.children("services"):
         _read_service(service, substitutions, found)
@@ -209,13 +155,13 @@ def _check_format_version(root: Node) -> None:
         raise root.error("_format_version", f'expected "3.0", got {version!r}')
 
 
-def _entity(node: Node) -> _Entity:
+def _entity(node: Node) -> Entity:
     name, entity_id = node.string("name"), node.string("id")
     key = name or entity_id or f"{node.file}:{node.path}"
-    return _Entity(key, name, entity_id, node.file, node.path)
+    return Entity(key, name, entity_id, node.file, node.path)
 
 
-def _read_service(node: Node, substitutions: Sequence[Substitution], found: _Found) -> None:
+def _read_service(node: Node, substitutions: Sequence[Substitution], found: Found) -> None:
     entity = _entity(node)
     config = ServiceConfig(
         name=entity.name,
@@ -226,7 +172,7 @@ def _read_service(node: Node, substitutions: Sequence[Substitution], found: _Fou
         write_timeout=node.integer("write_timeout", minimum=1, maximum=_MAX_TIMEOUT),
     )
     enabled = node.boolean("enabled", True)
-    found.services.append(_Service(entity, config, enabled))
+    found.services.append(Service(entity, config, enabled))
     for route in node.children("routes"):
         _read_route(route, entity.key, substitutions, found)
     for plugin in node.children("plugins"):
@@ -256,7 +202,7 @@ def _service_url(node: Node) -> str:
 
 
 def _read_route(
-    node: Node, parent: str | None, substitutions: Sequence[Substitution], found: _Found
+    node: Node, parent: str | None, substitutions: Sequence[Substitution], found: Found
 ) -> None:
     entity = _entity(node)
     service_ref = _reference(node, "service")
@@ -269,7 +215,7 @@ def _read_route(
         strip_path=node.boolean("strip_path", True),
         id=entity.id,
     )
-    found.routes.append(_Route(entity, config, parent or service_ref, node.at("service")))
+    found.routes.append(Route(entity, config, parent or service_ref, node.at("service")))
     for plugin in node.children("plugins"):
         _read_plugin(plugin, Scope(route=entity.key), substitutions, found)
     node.accept(*_NO_EFFECT_ROUTE_KEYS)
@@ -321,7 +267,7 @@ def _reference(node: Node, key: str) -> str | None:
 
 
 def _read_plugin(
-    node: Node, nested: Scope, substitutions: Sequence[Substitution], found: _Found
+    node: Node, nested: Scope, substitutions: Sequence[Substitution], found: Found
 ) -> None:
     name = node.string("name", required=True)
     assert name is not None
@@ -345,7 +291,7 @@ def _read_plugin(
     node.ignore("ordering", "claude_gw runs ai-proxy, then file-log")
     node.ignore("_config", "decK _plugin_configs are not supported")
     node.finish()
-    found.plugins.append(_Plugin(name, refs, enabled, config, node.file, node.path, plugin_id))
+    found.plugins.append(Plugin(name, refs, enabled, config, node.file, node.path, plugin_id))
 
 
 def _plugin_refs(node: Node, nested: Scope) -> Scope:
@@ -355,141 +301,3 @@ def _plugin_refs(node: Node, nested: Scope) -> Scope:
     if nested.route is not None and route is not None:
         raise node.error("route", "a nested plugin applies to the route it is nested in")
     return Scope(service=nested.service or service, route=nested.route or route)
-
-
-def _resolve(found: _Found, files: tuple[str, ...]) -> DeckConfig:
-    services = _index(found.services, "service")
-    routes = _index(found.routes, "route")
-    plugins = [_scoped(plugin, services, routes) for plugin in found.plugins]
-    _check_unique_plugins(plugins)
-    enabled = [plugin for plugin in plugins if plugin.enabled]
-    result: list[RouteConfig] = []
-    for route in found.routes:
-        service = _route_service(route, services)
-        if service is not None and not service.enabled:
-            _warn(found.warnings, route.entity, "its service is disabled: not served")
-            continue
-        result.append(_effective_route(route, service, enabled, found.warnings))
-    if not result:
-        raise KongConfigError(
-            ", ".join(files), "routes", "no route to serve: claude_gw needs a route with paths"
-        )
-    _warn_shared_paths(found.routes, found.warnings)
-    return DeckConfig(tuple(result), tuple(found.warnings), files)
-
-
-def _warn(warnings: list[ConfigWarning], entity: _Entity, message: str) -> None:
-    warnings.append(ConfigWarning(entity.file, entity.path, message))
-
-
-def _index(items: Sequence[_E], kind: str) -> dict[str, _E]:
-    """Entities by key, name and id; a second entity with the same name or id is an error."""
-    index: dict[str, _E] = {}
-    for item in items:
-        entity = item.entity
-        for ref in dict.fromkeys((entity.key, entity.name, entity.id)):
-            if ref is None:
-                continue
-            first = index.setdefault(ref, item)
-            if first is not item:
-                raise KongConfigError(
-                    entity.file,
-                    entity.path,
-                    f"a second {kind} named {ref!r} "
-                    f"(first at {first.entity.file}: {first.entity.path})",
-                )
-    return index
-
-
-def _scoped(
-    plugin: _Plugin, services: Mapping[str, _Service], routes: Mapping[str, _Route]
-) -> _Plugin:
-    """The plugin with its scope resolved to entity keys (so a reference by id and one by name
-    are the same scope)."""
-    scope = Scope(
-        service=_lookup(plugin, "service", plugin.refs.service, services),
-        route=_lookup(plugin, "route", plugin.refs.route, routes),
-    )
-    return replace(plugin, refs=scope)
-
-
-def _lookup(plugin: _Plugin, kind: str, ref: str | None, index: Mapping[str, _E]) -> str | None:
-    if ref is None:
-        return None
-    item = index.get(ref)
-    if item is None:
-        where = f"{plugin.path}.{kind}"
-        raise KongConfigError(plugin.file, where, f"no {kind} named {ref!r} in these files")
-    return item.entity.key
-
-
-def _route_service(route: _Route, services: Mapping[str, _Service]) -> _Service | None:
-    if route.service_ref is None:
-        return None
-    service = services.get(route.service_ref)
-    if service is None:
-        message = f"no service named {route.service_ref!r} in these files"
-        raise KongConfigError(route.entity.file, route.ref_path, message)
-    return service
-
-
-def _check_unique_plugins(plugins: Sequence[_Plugin]) -> None:
-    """Kong allows one plugin of a name per scope."""
-    first: dict[tuple[str, Scope], _Plugin] = {}
-    for plugin in plugins:
-        seen = first.setdefault((plugin.name, plugin.refs), plugin)
-        if seen is not plugin:
-            raise KongConfigError(
-                plugin.file,
-                plugin.path,
-                f"a second {plugin.name} plugin for {plugin.refs.label} "
-                f"(first at {seen.file}: {seen.path})",
-            )
-
-
-def _effective_route(
-    route: _Route,
-    service: _Service | None,
-    plugins: Sequence[_Plugin],
-    warnings: list[ConfigWarning],
-) -> RouteConfig:
-    service_key = service.entity.key if service else None
-    ai_proxy = _effective("ai-proxy", route.entity.key, service_key, plugins)
-    file_log = _effective("file-log", route.entity.key, service_key, plugins)
-    if ai_proxy is None:
-        _warn(warnings, route.entity, "no ai-proxy plugin applies: claude_gw answers 404 on it")
-    return replace(
-        route.config,
-        service=service.config if service else None,
-        ai_proxy=ai_proxy if isinstance(ai_proxy, AIProxyConfig) else None,
-        file_log=file_log if isinstance(file_log, FileLogConfig) else None,
-    )
-
-
-def _effective(
-    name: str, route: str, service: str | None, plugins: Sequence[_Plugin]
-) -> AIProxyConfig | FileLogConfig | None:
-    """The plugin Kong runs on this route: the most specific enabled one of that name."""
-    matching = [
-        plugin
-        for plugin in plugins
-        if plugin.name == name
-        and plugin.refs.route in (None, route)
-        and plugin.refs.service in (None, service)
-    ]
-    if not matching:
-        return None
-    chosen = max(matching, key=lambda plugin: plugin.refs.rank)
-    origin = Origin(chosen.file, chosen.path, chosen.refs, explicit_id=chosen.id is not None)
-    plugin_id = chosen.id or derived_plugin_id(name, chosen.refs)
-    return replace(chosen.config, plugin_id=plugin_id, origin=origin)
-
-
-def _warn_shared_paths(routes: Sequence[_Route], warnings: list[ConfigWarning]) -> None:
-    owner: dict[str, _Route] = {}
-    for route in routes:
-        for path in route.config.paths:
-            first = owner.setdefault(path, route)
-            if first is not route:
-                key = first.entity.key
-                _warn(warnings, route.entity, f"path {path} is also on route {key}, which gets it")

@@ -183,14 +183,11 @@ def _chat_url(options: Node, url: str) -> str:
 
 
 def _read_extra(options: Node) -> dict[str, object]:
-    """Kong options claude_gw keeps (an export writes them back) but does not act on."""
+    """Kong options claude_gw keeps (an export writes them back) but does not act on; those at
+    Kong's default are dropped (Kong fills them in again)."""
     found: dict[str, object] = {}
     for key in schema.STRING_OPTIONS:
-        choices = {
-            "llama2_format": ("ollama", "openai", "raw"),
-            "mistral_format": ("ollama", "openai"),
-        }
-        found[key] = options.string(key, choices=choices.get(key))
+        found[key] = options.string(key, choices=schema.OPTION_CHOICES.get(key))
     for key in schema.INTEGER_OPTIONS:
         found[key] = options.integer(key, minimum=0)
     for key in schema.OBJECT_OPTIONS:
@@ -199,10 +196,10 @@ def _read_extra(options: Node) -> dict[str, object]:
             child.accept(*schema.AI_PROXY["model"]["options"][key])
             child.finish()
             found[key] = dict(child.data)
-    for key, value in found.items():
-        if not schema.is_default(key, value):
-            options.warn(key, "ignored: claude_gw does not use this provider option")
-    return {key: value for key, value in found.items() if value is not None}
+    kept = {key: value for key, value in found.items() if not schema.is_default(key, value)}
+    for key in kept:
+        options.warn(key, "ignored: claude_gw does not use this provider option")
+    return kept
 
 
 def _read_auth(auth: Node | None, substitutions: Sequence[Substitution]) -> AuthConfig:
@@ -251,15 +248,8 @@ def _location(location: str | None) -> ParamLocation | None:
 
 def _ignore_cloud_auth(auth: Node) -> None:
     why = "claude_gw authenticates with header_* or param_* only"
-    for key in schema.AI_PROXY["auth"]:
-        if key.startswith(("aws_", "azure_", "gcp_")):
-            auth.ignore(
-                key,
-                why,
-                default=False
-                if key.endswith(("_use_managed_identity", "_use_service_account"))
-                else None,
-            )
+    for key in schema.CLOUD_AUTH:
+        auth.ignore(key, why, default=schema.CLOUD_AUTH_DEFAULTS.get(key))
 
 
 def secret_source(value: str | None, substitutions: Sequence[Substitution]) -> str | None:

@@ -70,6 +70,10 @@ STRING_OPTIONS = (
 )
 INTEGER_OPTIONS = ("embeddings_dimensions",)
 OBJECT_OPTIONS = ("bedrock", "cohere", "dashscope", "gemini", "huggingface")
+OPTION_CHOICES = {
+    "llama2_format": ("ollama", "openai", "raw"),
+    "mistral_format": ("ollama", "openai"),
+}
 OPTION_DEFAULTS: Mapping[str, Any] = {
     "azure_api_version": "2023-05-15",
     "bedrock": {"embeddings_normalize": False},
@@ -77,18 +81,24 @@ OPTION_DEFAULTS: Mapping[str, Any] = {
     "dashscope": {"international": True},
 }
 
+# auth fields for cloud identities claude_gw does not use, and the defaults Kong dumps for them
+CLOUD_AUTH = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "azure_client_id",
+    "azure_client_secret",
+    "azure_tenant_id",
+    "azure_use_managed_identity",
+    "gcp_service_account_json",
+    "gcp_use_service_account",
+)
+CLOUD_AUTH_DEFAULTS = {"azure_use_managed_identity": False, "gcp_use_service_account": False}
+
 AI_PROXY: Mapping[str, Any] = {
     "auth": dict.fromkeys(
         (
             "allow_override",
-            "aws_access_key_id",
-            "aws_secret_access_key",
-            "azure_client_id",
-            "azure_client_secret",
-            "azure_tenant_id",
-            "azure_use_managed_identity",
-            "gcp_service_account_json",
-            "gcp_use_service_account",
+            *CLOUD_AUTH,
             "header_name",
             "header_value",
             "param_location",

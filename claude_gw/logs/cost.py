@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 logger = logging.getLogger("claude_gw.logs.cost")
 
-CostSource = Literal["genai-prices", "unpriced", "none"]
+CostSource = Literal["genai-prices", "config", "unpriced", "none"]
 SIMULATED = "simulated"
 SIMULATED_SUFFIX = "-simulated"
 # claude_gw provider name -> genai-prices provider id. The simulated backend imitates OpenAI.

@@ -5,7 +5,7 @@ the same rows by construction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -17,7 +17,7 @@ from claude_gw.logs.shapes import GATEWAY_SHAPES, normalise, raw_dtype
 from claude_gw.logs.sources import Input
 
 SLICE_LINES = 200_000  # lines decoded and normalised at a time (bounds the working memory)
-BATCH_LINES = 50_000  # lines per batch when scanning lazily
+BLOCK_BYTES = 64 << 20  # bytes of whole lines per block when scanning lazily
 
 DETAILS = {
     Problem.NO_AI: "the record has no `ai` key",
@@ -64,27 +64,11 @@ class Pipeline:
             _count(report, part.height, frame.height, issues)
             yield frame, (offset + part.height) / lines.height
 
-    def scan(self, item: Input, batch_lines: int = BATCH_LINES) -> Iterator[pl.DataFrame]:
-        """The rows of one input, from streamed batches of lines (memory stays bounded)."""
-        batches = _with_last(item.scan_lines().collect_batches(chunk_size=batch_lines))
-        for lines, last in batches:
-            if last and lines.height:
-                final = int(lines["source_line"][-1])
-                where = Where(item.name, final, item.unterminated())
-            else:
-                where = Where(item.name)
-            yield self.process(lines, where)[0]
-
-
-def _with_last(batches: Iterable[pl.DataFrame]) -> Iterator[tuple[pl.DataFrame, bool]]:
-    """Each batch with whether it is the last one (one batch of look-ahead)."""
-    previous: pl.DataFrame | None = None
-    for batch in batches:
-        if previous is not None:
-            yield previous, False
-        previous = batch
-    if previous is not None:
-        yield previous, True
+    def scan(self, item: Input, block_bytes: int = BLOCK_BYTES) -> Iterator[pl.DataFrame]:
+        """The rows of one input, block by block (memory holds one block at a time)."""
+        for lines, unterminated in item.blocks(block_bytes):
+            last = int(lines["source_line"][-1]) if unterminated else None
+            yield self.process(lines, Where(item.name, last, unterminated))[0]
 
 
 def _issues(frame: pl.DataFrame, file: str) -> list[LineIssue]:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from claude_gw.logs.frames import BATCH_LINES, Pipeline
+from claude_gw.logs.frames import Pipeline
 from claude_gw.logs.report import LoadReport
 from claude_gw.logs.schema import conform_polars, to_pandas
 from claude_gw.logs.sources import Input, Source, resolve
@@ -112,7 +112,7 @@ def scan_logs(source: Source, *, payloads: bool = False, strict: bool = False) -
     ) -> Iterator[pl.DataFrame]:
         remaining = n_rows
         for item in inputs:
-            for frame in pipeline.scan(item, batch_size or BATCH_LINES):
+            for frame in pipeline.scan(item):
                 if predicate is not None:
                     frame = frame.filter(predicate)
                 if with_columns is not None:

@@ -53,6 +53,10 @@ class RecordContext:
     version: str
     route_name: str = "claude-gw"
     created_at: int | None = None  # epoch seconds, for the route/service entities
+    # Kong's model.options input_cost/output_cost (per 1M tokens): when both are set, cost is
+    # Kong's formula over them (`cost_source: "config"`) instead of the genai-prices table.
+    input_cost: float | None = None
+    output_cost: float | None = None
 
 
 def grouped(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -255,13 +259,16 @@ def meta(ex: Exchange, ctx: RecordContext) -> LogMeta:
     }
 
 
-def price(ex: Exchange, prompt: int, cached: int, completion: int) -> Price:
+def price(ex: Exchange, ctx: RecordContext, prompt: int, cached: int, completion: int) -> Price:
     """What the upstream's usage cost; "none" when there is no upstream usage to price.
 
-    Priced as the model that answered, else (unknown to the table) as the model requested.
+    Configured costs win (Kong: `(prompt * input_cost + completion * output_cost) / 1e6`);
+    else priced as the model that answered, or (unknown to the table) as the model requested.
     """
     if ex.usage is None or ex.endpoint != "messages":
         return NOT_PRICED
+    if ctx.input_cost is not None and ctx.output_cost is not None:
+        return Price((prompt * ctx.input_cost + completion * ctx.output_cost) / 1e6, "config")
     cost = Price(None, "unpriced")
     at = datetime.fromtimestamp(ex.started_at, tz=UTC)
     for model in dict.fromkeys(m for m in (ex.response_model, ex.request_model) if m):
@@ -278,7 +285,7 @@ def price(ex: Exchange, prompt: int, cached: int, completion: int) -> Price:
     return cost
 
 
-def usage(ex: Exchange, latency: int) -> tuple[LogUsage, Price]:
+def usage(ex: Exchange, ctx: RecordContext, latency: int) -> tuple[LogUsage, Price]:
     """Kong's usage block from the upstream's OpenAI usage (count_tokens: the local count).
 
     With no upstream usage the `*_details` are `{}` as in Kong; with usage, every detail key is
@@ -292,7 +299,7 @@ def usage(ex: Exchange, latency: int) -> tuple[LogUsage, Price]:
     prompt, completion = count(given.get("prompt_tokens")), count(given.get("completion_tokens"))
     if ex.endpoint == "count_tokens":
         prompt, completion = count(ex.counted_input_tokens), 0
-    cost = price(ex, prompt, prompt_details.get("cached_tokens", 0), completion)
+    cost = price(ex, ctx, prompt, prompt_details.get("cached_tokens", 0), completion)
     block: LogUsage = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -318,7 +325,7 @@ def payload(ex: Exchange) -> JSON:
 
 def ai_proxy(ex: Exchange, ctx: RecordContext) -> tuple[LogProxy, Price]:
     log_meta = meta(ex, ctx)
-    log_usage, cost = usage(ex, log_meta["llm_latency"])
+    log_usage, cost = usage(ex, ctx, log_meta["llm_latency"])
     proxy: LogProxy = {"meta": log_meta, "usage": log_usage}
     if ctx.log_payloads and (parts := payload(ex)):
         proxy["payload"] = parts
@@ -341,6 +348,7 @@ def gateway_fields(ex: Exchange, cost: Price) -> GatewayFields:
         "simulated": ex.provider == "simulated",
         "endpoint": ex.endpoint,
         "capture": ex.capture,
+        "route_rule": ex.route_rule,
     }
     return fields
 

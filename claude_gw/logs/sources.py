@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,64 +46,89 @@ class Input:
         """Bytes on disk (compressed size for gzip), or of the stream's content."""
         return self.path.stat().st_size if self.path is not None else len(self.data or b"")
 
-    def _source(self) -> str | bytes:
-        return str(self.path) if self.path is not None else (self.data or b"")
-
     def read_lines(self) -> pl.DataFrame:
         """All lines: `source_line` (Int64, 1-based) and `line` (text, without `\\r\\n`).
-
         Bytes that are not UTF-8 become U+FFFD (the rest of their line is kept)."""
+        source = str(self.path) if self.path is not None else (self.data or b"")
         try:
-            return self.scan_lines().collect()
+            return _read_lines(source)
         except pl.exceptions.ComputeError:
-            if self._valid_utf8():
+            content = self._content()
+            if _is_utf8(content):
                 raise
-        return _scan_lines(self._content().decode("utf-8", "replace").encode("utf-8")).collect()
+        return _read_lines(content.decode("utf-8", "replace").encode("utf-8"))
 
-    def scan_lines(self) -> pl.LazyFrame:
-        return _scan_lines(self._source())
-
-    def _content(self) -> bytes:
-        if self.path is None:
-            return self.data or b""
-        with self.path.open("rb") as file:
-            gzipped = file.read(2) == GZIP_MAGIC
-        return gzip.decompress(self.path.read_bytes()) if gzipped else self.path.read_bytes()
-
-    def _valid_utf8(self) -> bool:
-        try:
-            self._content().decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return True
+    def blocks(self, size: int) -> Iterator[tuple[pl.DataFrame, bool]]:
+        """The lines in blocks of about `size` bytes of whole lines, read one block at a
+        time, each with whether it is the input's unterminated last line (always a block of
+        its own)."""
+        first = 1
+        with self._open() as stream:
+            carry = b""
+            while chunk := stream.read(size):
+                data = carry + chunk
+                cut = data.rfind(b"\n") + 1
+                block, carry = data[:cut], data[cut:]
+                if block:
+                    lines = _block_lines(block, first)
+                    first += lines.height
+                    yield lines, False
+            if carry:
+                yield _block_lines(carry, first), True
 
     def unterminated(self) -> bool:
         """Whether the content does not end with a newline (a partly written last line)."""
+        if self.path is not None and not self._gzipped():
+            with self.path.open("rb") as file:
+                end = file.seek(0, os.SEEK_END)
+                return end > 0 and file.seek(end - 1) >= 0 and file.read(1) != b"\n"
+        last = b""
+        with self._open() as stream:
+            while chunk := stream.read(1 << 20):
+                last = chunk[-1:]
+        return last not in (b"", b"\n")
+
+    def _gzipped(self) -> bool:
         if self.path is None:
-            return bool(self.data) and not (self.data or b"").endswith(b"\n")
+            return False
         with self.path.open("rb") as file:
-            if file.read(2) == GZIP_MAGIC:
-                return _gzip_last_byte(self.path) not in (b"", b"\n")
-            file.seek(0, os.SEEK_END)
-            if file.tell() == 0:
-                return False
-            file.seek(-1, os.SEEK_END)
-            return file.read(1) != b"\n"
+            return file.read(2) == GZIP_MAGIC
+
+    def _open(self) -> io.BufferedIOBase:
+        if self.path is None:
+            return io.BytesIO(self.data or b"")
+        if self._gzipped():
+            return gzip.GzipFile(self.path, "rb")
+        return self.path.open("rb")
+
+    def _content(self) -> bytes:
+        with self._open() as stream:
+            return stream.read()
 
 
-def _scan_lines(source: str | bytes) -> pl.LazyFrame:
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _read_lines(source: str | bytes) -> pl.DataFrame:
     if isinstance(source, bytes) and not source:
-        return pl.LazyFrame(schema={"source_line": pl.Int64(), "line": pl.String()})
-    lines = pl.scan_lines(source, row_index_name="source_line", row_index_offset=1)
+        return pl.DataFrame(schema={"source_line": pl.Int64(), "line": pl.String()})
+    lines = pl.read_lines(source, row_index_name="source_line", row_index_offset=1)
     return lines.with_columns(pl.col("source_line").cast(pl.Int64()))
 
 
-def _gzip_last_byte(path: Path) -> bytes:
-    last = b""
-    with gzip.open(path, "rb") as file:
-        while chunk := file.read(1 << 20):
-            last = chunk[-1:]
-    return last
+def _block_lines(block: bytes, first: int) -> pl.DataFrame:
+    """The lines of a block of bytes, numbered from `first`; bytes that are not UTF-8 become
+    U+FFFD."""
+    try:
+        lines = _read_lines(block)
+    except pl.exceptions.ComputeError:
+        lines = _read_lines(block.decode("utf-8", "replace").encode("utf-8"))
+    return lines.with_columns(pl.col("source_line") + (first - 1))
 
 
 def resolve(source: Source) -> list[Input]:

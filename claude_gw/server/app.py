@@ -74,34 +74,69 @@ def capture_label(prefix: str) -> str | None:
 def record_context(settings: Settings, upstream: Upstream, version: str) -> RecordContext:
     return RecordContext(
         plugin_id=settings.plugin_id,
-        route_paths=("/",),
+        route_paths=settings.paths,
+        route_name=settings.name,
         service_name=upstream.provider,
         upstream_url=upstream.base_url,
         log_payloads=settings.log_payloads,
         workspace=str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:workspace")),
         version=version,
+        input_cost=settings.input_cost,
+        output_cost=settings.output_cost,
     )
+
+
+@dataclass
+class Route:
+    """One configured route: its settings, its upstream, its log (Kong: a route with its
+    ai-proxy and file-log plugins)."""
+
+    settings: Settings
+    upstream: Upstream
+    log_writer: LineSink
+    context: RecordContext
+    messages: MessagesHandler
+
+    def match(self, path: str) -> int:
+        """Length of the longest of this route's path prefixes that `path` falls under; -1
+        when none does. `/` matches everything."""
+        best = -1
+        for prefix in self.settings.paths:
+            stem = prefix.rstrip("/")
+            if path == stem or path.startswith(stem + "/"):
+                best = max(best, len(stem))
+        return best
 
 
 class Gateway:
     def __init__(
         self,
-        settings: Settings,
+        routes: Sequence[tuple[Settings, Upstream, LineSink]],
         *,
-        upstream: Upstream,
-        log_writer: LineSink,
         clock: Clock | None = None,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         from claude_gw import __version__
 
+        if not routes:
+            raise ValueError("a gateway needs at least one route")
         self.on_shutdown = list(on_shutdown)
-        self.settings = settings
-        self.upstream = upstream
-        self.log_writer = log_writer
         self.clock = clock or Clock()
-        self.context = record_context(settings, upstream, __version__)
-        self.messages = MessagesHandler(settings, upstream, self.clock.monotonic)
+        self.routes = [
+            Route(
+                s,
+                u,
+                w,
+                record_context(s, u, __version__),
+                MessagesHandler(s, u, self.clock.monotonic),
+            )
+            for s, u, w in routes
+        ]
+
+    def route_for(self, path: str) -> Route | None:
+        scored = [(route.match(path), i, route) for i, route in enumerate(self.routes)]
+        best = max(scored, key=lambda item: (item[0], -item[1]))
+        return best[2] if best[0] >= 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -111,22 +146,32 @@ class Gateway:
             return
         exchange = self._new_exchange(scope)
         responder = Responder(send)
+        matched = self.route_for(exchange.path)
+        route_ = matched or self.routes[0]  # an unrouted request is logged by the first route
+        exchange.provider = route_.upstream.provider
         try:
-            await self._dispatch(exchange, scope, receive, responder)
+            if matched is None:
+                raise NotFound(f"no route matched {exchange.path}")
+            await self._dispatch(route_, exchange, scope, receive, responder)
         except ClientDisconnected:
             exchange.error_type = "client_disconnected"
             exchange.error_message = "the client closed the connection before the response ended"
         except GatewayError as error:
-            await self._fail(exchange, responder, error)
+            await self._fail(route_, exchange, responder, error)
         except Exception as exc:  # a bug: still answer in the Anthropic shape and log the line
             logger.exception("internal error while handling %s", exchange.path)
             internal = GatewayError(f"internal error in claude_gw: {type(exc).__name__}")
-            await self._fail(exchange, responder, internal)
+            await self._fail(route_, exchange, responder, internal)
         finally:
-            self._finish(exchange, responder)
+            self._finish(route_, exchange, responder)
 
     async def _dispatch(
-        self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
+        self,
+        route_: Route,
+        exchange: Exchange,
+        scope: Scope,
+        receive: Receive,
+        responder: Responder,
     ) -> None:
         endpoint, prefix = route(exchange.path)
         if endpoint == "other":
@@ -140,11 +185,13 @@ class Gateway:
         if exchange.method != "POST":
             raise MethodNotAllowed(f"{exchange.path} accepts POST only, not {exchange.method}")
         if endpoint == "messages":
-            await self.messages.messages(exchange, scope, receive, responder)
+            await route_.messages.messages(exchange, scope, receive, responder)
         else:
-            await self.messages.count_tokens(exchange, scope, receive, responder)
+            await route_.messages.count_tokens(exchange, scope, receive, responder)
 
-    async def _fail(self, exchange: Exchange, responder: Responder, error: GatewayError) -> None:
+    async def _fail(
+        self, route_: Route, exchange: Exchange, responder: Responder, error: GatewayError
+    ) -> None:
         exchange.error_type = error.error_type
         exchange.error_message = error.message
         if error.upstream_status is not None:
@@ -155,20 +202,20 @@ class Gateway:
         body = {**error.to_body(), "request_id": f"req_{exchange.request_id}"}
         headers = {**gateway_headers(exchange, self.clock.monotonic()), **error.headers}
         data = await responder.json(error.http_status, body, headers)
-        if self.settings.log_payloads:
+        if route_.settings.log_payloads:
             exchange.response_body = data.decode("utf-8")
 
-    def _finish(self, exchange: Exchange, responder: Responder) -> None:
+    def _finish(self, route_: Route, exchange: Exchange, responder: Responder) -> None:
         exchange.t_end = self.clock.monotonic()
         exchange.status = responder.status or 499  # 499: nothing sent (nginx's "client closed")
         exchange.response_headers = responder.headers
         exchange.response_size = responder.size
         try:
-            line = encode_record(build_record(exchange, self.context))
+            line = encode_record(build_record(exchange, route_.context))
         except Exception:  # never lose the line over a bug in the record builder
             logger.exception("could not build the log record for %s", exchange.request_id)
             return
-        self.log_writer.write(line)
+        route_.log_writer.write(line)
 
     def _new_exchange(self, scope: Scope) -> Exchange:
         client = scope.get("client") or ("", 0)
@@ -183,7 +230,6 @@ class Gateway:
             scheme=scope.get("scheme", "http"),
             headers=header_list(scope),
             client_ip=client[0] or "",
-            provider=self.upstream.provider,
         )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -207,8 +253,7 @@ def create_app(
     clock: Clock | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> Gateway:
-    """The gateway app. `on_shutdown` callbacks run at ASGI lifespan shutdown, after the
-    server has drained in-flight requests: the place to flush the log and close clients."""
-    return Gateway(
-        settings, upstream=upstream, log_writer=log_writer, clock=clock, on_shutdown=on_shutdown
-    )
+    """The gateway app with one route. `on_shutdown` callbacks run at ASGI lifespan
+    shutdown, after the server has drained in-flight requests: the place to flush the log and
+    close clients."""
+    return Gateway([(settings, upstream, log_writer)], clock=clock, on_shutdown=on_shutdown)

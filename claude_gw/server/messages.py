@@ -20,15 +20,19 @@ import orjson
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError
 from claude_gw.logs.exchange import Exchange
-from claude_gw.server.asgi import Receive, Responder, Scope, read_body, run_until_disconnect
+from claude_gw.server.asgi import (
+    Receive,
+    Responder,
+    Scope,
+    header,
+    read_body,
+    run_until_disconnect,
+)
+from claude_gw.server.dialects import DIALECTS, Translator
 from claude_gw.tokens import count_anthropic_request
-from claude_gw.translate.models import TargetModel, target_for
-from claude_gw.translate.request import anthropic_to_openai
-from claude_gw.translate.response import openai_to_anthropic
+from claude_gw.translate.models import target_for
 from claude_gw.translate.sse import SSEDecoder, encode_event
-from claude_gw.translate.stream import StreamTranslator
 from claude_gw.upstream import Upstream
-from claude_gw.wire import ChatRequest
 
 OVERHEAD_HEADER = "x-claude-gw-overhead-ms"
 SSE_HEADERS = {
@@ -72,11 +76,16 @@ def request_size(exchange: Exchange, body_size: int) -> int:
     return line + sum(len(k) + len(v) + 4 for k, v in exchange.headers) + 2 + body_size
 
 
+# Client headers an Anthropic upstream needs to see (the key is the gateway's own).
+ANTHROPIC_FORWARDED = ("anthropic-version", "anthropic-beta")
+
+
 class MessagesHandler:
     def __init__(self, settings: Settings, upstream: Upstream, now: Callable[[], float]) -> None:
         self.settings = settings
         self.upstream = upstream
         self.now = now
+        self.dialect = DIALECTS[settings.upstream_api]
 
     async def _read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         raw = await read_body(scope, receive, limit=self.settings.max_body_bytes)
@@ -106,30 +115,51 @@ class MessagesHandler:
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
         doc = await self._read(exchange, scope, receive)
-        target = target_for(self.settings.resolve_model(exchange.client_model))
+        model, rule = self.settings.route(
+            exchange.client_model,
+            subagent=header(scope, "x-claude-code-agent-id") is not None,
+            prompt_tokens=lambda: count_anthropic_request(doc),
+        )
+        target = target_for(model)
         exchange.request_model = target.name
-        chat = anthropic_to_openai(doc, target=target)  # type: ignore[arg-type]
+        exchange.route_rule = rule
+        stream = doc.get("stream") is True
+        body = self.dialect.request(doc, target, stream=stream)
         exchange.upstream_uri = self.upstream.chat_uri
         exchange.upstream_host, exchange.upstream_port = self.upstream.host_port
-        if doc.get("stream") is True:
+        headers = self._forwarded_headers(scope)
+        if stream:
             exchange.mode = "stream"
-            handler = self._stream(exchange, chat, target, responder)
+            handler = self._stream(exchange, body, headers, target.name, responder)
         else:
-            handler = self._oneshot(exchange, chat, responder)
+            handler = self._oneshot(exchange, body, headers, responder)
         await run_until_disconnect(handler, receive)
 
-    async def _oneshot(self, exchange: Exchange, chat: ChatRequest, responder: Responder) -> None:
+    def _forwarded_headers(self, scope: Scope) -> dict[str, str]:
+        if self.dialect.name != "anthropic":
+            return {}
+        forwarded = {"anthropic-version": "2023-06-01"}
+        for name in ANTHROPIC_FORWARDED:
+            if (value := header(scope, name)) is not None:
+                forwarded[name] = value
+        return forwarded
+
+    async def _oneshot(
+        self,
+        exchange: Exchange,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        responder: Responder,
+    ) -> None:
         exchange.t_upstream_sent = self.now()
-        completion, _ = await self.upstream.complete(chat)
+        answer, _ = await self.upstream.complete(body, headers)
         exchange.t_upstream_headers = exchange.t_upstream_done = self.now()
         exchange.t_first_token = exchange.t_upstream_done
         exchange.upstream_status = 200
         exchange.source = "upstream"
-        exchange.response_model = completion.get("model")
-        exchange.usage = completion.get("usage")
-        message = openai_to_anthropic(
-            completion,  # type: ignore[arg-type]
-            message_id=f"msg_{exchange.request_id}",
+        exchange.response_model = answer.get("model")
+        message, exchange.usage = self.dialect.response(  # type: ignore[assignment]
+            answer, message_id=f"msg_{exchange.request_id}"
         )
         exchange.stop_reason = message.get("stop_reason")
         exchange.tool_calls = sum(1 for b in message.get("content", []) if b["type"] == "tool_use")
@@ -143,14 +173,15 @@ class MessagesHandler:
     async def _stream(
         self,
         exchange: Exchange,
-        chat: ChatRequest,
-        target: TargetModel,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        model: str,
         responder: Responder,
     ) -> None:
-        translator = StreamTranslator(message_id=f"msg_{exchange.request_id}", model=target.name)
+        translator = self.dialect.translator(message_id=f"msg_{exchange.request_id}", model=model)
         exchange.t_upstream_sent = self.now()
         try:
-            async with self.upstream.stream(chat) as response:
+            async with self.upstream.stream(body, headers) as response:
                 exchange.t_upstream_headers = self.now()
                 exchange.upstream_status = response.status_code
                 exchange.source = "upstream"
@@ -173,7 +204,7 @@ class StreamPump:
         self,
         handler: MessagesHandler,
         exchange: Exchange,
-        translator: StreamTranslator,
+        translator: Translator,
         responder: Responder,
     ) -> None:
         self.handler = handler
@@ -244,7 +275,7 @@ class StreamPump:
                 ) from None
             if not isinstance(chunk, dict):
                 continue
-            out = self.translator.feed(chunk)  # type: ignore[arg-type]
+            out = self.translator.feed(chunk)
             if self.translator.has_content and self.exchange.t_first_token is None:
                 self.exchange.t_first_token = self.handler.now()
             await self._emit(out)

@@ -20,8 +20,9 @@ Decisions:
   and reasoning items that nothing follows in their assistant message (OpenAI rejects those) are
   dropped.
 - Tool results follow the chat translator: text output, `is_error` prefix, `tool_reference` as
-  text, images in a user message right after the outputs. Tools are flat functions with
-  `strict: false` (the Responses API defaults to strict, which the CLI's schemas do not meet).
+  text, images in a user message right after the outputs. Tools are flat functions with an
+  explicit `strict: false` (the spec requires the field; strict mode would reject the CLI's
+  schemas, whose optional properties are not all listed in `required`).
 - `metadata.user_id` becomes `safety_identifier` (the Responses name that replaced `user`), as the
   same short hash. `stop_sequences` are dropped: the Responses API has no stop parameter.
 - Answer: each `message` item becomes one text block (its output_text and refusal parts joined);
@@ -39,8 +40,8 @@ from typing import Any
 from claude_gw.errors import UpstreamError
 from claude_gw.translate.models import TargetModel
 
-# Private helpers of the chat translators, imported (never copied) so both APIs share one set of
-# block rules; they should become public (see the report that introduced this module).
+# Private helpers of the chat translators, imported rather than copied so that both upstream APIs
+# share one set of block rules; they are due to become public under these names minus the "_".
 from claude_gw.translate.request import (
     DROPPED_BLOCK_TYPES,
     JOINER,
@@ -260,7 +261,7 @@ def _instructions_after_outputs(items: list[JSON]) -> list[JSON]:
 
 
 def _is_call(item: JSON) -> bool:
-    return item["type"] == "function_call"  # type: ignore[no-any-return]
+    return bool(item["type"] == "function_call")
 
 
 # --------------------------------------------------------------------------- signatures

@@ -25,6 +25,7 @@ import orjson
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record
+from claude_gw.logs.report import Problem
 
 KONG = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong" / "claude.json"
 PLUGIN_ID = "9f1c2b7e-4d3a-4e8f-a6b5-1c0d2e3f4a5b"
@@ -294,19 +295,30 @@ NON_AI_RECORD = {
 }
 
 
-def bad_lines() -> dict[str, bytes]:
-    """One line of each kind a reader must skip (by `Problem` value), none ending in \\n."""
+def bad_lines() -> dict[str, tuple[bytes, Problem]]:
+    """One line of each kind a reader must skip, none ending in \\n, with the reason."""
     good = kong_line(kong_records()[0])
     return {
-        "empty_line": b"   ",
-        "not_json": b"2025/12/10 15:25:14 [error] 1234#0: *5 upstream timed out",
-        "not_json_object_like": good[:-40] + b"}",  # cut inside, but still ends with }
-        "not_json_two_objects": good + b"," + good,  # what polars would read as two rows
-        "not_an_object": b'[{"ai": {}}]',
-        "no_ai": orjson.dumps(NON_AI_RECORD),
-        "unknown_ai_shape": orjson.dumps(NON_AI_RECORD | {"ai": {"ai-prompt-guard": {"x": 1}}}),
-        "unknown_gateway_version": orjson.dumps(
-            kong_records()[0] | {"claude_gw": {"v": 99, "session_id": SESSION}}
+        "empty_line": (b"   ", Problem.EMPTY_LINE),
+        "error_log_text": (
+            b"2025/12/10 15:25:14 [error] 1234#0: *5 upstream timed out",
+            Problem.NOT_JSON,
+        ),
+        # Cut inside, yet still ending in `}`: `json_decode` must not see it with others.
+        "cut_object_like": (good[:-40] + b"}", Problem.NOT_JSON),
+        # Two records joined by a comma: polars would read them as two rows.
+        "two_objects_comma": (good + b"," + good, Problem.NOT_JSON),
+        "two_objects": (good + good, Problem.NOT_JSON),
+        "array": (b'[{"ai": {}}]', Problem.NOT_AN_OBJECT),
+        "scalar": (b'"file-log: reopened"', Problem.NOT_AN_OBJECT),
+        "no_ai": (orjson.dumps(NON_AI_RECORD), Problem.NO_AI),
+        "unknown_ai_shape": (
+            orjson.dumps(NON_AI_RECORD | {"ai": {"ai-prompt-guard": {"x": 1}}}),
+            Problem.UNKNOWN_AI_SHAPE,
+        ),
+        "unknown_gateway_version": (
+            orjson.dumps(kong_records()[0] | {"claude_gw": {"v": 99, "session_id": SESSION}}),
+            Problem.UNKNOWN_GATEWAY_VERSION,
         ),
     }
 
@@ -332,7 +344,7 @@ def mixed_lines(n: int, *, seed: int = 0, bad_fraction: float = 0.01) -> Iterato
     pool = templates()
     ours = [record for record, is_kong in pool if not is_kong]
     kong = [record for record, is_kong in pool if is_kong]
-    bad = list(bad_lines().values())
+    bad = [line for line, _ in bad_lines().values()]
     started_at = int(STARTED_AT * 1000)
     for i in range(n):
         record = rng.choice(ours if i % 2 else kong)
