@@ -300,7 +300,8 @@ def parse_pair(text: str, separator: str, where: str) -> tuple[str, str]:
     name, sep, value = text.partition(separator)
     if not sep or not name.strip():
         example = "X-Org: team-a" if separator == ":" else "api-version=2024-10-21"
-        raise ConfigError(f"{where}: expected NAME{separator}VALUE (e.g. {example!r}), got {text!r}")
+        expected = f"NAME{separator}VALUE (e.g. {example!r})"
+        raise ConfigError(f"{where}: expected {expected}, got {text!r}")
     return name.strip(), value.strip()
 
 

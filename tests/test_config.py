@@ -125,3 +125,60 @@ def test_simulated_upstream_is_its_own_provider():
     settings = Settings.from_env({"CLAUDE_GW_UPSTREAM": "simulated"})
     assert settings.simulated and settings.provider == "simulated"
     assert Settings().provider == "openai"
+
+
+ROUTED = Settings(
+    model="gpt-5-mini",
+    model_map=(ModelRule("o3-*", "o4-mini"),),
+    subagent_model="gpt-5-nano",
+    long_context_model="gpt-4.1",
+    long_context_tokens=1000,
+)
+
+
+@pytest.mark.parametrize(
+    ("client_model", "subagent", "tokens", "expected"),
+    [
+        pytest.param(
+            "gpt-5-mini", False, 5000, ("gpt-4.1", "long_context"), id="long_context_first"
+        ),
+        pytest.param("gpt-5-mini", True, 10, ("gpt-5-nano", "subagent"), id="subagent_header"),
+        pytest.param(
+            "claude-haiku-5-5", False, 10, ("gpt-5-nano", "subagent"), id="small_claude_model"
+        ),
+        pytest.param("o3-pro", False, 10, ("o4-mini", "map:o3-*"), id="model_map"),
+        pytest.param("claude-opus-5-5", False, 10, ("gpt-5-mini", "default"), id="claude_default"),
+        pytest.param("gpt-4.1-mini", False, 10, ("gpt-4.1-mini", "client"), id="client_choice"),
+    ],
+)
+def test_routing_rules_apply_in_order_and_name_the_rule(client_model, subagent, tokens, expected):
+    assert ROUTED.route(client_model, subagent=subagent, prompt_tokens=lambda: tokens) == expected
+
+
+def test_prompt_tokens_are_counted_only_when_a_long_context_model_is_set():
+    def explode() -> int:
+        raise AssertionError("counted")
+
+    assert Settings().route("gpt-5", prompt_tokens=explode) == ("gpt-5", "client")
+
+
+def test_a_forced_model_takes_every_name_as_kong_does():
+    assert Settings(model="gpt-4.1", force_model=True).route("gpt-5") == ("gpt-4.1", "default")
+
+
+def test_backend_variables(tmp_path):
+    settings = Settings.from_env(
+        {
+            "CLAUDE_GW_UPSTREAM_API": "responses",
+            "CLAUDE_GW_PROVIDER": "azure",
+            "CLAUDE_GW_AUTH_HEADER": "api-key",
+            "CLAUDE_GW_UPSTREAM_HEADERS": "X-Team: a, X-Env: test",
+            "CLAUDE_GW_UPSTREAM_QUERY": "api-version=2024-10-21",
+        }
+    )
+    assert settings.upstream_api == "responses" and settings.provider == "azure"
+    assert settings.auth_header == "api-key"
+    assert settings.upstream_headers == (("X-Team", "a"), ("X-Env", "test"))
+    assert settings.upstream_query == (("api-version", "2024-10-21"),)
+    with pytest.raises(ConfigError, match="CLAUDE_GW_UPSTREAM_API: expected one of chat"):
+        Settings.from_env({"CLAUDE_GW_UPSTREAM_API": "grpc"})

@@ -9,11 +9,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from claude_gw.config import (
+    DEFAULT_LONG_CONTEXT_TOKENS,
     DEFAULT_MODEL,
     ENV,
+    UPSTREAM_APIS,
+    Secret,
     Settings,
     normalize_upstream,
     parse_model_rule,
+    parse_pair,
     parse_size,
 )
 
@@ -27,6 +31,11 @@ def env_help(text: str, key: str) -> str:
 
 
 def add_gateway_options(parser: argparse.ArgumentParser) -> None:
+    add_route_options(parser)
+    add_backend_options(parser)
+
+
+def add_route_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--host", help=env_help("address to listen on (default 127.0.0.1)", "host"))
     add(
@@ -111,6 +120,82 @@ def add_gateway_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add(
+        "--upstream-api",
+        choices=UPSTREAM_APIS,
+        help=env_help(
+            "what the upstream speaks: OpenAI chat completions (default), OpenAI's Responses "
+            "API, or Anthropic Messages (passed through, logged the same way)",
+            "upstream_api",
+        ),
+    )
+    add(
+        "--provider",
+        metavar="NAME",
+        help=env_help(
+            "provider name for the log (default openai, anthropic or simulated)", "provider"
+        ),
+    )
+    add(
+        "--auth-header",
+        metavar="NAME",
+        help=env_help(
+            "header that carries the upstream key (default Authorization: Bearer; x-api-key for "
+            "Anthropic; api-key for Azure OpenAI)",
+            "auth_header",
+        ),
+    )
+    add(
+        "--upstream-header",
+        dest="upstream_headers",
+        action="append",
+        metavar="'NAME: VALUE'",
+        help=env_help(
+            "extra header on every upstream request; repeatable (variable: "
+            "comma-separated). Not for secrets: a process list shows arguments",
+            "upstream_headers",
+        ),
+    )
+    add(
+        "--upstream-query",
+        dest="upstream_query",
+        action="append",
+        metavar="NAME=VALUE",
+        help=env_help(
+            "extra query parameter on every upstream request, e.g. Azure's "
+            "api-version=2024-10-21; repeatable",
+            "upstream_query",
+        ),
+    )
+    add(
+        "--subagent-model",
+        metavar="MODEL",
+        help=env_help(
+            "send requests from Claude CLI subagents (and for claude-haiku-*) to MODEL",
+            "subagent_model",
+        ),
+    )
+    add(
+        "--long-context-model",
+        metavar="MODEL",
+        help=env_help(
+            "send requests over --long-context-tokens prompt tokens (counted locally) to MODEL",
+            "long_context_model",
+        ),
+    )
+    add(
+        "--long-context-tokens",
+        type=int,
+        metavar="N",
+        help=env_help(
+            f"threshold for --long-context-model (default {DEFAULT_LONG_CONTEXT_TOKENS})",
+            "long_context_tokens",
+        ),
+    )
+
+
 def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
     settings = Settings.from_env(environ)
     if args.api_key_file:
@@ -118,7 +203,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
             api_key=Settings.from_env({**environ, ENV["api_key_file"]: args.api_key_file}).api_key
         )
     rules = tuple(parse_model_rule(r, "--map") for r in args.model_map) if args.model_map else None
-    return settings.with_options(
+    settings = settings.with_options(
         host=args.host,
         port=args.port,
         upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
@@ -130,7 +215,29 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         connect_timeout=args.connect_timeout,
         read_timeout=args.read_timeout,
         ping_interval=args.ping_interval,
+        upstream_api=args.upstream_api,
+        provider_name=args.provider,
+        auth_header=args.auth_header,
+        upstream_headers=pairs(args.upstream_headers, ":", "--upstream-header"),
+        upstream_query=pairs(args.upstream_query, "=", "--upstream-query"),
+        subagent_model=args.subagent_model,
+        long_context_model=args.long_context_model,
+        long_context_tokens=args.long_context_tokens,
     )
+    if settings.upstream_api == "anthropic" and not args.api_key_file:
+        # For an Anthropic upstream, ANTHROPIC_API_KEY of the gateway's environment is the key.
+        anthropic_key = environ.get("ANTHROPIC_API_KEY", "").strip()
+        if anthropic_key:
+            settings = settings.with_options(api_key=Secret(anthropic_key))
+    return settings
+
+
+def pairs(
+    items: list[str] | None, separator: str, where: str
+) -> tuple[tuple[str, str], ...] | None:
+    if not items:
+        return None
+    return tuple(parse_pair(item, separator, where) for item in items)
 
 
 def is_loopback(url: str) -> bool:

@@ -22,6 +22,7 @@ from claude_gw.config import SIMULATED, Settings
 from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import Gateway, create_app
+from claude_gw.server.dialects import DIALECTS
 from claude_gw.tokens import preload
 from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
 
@@ -36,10 +37,26 @@ def build_upstream(settings: Settings) -> Upstream:
         from claude_gw.simulated import Simulator, simulated_transport
 
         client = httpx.AsyncClient(transport=simulated_transport(Simulator()), timeout=timeout)
-        return Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider=SIMULATED)
+        return Upstream(
+            client,
+            base_url=SIMULATED_BASE_URL,
+            api_key=None,
+            provider=SIMULATED,
+            path=DIALECTS[settings.upstream_api].path,
+        )
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     client = httpx.AsyncClient(timeout=timeout, limits=limits)
-    return Upstream(client, base_url=settings.upstream_url, api_key=settings.api_key)
+    default_auth = "x-api-key" if settings.upstream_api == "anthropic" else "authorization"
+    return Upstream(
+        client,
+        base_url=settings.upstream_url,
+        api_key=settings.api_key,
+        provider=settings.provider,
+        path=DIALECTS[settings.upstream_api].path,
+        auth_header=settings.auth_header or default_auth,
+        extra_headers=dict(settings.upstream_headers),
+        query=dict(settings.upstream_query),
+    )
 
 
 def warm_up() -> None:

@@ -14,11 +14,11 @@ import anthropic
 import httpx
 import pytest
 
-from claude_gw.server.runner import build_upstream
 from claude_gw.config import Settings
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app
 from claude_gw.server.messages import OVERHEAD_HEADER
+from claude_gw.server.runner import build_upstream
 from tests.servers import ServerThread
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
@@ -443,3 +443,71 @@ def test_client_disconnect_mid_stream_cancels_the_upstream_and_is_logged(tmp_pat
         (record,) = gw.records()
     assert record["claude_gw"]["error_type"] == "client_disconnected"
     assert record["ai"]["proxy"]["meta"]["request_mode"] == "stream"
+
+
+# --------------------------------------------------------------------------- backends, routing
+
+
+def test_backend_options_reach_the_upstream_like_azure_openai_needs_them(tmp_path):
+    """Azure OpenAI: a deployment URL, `api-version` in the query, the key in `api-key`."""
+    from claude_gw.simulated import Simulator, asgi_app
+
+    seen: list[dict] = []
+    inner = asgi_app(Simulator(time_scale=0.0))
+
+    async def recording(scope, receive, send):
+        if scope["type"] == "http":
+            seen.append(
+                {
+                    "path": scope["path"],
+                    "query": scope["query_string"].decode(),
+                    "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
+                }
+            )
+        await inner(scope, receive, send)
+
+    with ServerThread(recording) as upstream:
+        gw = start_gateway(
+            tmp_path,
+            f"{upstream.base_url}/openai/deployments/gpt-5-mini",
+            provider_name="azure",
+            auth_header="api-key",
+            upstream_query=(("api-version", "2024-10-21"),),
+            upstream_headers=(("X-Team", "platform"),),
+        )
+        assert gw.client().messages.create(**ask("hi")).content
+        (record,) = gw.records()
+    (request,) = seen
+    assert request["path"] == "/openai/deployments/gpt-5-mini/chat/completions"
+    assert request["query"] == "api-version=2024-10-21"
+    assert request["headers"]["api-key"] == UPSTREAM_KEY
+    assert "authorization" not in request["headers"]
+    assert request["headers"]["x-team"] == "platform"
+    assert record["ai"]["proxy"]["meta"]["provider_name"] == "azure"
+    assert (
+        record["upstream_uri"]
+        == "/openai/deployments/gpt-5-mini/chat/completions?api-version=2024-10-21"
+    )
+
+
+def test_each_record_names_the_routing_rule_that_chose_its_model(tmp_path, fake_openai, simulator):
+    gw = start_gateway(
+        tmp_path,
+        fake_openai,
+        subagent_model="gpt-5-nano",
+        long_context_model="gpt-4.1",
+        long_context_tokens=500,
+    )
+    client = gw.client()
+    client.messages.create(**ask("hi"))
+    client.messages.create(
+        **ask("hi"), extra_headers={"x-claude-code-agent-id": "0123456789abcdef"}
+    )
+    client.messages.create(**ask("long " * 2000))
+    assert [body["model"] for body in simulator.stats.bodies] == [
+        "gpt-5-mini",
+        "gpt-5-nano",
+        "gpt-4.1",
+    ]
+    rules = [r["claude_gw"]["route_rule"] for r in gw.records()]
+    assert rules == ["client", "subagent", "long_context"]
