@@ -28,6 +28,8 @@ ALLOWED = {
         "claude_gw",  # exactly the package, for __version__; not its subpackages
     ),
     "claude_gw.capture": ("claude_gw.config", "claude_gw.server", "claude_gw.logs"),
+    "claude_gw.kong": ("claude_gw.kong", "claude_gw.config"),
+    "claude_gw.analysis": ("claude_gw.analysis", "claude_gw.logs"),
     "claude_gw.simulated": ("claude_gw.simulated", "claude_gw.tokens", "claude_gw.wire"),
     "claude_gw.config": ("claude_gw.errors",),
     "claude_gw.tokens": ("claude_gw.wire",),

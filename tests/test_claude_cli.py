@@ -98,7 +98,16 @@ def served(tmp_path, fake_openai) -> Iterator[RunningGateway]:
     gateway.stop()
 
 
-def run_claude(claude_cli: Path, home: Path, base_url: str, prompt: str, *args: str) -> dict:
+def run_claude(
+    claude_cli: Path,
+    home: Path,
+    base_url: str,
+    prompt: str,
+    *args: str,
+    api_key: str | None = CLI_KEY,
+) -> dict:
+    """`claude -p --output-format json -- PROMPT` in an empty home, against `base_url`;
+    `api_key=None` leaves the key to the settings (e.g. an apiKeyHelper)."""
     home.mkdir(exist_ok=True)
     env = {
         "PATH": os.environ["PATH"],
@@ -107,10 +116,11 @@ def run_claude(claude_cli: Path, home: Path, base_url: str, prompt: str, *args: 
         "TERM": "dumb",
         "LANG": "C.UTF-8",
         "ANTHROPIC_BASE_URL": base_url,
-        "ANTHROPIC_API_KEY": CLI_KEY,
         "ANTHROPIC_MODEL": "gpt-5-mini",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
     }
+    if api_key is not None:
+        env["ANTHROPIC_API_KEY"] = api_key
     result = subprocess.run(
         [str(claude_cli), "-p", "--output-format", "json", *args, "--", prompt],
         capture_output=True,

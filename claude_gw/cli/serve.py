@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from claude_gw import __version__
+from claude_gw.cli.kong import add_kong_config_option, routes_from_kong
 from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError
@@ -38,27 +39,39 @@ def add_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_gateway_options(parser)
+    add_kong_config_option(parser)
     parser.add_argument(
         "--no-check", action="store_true", help="do not probe the upstream at startup"
     )
     parser.set_defaults(run=run)
 
 
-def startup_lines(settings: Settings, upstream: Upstream, url: str) -> list[str]:
+def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
     if settings.simulated:
         where = "SIMULATED backend (built in; no network, no key; answers and timings are made up)"
     else:
-        where = upstream.label
+        where = f"{upstream.label} ({settings.upstream_api})"
     rules = ", ".join(f"{r.pattern} -> {r.model}" for r in settings.model_map)
     models = f"model {settings.model}" + (f"; {rules}" if rules else "")
     payloads = "with payloads" if settings.log_payloads else "no payloads"
     return [
-        f"claude-gw {__version__} listening on {url}",
         f"  upstream: {where}; {models}",
         f"  log:      {settings.log_path.resolve()} ({payloads})",
-        f"  use:      ANTHROPIC_BASE_URL={url}/anything ANTHROPIC_API_KEY=x "
-        f"ANTHROPIC_MODEL={settings.model} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude",
     ]
+
+
+def startup_lines(routes: list[Settings], upstreams: list[Upstream], url: str) -> list[str]:
+    lines = [f"claude-gw {__version__} listening on {url}"]
+    for settings, upstream in zip(routes, upstreams, strict=True):
+        if len(routes) > 1 or settings.paths != ("/",):
+            lines.append(f"  route {settings.name} on {', '.join(settings.paths)}:")
+        lines += route_lines(settings, upstream)
+    prefix = routes[0].paths[0].rstrip("/") if routes[0].paths != ("/",) else "/anything"
+    lines.append(
+        f"  use:      ANTHROPIC_BASE_URL={url}{prefix} ANTHROPIC_API_KEY=x "
+        f"ANTHROPIC_MODEL={routes[0].model} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude"
+    )
+    return lines
 
 
 async def check_upstream(upstream: Upstream) -> None:
@@ -69,31 +82,46 @@ async def check_upstream(upstream: Upstream) -> None:
         raise CliError(error.message) from None
 
 
-async def serve(settings: Settings, *, check: bool) -> None:
-    await asyncio.to_thread(runner.warm_up)
-    upstream = runner.build_upstream(settings)
-    if check and not settings.simulated:
-        await check_upstream(upstream)
-    try:
-        sock = runner.bind(settings.host, settings.port)
-    except OSError as exc:
+async def close_all(upstreams: list[Upstream]) -> None:
+    for upstream in upstreams:
         await upstream.client.aclose()
-        raise CliError(
-            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
-        ) from None
+
+
+async def serve(routes: list[Settings], *, check: bool) -> None:
+    await asyncio.to_thread(runner.warm_up)
+    upstreams = [runner.build_upstream(settings) for settings in routes]
+    if check:
+        try:
+            for settings, upstream in zip(routes, upstreams, strict=True):
+                if not settings.simulated:
+                    await check_upstream(upstream)
+        except CliError:
+            await close_all(upstreams)
+            raise
+    host, port = routes[0].host, routes[0].port
     try:
-        app = runner.build_gateway(settings, upstream)
+        sock = runner.bind(host, port)
+    except OSError as exc:
+        await close_all(upstreams)
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    try:
+        app = runner.build_routes_gateway(routes, upstreams)
     except OSError as exc:
         sock.close()
-        await upstream.client.aclose()
-        raise CliError(f"cannot open the log {settings.log_path}: {exc.strerror}") from None
-    lines = startup_lines(settings, upstream, runner.url_of(sock))
+        await close_all(upstreams)
+        raise CliError(f"cannot open the log {exc.filename}: {exc.strerror}") from None
+    lines = startup_lines(routes, upstreams, runner.url_of(sock))
     print("\n".join(lines), file=sys.stderr, flush=True)
     await runner.serve(app, sock)
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     settings = settings_from(args, environ)
-    require_key(settings)
-    asyncio.run(serve(settings, check=not args.no_check))
+    if args.kong_config:
+        routes = routes_from_kong(args.kong_config, settings, environ)
+    else:
+        routes = [settings]
+    for route in routes:
+        require_key(route)
+    asyncio.run(serve(routes, check=not args.no_check))
     return 0

@@ -10,7 +10,7 @@ cannot be served raises `KongConfigError` naming the file, the key path and what
 from claude_gw.kong.compare import behaviour_differences, same_behaviour
 from claude_gw.kong.deck import load_deck
 from claude_gw.kong.envsubst import env_names, render_deck_env
-from claude_gw.kong.export import config_from_settings, deck_from_settings, export_deck
+from claude_gw.kong.export import export_deck
 from claude_gw.kong.model import (
     AIProxyConfig,
     AuthConfig,
@@ -19,9 +19,17 @@ from claude_gw.kong.model import (
     FileLogConfig,
     KongConfigError,
     ModelOptions,
+    Origin,
     RouteConfig,
     RouteMatch,
+    Scope,
     ServiceConfig,
+)
+from claude_gw.kong.settings import (
+    config_from_settings,
+    deck_from_settings,
+    not_carried_over,
+    settings_for_route,
 )
 
 __all__ = [
@@ -32,8 +40,10 @@ __all__ = [
     "FileLogConfig",
     "KongConfigError",
     "ModelOptions",
+    "Origin",
     "RouteConfig",
     "RouteMatch",
+    "Scope",
     "ServiceConfig",
     "behaviour_differences",
     "config_from_settings",
@@ -41,6 +51,8 @@ __all__ = [
     "env_names",
     "export_deck",
     "load_deck",
+    "not_carried_over",
     "render_deck_env",
     "same_behaviour",
+    "settings_for_route",
 ]

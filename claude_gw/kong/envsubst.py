@@ -101,8 +101,19 @@ def render(text: str, environ: Mapping[str, str], *, filename: str) -> Rendered:
         if trim_right:
             while position < len(text) and text[position] in " \t\r\n":
                 position += 1
+    _check_unclosed(text, position, filename)
     pieces.append(text[position:])
     return Rendered("".join(pieces), tuple(substitutions), tuple(warnings))
+
+
+def _check_unclosed(text: str, position: int, filename: str) -> None:
+    """A `${{` with no `}}` after it: Go's template parser stops on it, so decK does."""
+    start = text.find("${{", position)
+    while start != -1:
+        if not _in_comment(text, start) and "}}" not in text[start:]:
+            line = text.count("\n", 0, start) + 1
+            raise KongConfigError(filename, f"line {line}", "unclosed action: ${{ without }}")
+        start = text.find("${{", start + 3)
 
 
 def env_names(text: str) -> tuple[str, ...]:

@@ -9,8 +9,7 @@ clear: each is the `${{ env "DECK_..." }}` text it was read from, or a new `DECK
 named in the header comment. Loading the output with those variables set gives a `DeckConfig`
 equal to the input (`compare.behaviour_differences` is empty).
 
-`deck_from_settings(settings)` writes the same for a gateway configured by flags; what Kong
-cannot express (model map rules, the built-in simulated upstream) goes in comments.
+`settings.deck_from_settings` uses it for a gateway configured by flags.
 """
 
 from __future__ import annotations
@@ -21,17 +20,15 @@ from typing import Any
 
 import yaml
 
-from claude_gw.config import OPENAI_URL, Secret, Settings
+from claude_gw.config import Secret
 from claude_gw.kong import schema
 from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.model import (
-    CHAT_SUFFIX,
     AIProxyConfig,
     AuthConfig,
     DeckConfig,
     FileLogConfig,
     ModelOptions,
-    Origin,
     RouteConfig,
     Scope,
     ServiceConfig,
@@ -311,73 +308,3 @@ def _plugins(document: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, An
     for prefix, container in containers:
         for index, plugin in enumerate(container.get("plugins", [])):
             yield f"{prefix}plugins[{index}]", plugin
-
-
-def deck_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_ENV) -> str:
-    """decK YAML for a gateway configured by flags (`Settings`); notes say what Kong differs in."""
-    return export_deck(
-        config_from_settings(settings, api_key_env=api_key_env), notes=settings_notes(settings)
-    )
-
-
-def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_ENV) -> DeckConfig:
-    """The flags' gateway as one route on `/` with a global ai-proxy and file-log. The plugin
-    keeps claude_gw's plugin_id, so Kong's log lines carry the same `meta.plugin_id`."""
-    base = OPENAI_URL if settings.simulated else settings.upstream_url
-    origin = Origin("(settings)", "", Scope(), explicit_id=True)
-    ai_proxy = AIProxyConfig(
-        provider="openai",
-        model_name=settings.model,
-        llm_format="anthropic",
-        options=ModelOptions(upstream_url=None if base == OPENAI_URL else base + CHAT_SUFFIX),
-        auth=_settings_auth(settings, base, api_key_env),
-        log_statistics=True,
-        log_payloads=settings.log_payloads,
-        max_request_body_size=settings.max_body_bytes,
-        plugin_id=settings.plugin_id,
-        origin=origin,
-    )
-    file_log = FileLogConfig(path=str(settings.log_path), origin=Origin("(settings)", "", Scope()))
-    route = RouteConfig(
-        name="claude-gw",
-        paths=("/",),
-        service=ServiceConfig(name=settings.provider, url=base),
-        ai_proxy=ai_proxy,
-        file_log=file_log,
-    )
-    return DeckConfig((route,), files=("(settings)",))
-
-
-def _settings_auth(settings: Settings, base: str, api_key_env: str) -> AuthConfig:
-    if not settings.api_key and base != OPENAI_URL:
-        return AuthConfig()  # a local server without a key
-    expression = Substitution(api_key_env, "", 0).expression
-    return AuthConfig(
-        header_name="Authorization",
-        header_value=Secret(f"Bearer {settings.api_key or ''}"),
-        header_value_source=f"Bearer {expression}",
-    )
-
-
-def settings_notes(settings: Settings) -> list[str]:
-    """Comment lines on what this file cannot carry over from the flags."""
-    notes = [
-        f"claude_gw listened on http://{settings.host}:{settings.port}; Kong listens on its "
-        "proxy_listen (default :8000): point ANTHROPIC_BASE_URL there.",
-        f"claude_gw sends requests for Claude models to {settings.model}; Kong answers them "
-        "400 'cannot use own model': start the Claude CLI with ANTHROPIC_MODEL and "
-        f"ANTHROPIC_DEFAULT_HAIKU_MODEL (older CLIs: ANTHROPIC_SMALL_FAST_MODEL) set to "
-        f"{settings.model}.",
-    ]
-    notes += [
-        f"claude_gw model map {rule.pattern}={rule.model} cannot be expressed in Kong: "
-        f"every request goes to {settings.model}."
-        for rule in settings.model_map
-    ]
-    if settings.simulated:
-        notes.append(
-            "claude_gw ran its simulated upstream, which Kong lacks: this file targets OpenAI."
-        )
-    if not settings.log_path.is_absolute():
-        notes.append(f"file-log path {settings.log_path} is relative: give Kong an absolute path.")
-    return notes

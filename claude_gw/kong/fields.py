@@ -128,9 +128,10 @@ class Node:
         self, key: str, value: float, minimum: float | None, maximum: float | None
     ) -> None:
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            low = "" if minimum is None else f"{minimum:g}"
-            high = "" if maximum is None else f"{maximum:g}"
-            bounds = f"between {low} and {high}" if low and high else f">= {low or '?'}"
+            if minimum is not None and maximum is not None:
+                bounds = f"between {minimum:g} and {maximum:g}"
+            else:
+                bounds = f">= {minimum:g}" if minimum is not None else f"<= {maximum:g}"
             raise self.error(key, f"expected a number {bounds}, got {value!r}")
 
     def strings(self, key: str) -> tuple[str, ...] | None:

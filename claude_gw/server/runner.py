@@ -11,6 +11,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -77,6 +78,32 @@ def build_gateway(settings: Settings, upstream: Upstream | None = None) -> Gatew
         await asyncio.to_thread(writer.close)
 
     return create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
+
+
+def build_routes_gateway(
+    routes: Sequence[Settings], upstreams: Sequence[Upstream] | None = None
+) -> Gateway:
+    """A gateway with several routes (from a Kong configuration): each route has its own
+    upstream; routes that log to the same file share one writer."""
+    upstreams = list(upstreams) if upstreams is not None else [build_upstream(s) for s in routes]
+    writers: dict[Path, LogWriter] = {}
+    for settings in routes:
+        path = settings.log_path.resolve()
+        if path not in writers:
+            writers[path] = LogWriter(settings.log_path)
+            writers[path].start()
+
+    async def shutdown() -> None:
+        for upstream in upstreams:
+            await upstream.client.aclose()
+        for writer in writers.values():
+            await asyncio.to_thread(writer.close)
+
+    triples = [
+        (settings, upstream, writers[settings.log_path.resolve()])
+        for settings, upstream in zip(routes, upstreams, strict=True)
+    ]
+    return Gateway(triples, on_shutdown=[shutdown])
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -86,6 +86,12 @@ def test_template_actions_other_than_env_are_errors(expression):
         render_deck_env(f"k: ${{{{ {expression} }}}}", ENV, filename="f")
 
 
+def test_unclosed_action_is_an_error_as_in_go_templates():
+    with pytest.raises(KongConfigError, match="unclosed action") as caught:
+        render_deck_env('a: 1\nk: ${{ env "DECK_KEY"\n', ENV, filename="f")
+    assert caught.value.path == "line 2"
+
+
 def test_comment_lines_are_left_alone_with_a_warning_where_deck_would_fail():
     text = '# export ${{ env "..." }} first\nk: ${{ env "DECK_KEY" }}\n'
     rendered = render(text, ENV, filename="f.yaml")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_gw.config import ModelRule, Settings
+from claude_gw.config import ModelRule, Secret, Settings
 from claude_gw.kong import (
     DeckConfig,
     behaviour_differences,
@@ -40,7 +40,7 @@ def test_tutorial_export_keeps_the_key_as_a_deck_variable_reference():
 
 
 def test_comments_of_an_export_never_hold_a_template_deck_would_render():
-    exported = deck_from_settings(Settings(api_key=KEY))
+    exported = deck_from_settings(Settings(api_key=Secret(KEY)))
     comments = [line for line in exported.splitlines() if line.startswith("#")]
     assert comments and not any("${{" in line for line in comments)
 
@@ -170,7 +170,7 @@ def test_documents_are_checked_against_kongs_field_lists_before_writing(plugin, 
 def test_flag_configuration_exports_to_a_file_claude_gw_reads_back_the_same_way():
     settings = Settings(
         upstream_url="http://127.0.0.1:11434/v1",
-        api_key=KEY,
+        api_key=Secret(KEY),
         model="gpt-4.1",
         model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),),
         log_path=Path("/var/log/claude.json"),

@@ -1,0 +1,228 @@
+"""`claude-gw serve --kong-config` with the Kong tutorial's decK files, and `claude-gw kong-config`.
+
+The tutorial's three documents (service + route, then ai-proxy, then file-log) are built from
+the shared fixture at test time. Two values change, because the tests run offline: the
+ai-proxy gets `model.options.upstream_url` pointing at the simulated OpenAI backend (the test
+double of tests/conftest.py), and the file-log path goes to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.test_claude_cli import read_banner, run_claude
+
+TUTORIAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "kong"
+TUTORIAL = TUTORIAL / "ai-proxy-anthropic-openai.kong.yaml"
+UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
+
+
+def tutorial_documents(tmp_path: Path, upstream: str) -> list[Path]:
+    """The tutorial's three steps as three decK files."""
+    merged = yaml.safe_load(TUTORIAL.read_text())
+    ai_proxy, file_log = merged["plugins"]
+    ai_proxy["config"]["model"]["options"] = {"upstream_url": f"{upstream}/chat/completions"}
+    file_log["config"]["path"] = str(tmp_path / "claude.json")
+    steps = {
+        "1-service.yaml": {"_format_version": "3.0", "services": merged["services"]},
+        "2-ai-proxy.yaml": {"_format_version": "3.0", "plugins": [ai_proxy]},
+        "3-file-log.yaml": {"_format_version": "3.0", "plugins": [file_log]},
+    }
+    paths = []
+    for name, document in steps.items():
+        (tmp_path / name).write_text(yaml.safe_dump(document, sort_keys=False))
+        paths.append(tmp_path / name)
+    return paths
+
+
+class Served:
+    def __init__(self, tmp_path: Path, *files: Path, env: dict[str, str] | None = None) -> None:
+        args = [arg for path in files for arg in ("--kong-config", str(path))]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "claude_gw", "serve", "--port", "0", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env={"PATH": os.environ["PATH"], "DECK_OPENAI_API_KEY": UPSTREAM_KEY, **(env or {})},
+        )
+        self.banner = read_banner(self.process)
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", self.banner)
+        assert match, self.banner
+        self.url = match.group(1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+
+
+@pytest.fixture
+def tutorial(tmp_path, fake_openai) -> list[Path]:
+    paths = tutorial_documents(tmp_path, fake_openai)
+    text = paths[1].read_text()
+    assert '${{ env "DECK_OPENAI_API_KEY" }}' in text
+    return paths
+
+
+def post(url: str, model: str = "gpt-5-mini", prompt: str = "[sim:reply hi]") -> httpx.Response:
+    return httpx.post(
+        url,
+        timeout=30,
+        headers={"x-api-key": "x"},
+        json={
+            "model": model,
+            "max_tokens": 2000,
+            "messages": [{"role": "user", "content": prompt}],
+        },
+    )
+
+
+def records(tmp_path: Path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "claude.json").read_text().splitlines()]
+
+
+def test_the_tutorials_three_files_serve_its_route_with_its_model_and_log(
+    tmp_path, tutorial, simulator
+):
+    served = Served(tmp_path, *tutorial)
+    try:
+        assert "route example-route on /anything" in served.banner
+        assert post(f"{served.url}/anything/v1/messages?beta=true").status_code == 200
+        # Kong would answer 400 "cannot use own model"; the CLI's haiku subagents need this to work.
+        assert (
+            post(f"{served.url}/anything/v1/messages", model="claude-haiku-5-5").status_code == 200
+        )
+        missing = post(f"{served.url}/elsewhere/v1/messages")
+        assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
+    finally:
+        served.stop()
+    assert [body["model"] for body in simulator.stats.bodies] == ["gpt-5-mini", "gpt-5-mini"]
+    assert simulator.stats.headers[-1]["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    lines = records(tmp_path)
+    assert len(lines) == 3
+    assert {line["route"]["name"] for line in lines} == {"example-route"}
+    assert lines[0]["ai"]["proxy"]["meta"]["request_model"] == "gpt-5-mini"
+    assert UPSTREAM_KEY not in (tmp_path / "claude.json").read_text()
+
+
+def test_a_missing_deck_variable_is_one_line_naming_it(tmp_path, tutorial):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "claude_gw",
+            "serve",
+            "--port",
+            "0",
+            *[arg for path in tutorial for arg in ("--kong-config", str(path))],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert result.returncode == 2
+    assert "DECK_OPENAI_API_KEY" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+
+
+def test_export_then_serve_gives_the_same_behaviour_and_no_secret(tmp_path, tutorial, simulator):
+    exported = tmp_path / "exported.yaml"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "claude_gw",
+            "kong-config",
+            "-o",
+            str(exported),
+            *[arg for path in tutorial for arg in ("--kong-config", str(path))],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "DECK_OPENAI_API_KEY": UPSTREAM_KEY},
+    )
+    assert result.returncode == 0, result.stderr
+    text = exported.read_text()
+    assert UPSTREAM_KEY not in text and '${{ env "DECK_OPENAI_API_KEY" }}' in text
+    document = yaml.safe_load(text)
+    assert document["_format_version"] == "3.0"
+    served = Served(tmp_path, exported)
+    try:
+        assert post(f"{served.url}/anything/v1/messages").status_code == 200
+    finally:
+        served.stop()
+    (line,) = records(tmp_path)
+    assert line["route"]["name"] == "example-route"
+    assert line["ai"]["proxy"]["meta"]["request_model"] == "gpt-5-mini"
+
+
+def test_kong_config_from_flags_is_decK_yaml_with_the_key_as_a_reference():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "claude_gw",
+            "kong-config",
+            "--model",
+            "gpt-4.1",
+            "--log",
+            "/tmp/claude.json",
+            "--max-body",
+            "512KiB",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={"PATH": os.environ["PATH"], "OPENAI_API_KEY": UPSTREAM_KEY},
+    )
+    assert UPSTREAM_KEY not in result.stdout
+    document = yaml.safe_load(result.stdout)
+    plugins = {plugin["name"]: plugin["config"] for plugin in document["plugins"]}
+    assert plugins["ai-proxy"]["model"] == {"provider": "openai", "name": "gpt-4.1"}
+    assert plugins["ai-proxy"]["llm_format"] == "anthropic"
+    assert plugins["ai-proxy"]["max_request_body_size"] == 524288
+    assert plugins["file-log"]["path"] == "/tmp/claude.json"
+
+
+@pytest.mark.cli
+def test_the_claude_cli_with_the_tutorials_api_key_helper_works_through_the_kong_config(
+    tmp_path, tutorial, claude_cli, simulator
+):
+    """The tutorial's Claude CLI set-up: settings.json with an apiKeyHelper script that echoes
+    `x` (the CLI then sends both Authorization: Bearer and x-api-key)."""
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    helper = home / "anthropic_key.sh"
+    helper.write_text("#!/bin/sh\necho x\n")
+    helper.chmod(0o755)
+    (home / ".claude" / "settings.json").write_text(json.dumps({"apiKeyHelper": str(helper)}))
+    served = Served(tmp_path, *tutorial)
+    try:
+        out = run_claude(
+            claude_cli, home, f"{served.url}/anything", "[sim:reply via kong config]", api_key=None
+        )
+    finally:
+        served.stop()
+    assert out["result"] == "via kong config"
+    (line,) = [r for r in records(tmp_path) if r["claude_gw"]["endpoint"] == "messages"]
+    headers = line["request"]["headers"]
+    assert headers["authorization"] == "REDACTED" and headers["x-api-key"] == "REDACTED"
