@@ -250,7 +250,7 @@ class GatewayFields(TypedDict, total=False):
     cost_source: Literal["genai-prices", "config", "unpriced", "none"]
     gateway_overhead_ms: float
     simulated: bool
-    endpoint: Literal["messages", "count_tokens", "other"]
+    endpoint: Literal["messages", "count_tokens", "chat_completions", "other"]
     capture: str | None
     route_rule: str | None
 

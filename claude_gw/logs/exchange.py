@@ -34,7 +34,7 @@ class Exchange:
     response_model: str | None = None  # `model` in the upstream's answer
     provider: str = "openai"  # provider_name; "simulated" for the built-in backend
     mode: Literal["stream", "oneshot"] = "oneshot"
-    endpoint: Literal["messages", "count_tokens", "other"] = "other"
+    endpoint: Literal["messages", "count_tokens", "chat_completions", "other"] = "other"
 
     # upstream
     upstream_uri: str | None = None  # path + query sent upstream, e.g. /v1/chat/completions

@@ -25,6 +25,7 @@ from claude_gw.wire import JSON, GatewayFields, LogMeta, LogProxy, LogRecord, Lo
 logger = logging.getLogger("claude_gw.logs.record")
 
 GATEWAY_FIELDS_VERSION = 1
+MODEL_CALLS = ("messages", "chat_completions")  # endpoints that go upstream
 UNSPECIFIED = "UNSPECIFIED"  # Kong's value for what an early rejection never learned
 SESSION_HEADER = "x-claude-code-session-id"
 AGENT_HEADER = "x-claude-code-agent-id"
@@ -126,7 +127,7 @@ def upstream_uri(ex: Exchange) -> str:
 
 def proxied(ex: Exchange) -> bool:
     """Whether the request was sent upstream (Kong: the balancer ran)."""
-    return ex.endpoint == "messages" and ex.t_upstream_sent is not None
+    return ex.endpoint in MODEL_CALLS and ex.t_upstream_sent is not None
 
 
 def ms(start: float | None, end: float | None) -> int:
@@ -265,7 +266,7 @@ def price(ex: Exchange, ctx: RecordContext, prompt: int, cached: int, completion
     Configured costs win (Kong: `(prompt * input_cost + completion * output_cost) / 1e6`);
     else priced as the model that answered, or (unknown to the table) as the model requested.
     """
-    if ex.usage is None or ex.endpoint != "messages":
+    if ex.usage is None or ex.endpoint not in MODEL_CALLS:
         return NOT_PRICED
     if ctx.input_cost is not None and ctx.output_cost is not None:
         return Price((prompt * ctx.input_cost + completion * ctx.output_cost) / 1e6, "config")

@@ -31,12 +31,14 @@ from claude_gw.server.asgi import (
     header_list,
 )
 from claude_gw.server.messages import MessagesHandler, gateway_headers
+from claude_gw.server.passthrough import chat_completions, openai_error_body
 from claude_gw.upstream import Upstream
 
 logger = logging.getLogger("claude_gw.server")
 
 MESSAGES = "/v1/messages"
 COUNT_TOKENS = "/v1/messages/count_tokens"
+CHAT_COMPLETIONS = "/v1/chat/completions"  # routes with Kong's `llm_format: openai`
 
 
 class LineSink(Protocol):
@@ -55,7 +57,12 @@ class Clock:
 def route(path: str) -> tuple[str, str]:
     """(endpoint, prefix) for a request path; endpoint is "other" when nothing matches."""
     trimmed = path.rstrip("/")
-    for suffix, endpoint in ((COUNT_TOKENS, "count_tokens"), (MESSAGES, "messages")):
+    suffixes = (
+        (COUNT_TOKENS, "count_tokens"),
+        (MESSAGES, "messages"),
+        (CHAT_COMPLETIONS, "chat_completions"),
+    )
+    for suffix, endpoint in suffixes:
         if trimmed.endswith(suffix):
             return endpoint, trimmed[: -len(suffix)]
     return "other", ""
@@ -174,20 +181,27 @@ class Gateway:
         responder: Responder,
     ) -> None:
         endpoint, prefix = route(exchange.path)
-        if endpoint == "other":
+        openai_format = route_.settings.llm_format == "openai"
+        if endpoint == "other" or (endpoint == "chat_completions") != openai_format:
+            served = (
+                CHAT_COMPLETIONS if openai_format else f"{MESSAGES} and POST <prefix>{COUNT_TOKENS}"
+            )
             raise NotFound(
                 f"no route for {exchange.method} {exchange.path}: claude_gw serves "
-                f"POST <prefix>{MESSAGES} and POST <prefix>{COUNT_TOKENS}"
+                f"POST <prefix>{served} here"
             )
-        exchange.endpoint = "messages" if endpoint == "messages" else "count_tokens"
+        exchange.endpoint = endpoint  # type: ignore[assignment]
         exchange.route_prefix = prefix
         exchange.capture = capture_label(prefix)
         if exchange.method != "POST":
             raise MethodNotAllowed(f"{exchange.path} accepts POST only, not {exchange.method}")
+        handler = route_.messages
         if endpoint == "messages":
-            await route_.messages.messages(exchange, scope, receive, responder)
+            await handler.messages(exchange, scope, receive, responder)
+        elif endpoint == "count_tokens":
+            await handler.count_tokens(exchange, scope, receive, responder)
         else:
-            await route_.messages.count_tokens(exchange, scope, receive, responder)
+            await chat_completions(handler, exchange, scope, receive, responder)
 
     async def _fail(
         self, route_: Route, exchange: Exchange, responder: Responder, error: GatewayError
@@ -199,7 +213,10 @@ class Gateway:
             exchange.source = "upstream"
         if responder.started:
             return  # streaming already began: the stream handler sent an `error` event
-        body = {**error.to_body(), "request_id": f"req_{exchange.request_id}"}
+        if route_.settings.llm_format == "openai":
+            body = openai_error_body(error.error_type, error.message)
+        else:
+            body = {**error.to_body(), "request_id": f"req_{exchange.request_id}"}
         headers = {**gateway_headers(exchange, self.clock.monotonic()), **error.headers}
         data = await responder.json(error.http_status, body, headers)
         if route_.settings.log_payloads:

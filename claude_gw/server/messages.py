@@ -87,7 +87,7 @@ class MessagesHandler:
         self.now = now
         self.dialect = DIALECTS[settings.upstream_api]
 
-    async def _read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
+    async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         raw = await read_body(scope, receive, limit=self.settings.max_body_bytes)
         exchange.request_size = request_size(exchange, len(raw))
         if self.settings.log_payloads:
@@ -100,7 +100,7 @@ class MessagesHandler:
     async def count_tokens(
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
-        doc = await self._read(exchange, scope, receive)
+        doc = await self.read(exchange, scope, receive)
         if not isinstance(doc.get("messages"), list):
             raise InvalidRequest("messages: required, and must be a list")
         exchange.request_model = self.settings.resolve_model(exchange.client_model)
@@ -109,12 +109,12 @@ class MessagesHandler:
         except (TypeError, ValueError, AttributeError) as exc:
             raise InvalidRequest(f"cannot count the tokens of this request: {exc}") from None
         exchange.counted_input_tokens = count
-        await self._send_json(exchange, responder, {"input_tokens": count})
+        await self.send_json(exchange, responder, {"input_tokens": count})
 
     async def messages(
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
-        doc = await self._read(exchange, scope, receive)
+        doc = await self.read(exchange, scope, receive)
         model, rule = self.settings.route(
             exchange.client_model,
             subagent=header(scope, "x-claude-code-agent-id") is not None,
@@ -163,9 +163,9 @@ class MessagesHandler:
         )
         exchange.stop_reason = message.get("stop_reason")
         exchange.tool_calls = sum(1 for b in message.get("content", []) if b["type"] == "tool_use")
-        await self._send_json(exchange, responder, message)
+        await self.send_json(exchange, responder, message)
 
-    async def _send_json(self, exchange: Exchange, responder: Responder, doc: Any) -> None:
+    async def send_json(self, exchange: Exchange, responder: Responder, doc: Any) -> None:
         data = await responder.json(200, doc, gateway_headers(exchange, self.now()))
         if self.settings.log_payloads:
             exchange.response_body = data.decode("utf-8")
