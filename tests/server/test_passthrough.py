@@ -24,9 +24,10 @@ def client(gw) -> openai.OpenAI:
 
 
 def test_oneshot_chat_passes_through_with_the_routes_model(openai_route, simulator):
-    answer = client(openai_route).chat.completions.create(
-        model="anything", messages=[{"role": "user", "content": "[sim:reply straight through]"}]
-    )
+    with client(openai_route) as chat:
+        answer = chat.chat.completions.create(
+            model="anything", messages=[{"role": "user", "content": "[sim:reply straight through]"}]
+        )
     assert answer.choices[0].message.content == "straight through"
     assert simulator.stats.bodies[-1]["model"] == "gpt-4.1"
     (record,) = openai_route.records()
@@ -37,12 +38,13 @@ def test_oneshot_chat_passes_through_with_the_routes_model(openai_route, simulat
 
 
 def test_streamed_chat_passes_through_and_its_usage_is_logged(openai_route, simulator):
-    stream = client(openai_route).chat.completions.create(
-        model="gpt-4.1",
-        stream=True,
-        messages=[{"role": "user", "content": "[sim:reply streamed through]"}],
-    )
-    chunks = list(stream)
+    with client(openai_route) as chat:
+        stream = chat.chat.completions.create(
+            model="gpt-4.1",
+            stream=True,
+            messages=[{"role": "user", "content": "[sim:reply streamed through]"}],
+        )
+        chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "streamed through"
     assert simulator.stats.bodies[-1]["stream_options"] == {"include_usage": True}
@@ -53,8 +55,8 @@ def test_streamed_chat_passes_through_and_its_usage_is_logged(openai_route, simu
 
 
 def test_errors_on_an_openai_route_come_in_openais_shape(openai_route):
-    with pytest.raises(openai.RateLimitError) as caught:
-        client(openai_route).chat.completions.create(
+    with client(openai_route) as chat, pytest.raises(openai.RateLimitError) as caught:
+        chat.chat.completions.create(
             model="gpt-4.1", messages=[{"role": "user", "content": "[sim:error 429]"}]
         )
     assert caught.value.response.headers["retry-after"]
