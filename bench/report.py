@@ -168,7 +168,7 @@ def render_table(
         f"python {v['python']}, "
         f"polars {v['polars']}, pandas {v['pandas']}, pyarrow {v['pyarrow']}; "
         f"best of {header['repeat']} run(s); "
-        f"children capped at {header['mem_cap_gb']:.0f} GB address space",
+        f"RSS cap {header['mem_cap_gb']:.0f} GB per contender",
         "",
         "| contender | input MB | wall s | peak RSS MB (net) | peak RSS MB (total) | net / file | "
         "faster than pandas baseline | time vs read_ndjson | rows |",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 from collections import Counter
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,16 +25,12 @@ Data = tuple[Manifest, bytes]
 HEADER_MAPS = ("request.headers", "response.headers")
 
 
-@cache
-def generated(tmp: Path, seed: int = 7) -> Data:
-    path = tmp / f"claude-{seed}.json"
-    manifest = generate(path, N, seed=seed)
-    return manifest, path.read_bytes()
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Data:
-    return generated(tmp_path_factory.mktemp("gen"))
+    """N lines generated once for the module, seed 7: the manifest and the file's bytes."""
+    path = tmp_path_factory.mktemp("gen") / "claude.json"
+    manifest = generate(path, N, seed=7)
+    return manifest, path.read_bytes()
 
 
 def kind_of(line: bytes) -> tuple[str, Any]:
