@@ -39,7 +39,7 @@ def mixed_logs(tmp_path_factory) -> Path:
     upstream 429), and a file with two bad lines around a good one."""
     folder = tmp_path_factory.mktemp("logs")
     (folder / "kong.json.gz").write_bytes(gzip.compress(KONG.read_bytes()))
-    settings = Settings(upstream_url="simulated", log_path=folder / "ours.json")
+    settings = Settings(upstream_url="simulated", log_path=folder / "ours.json", port=0)
     with BackgroundGateway(settings) as gateway:
         for prompt in [
             "[sim:reply a]",

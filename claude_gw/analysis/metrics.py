@@ -1,8 +1,9 @@
 """Per-group metrics over a loaded log (the `claude_gw.logs` schema).
 
 `summary(df, by="model")` is what `claude-gw logs summary` prints: one row per model (the
-model sent upstream), session or day, over the model calls (`endpoint == "messages"`;
-count_tokens calls are answered locally and are not model calls).
+model sent upstream), session or day, over the model calls: every record but count_tokens
+calls, which are answered locally (a loaded record is always an AI-proxy record: lines without
+`ai` are skipped by the reader).
 
 | column | meaning |
 |---|---|
@@ -45,7 +46,7 @@ def summary(frame: Any, *, by: By = "model") -> pl.DataFrame:
     if by not in GROUP_KEYS:
         raise ValueError(f"by must be one of {', '.join(GROUP_KEYS)}, not {by!r}")
     name, key = GROUP_KEYS[by]
-    calls = as_polars(frame).filter(pl.col("endpoint") == "messages")
+    calls = as_polars(frame).filter(pl.col("endpoint") != "count_tokens")
     ok = pl.col("error_type").is_null()
     upstream_s = pl.col("upstream_latency_ms").filter(ok).sum() / 1000
     return (

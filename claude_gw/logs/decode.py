@@ -1,28 +1,32 @@
 """Lines -> decoded records: natively for every sound line, in Python only for the others.
 
-`decode_lines(lines, ...)` takes a frame of `source_line` (1-based) and `line` (text) and
-returns the records (`source_line`, `raw`, `_repair`) plus one `LineIssue` per line it could
-not decode. Contracts:
+`decode_lines(lines, dtype, where)` takes a frame of `source_line` (1-based) and `line` (text)
+and returns the records (`source_line`, `raw`, `_repair`) plus one `LineIssue` per line it
+could not decode. Contracts:
 
-- The fast path is one `str.json_decode` with the explicit `raw_dtype` over every line that
-  starts with `{` and ends with `}` (a vectorised check). Nothing else is parsed per line.
-- `json_decode` has two failure modes, both handled: it raises for the whole column when a
-  single line is not JSON or has a field of an unexpected type, and it silently returns extra
-  rows when one line holds two JSON values (`{..},{..}`); the result is only trusted when its
-  length equals the input's. A failing column is bisected down to runs of `LEAF_LINES` lines.
-- The lines left over (not object-looking, or in a failing run) are parsed one by one with
-  orjson: these are the bad lines (or their neighbours), so their number is small. An object
-  is conformed to `raw_dtype` (`conform`), which converts or nulls fields of unexpected types
-  and notes it in `_repair`; anything else becomes a `LineIssue`.
-- Measured (100k Kong-shaped records, 375 MB, 2 vCPUs): `json_decode` over the file's
-  natural chunks ~0.6 s; over a single rechunked column ~3 s (it decodes chunk by chunk, in
-  parallel), so the input is never rechunked before decoding, only after.
+- The fast path is `str.json_decode` with the explicit `dtype` (`shapes.raw_dtype`) over the
+  lines that start with `{` and end with `}` (a vectorised check), `PIECE_LINES` at a time.
+  Nothing else is parsed per line.
+- `json_decode` has two failure modes, both handled: it raises for a whole piece when one
+  line is not JSON or has a field of an unexpected type, and it silently returns an extra
+  row when one line holds two JSON values (`{..},{..}`: it parses the lines as one array), so
+  a result is only trusted when its length equals the input's. A failing piece is decoded
+  again without its suspect lines (unbalanced braces, `}{`), then in parts, recursively,
+  down to runs of `LEAF_LINES` lines.
+- The lines left over (not object-like, suspect, or in a failing run) are parsed one by one
+  with orjson: these are the bad lines (and a few neighbours), so they are few. An object is
+  conformed to `dtype` (`conform`), which converts or nulls fields of unexpected types and
+  notes it in `_repair`; anything else becomes a `LineIssue`.
+- Measured (2 vCPUs, 100k records of ~3.4 kB): `json_decode` costs ~1.1 CPU-s, of which ~0.7 s
+  is parsing (the same with a one-field dtype) and the rest building the ~40 fields;
+  `json_decode` runs on one core, hence `frames.WORKERS`. Decoding one rechunked column of
+  all lines took ~5x longer than the same lines in pieces.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,24 +42,27 @@ PIECE_LINES = 4096  # lines decoded per `json_decode` call
 SPLIT = 4  # a failing piece is decoded again in this many parts, recursively,
 LEAF_LINES = 16  # down to this many lines, which are then parsed one by one
 _LINE = pl.col("line")
-CANDIDATE = (
-    _LINE.str.starts_with("{")
-    & _LINE.str.ends_with("}")
-    # Cheap tells of lines that would make a whole piece fail: a line cut short after an
-    # inner `}` leaves its braces unbalanced; `}{` is two records written on one line.
-    & (_LINE.str.count_matches("{", literal=True) == _LINE.str.count_matches("}", literal=True))
-    & ~_LINE.str.contains("}{", literal=True)
-)
+OBJECT_LIKE = _LINE.str.starts_with("{") & _LINE.str.ends_with("}")
+# Cheap tells of object-like lines that make a whole piece fail, checked only in a failing
+# piece: a line cut short after an inner `}` has unbalanced braces; `}{` joins two records.
+SUSPECT = (
+    _LINE.str.count_matches("{", literal=True) != _LINE.str.count_matches("}", literal=True)
+) | _LINE.str.contains("}{", literal=True)
 _DECODE_ERRORS = (pl.exceptions.PolarsError, pl.exceptions.PanicException)
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
 class Where:
-    """The input the lines came from: its name, and whether its last line is unterminated."""
+    """The input the lines came from: its name, and (asked only when that line is bad)
+    whether its last line is unterminated."""
 
     file: str
     last_line: int | None = None  # the number of the input's last line, when known
-    unterminated: bool = False  # the input does not end with a newline
+    unterminated: Callable[[], bool] = _never  # the input does not end with a newline
 
 
 def decode_lines(
@@ -63,15 +70,13 @@ def decode_lines(
 ) -> tuple[pl.DataFrame, list[LineIssue]]:
     """(`source_line`, `raw`, `_repair`) for every line that holds a JSON object, in line
     order, and an issue for every other line (see the module docstring)."""
-    text = lines.select(pl.when(CANDIDATE).then(pl.col("line")).alias("line"))["line"]
-    pieces = [
-        part
-        for at in range(0, text.len(), PIECE_LINES)
-        for part in _split(text.slice(at, PIECE_LINES), dtype)
-    ]
-    raw = pl.concat(pieces).alias("raw") if pieces else pl.Series("raw", [], dtype)
+    text = lines.select(pl.when(OBJECT_LIKE).then(_LINE).alias("line"))["line"]
+    pieces = range(0, text.len(), PIECE_LINES)
+    parts = [part for at in pieces for part in _piece(text.slice(at, PIECE_LINES), dtype)]
+    raw = pl.concat(parts).alias("raw") if parts else pl.Series("raw", [], dtype)
+    # Decoded in pieces, `raw` is in many chunks, which makes every struct field access slow.
     decoded = pl.DataFrame({"source_line": lines["source_line"], "raw": raw}).rechunk()
-    ok = decoded["raw"].is_not_null()  # chunked structs make every later field access slow
+    ok = decoded["raw"].is_not_null()
     good = decoded.filter(ok).with_columns(_repair=pl.lit(None, pl.String()))
     if ok.all():
         return good, []
@@ -82,21 +87,50 @@ def decode_lines(
     return good, issues
 
 
+def _piece(text: pl.Series, dtype: pl.Struct) -> Iterator[pl.Series]:
+    """`text` decoded; if that fails, again without its suspect lines (if it has any), then
+    in parts."""
+    raw = _decoded(text, dtype)
+    if raw is not None:
+        yield raw
+        return
+    suspect = text.to_frame().select(SUSPECT.fill_null(False))["line"]
+    if suspect.any():
+        text = text.set(suspect, None)
+        raw = _decoded(text, dtype)
+        if raw is not None:
+            yield raw
+            return
+    yield from _parts(text, dtype)
+
+
 def _split(text: pl.Series, dtype: pl.Struct) -> Iterator[pl.Series]:
     """`text` decoded; where that fails, its parts decoded, down to runs of LEAF_LINES
     lines, which are left null (for the line-by-line path)."""
-    try:
-        raw = text.to_frame().select(pl.col(text.name).str.json_decode(dtype))[text.name]
-    except _DECODE_ERRORS:
-        raw = None
-    if raw is not None and raw.len() == text.len():  # one value per line, not two
+    raw = _decoded(text, dtype)
+    if raw is not None:
         yield raw
-    elif text.len() <= LEAF_LINES:
-        yield pl.Series(text.name, [None] * text.len(), dtype)
     else:
-        step = -(-text.len() // SPLIT)
-        for at in range(0, text.len(), step):
-            yield from _split(text.slice(at, step), dtype)
+        yield from _parts(text, dtype)
+
+
+def _parts(text: pl.Series, dtype: pl.Struct) -> Iterator[pl.Series]:
+    """`text`, which fails as a whole, decoded in SPLIT parts (see `_split`)."""
+    if text.len() <= LEAF_LINES:
+        yield pl.Series(text.name, [None] * text.len(), dtype)
+        return
+    step = -(-text.len() // SPLIT)
+    for at in range(0, text.len(), step):
+        yield from _split(text.slice(at, step), dtype)
+
+
+def _decoded(text: pl.Series, dtype: pl.Struct) -> pl.Series | None:
+    """`text` decoded, or None when `json_decode` fails or gives a value too many."""
+    try:
+        raw = text.to_frame().select(_LINE.str.json_decode(dtype))["line"]
+    except _DECODE_ERRORS:
+        return None
+    return raw if raw.len() == text.len() else None
 
 
 def _slow(
@@ -135,7 +169,7 @@ def _parse(text: str | None, number: int, where: Where) -> tuple[Any, LineIssue 
     try:
         value = orjson.loads(stripped)
     except orjson.JSONDecodeError as exc:
-        if where.unterminated and number == where.last_line:
+        if number == where.last_line and where.unterminated():
             return issue(Problem.TRUNCATED_LINE, f"{len(stripped)} characters, no final newline")
         return issue(Problem.NOT_JSON, str(exc))
     if not isinstance(value, dict):

@@ -1,12 +1,20 @@
-"""One run of lines -> one frame of the schema, plus the issues found: the core that
-`load_logs` (whole files, in slices) and `scan_logs` (streamed batches) share, so both give
-the same rows by construction.
+"""Lines -> frames of the schema, plus the issues found: the core that `load_logs` and
+`scan_logs` share, so that both give the same rows by construction.
+
+`Pipeline.process` turns one block of lines into rows (`decode.decode_lines`, then
+`shapes.normalise`); `Pipeline.run` does it for every block of every input, in parallel and in
+order. Measured on 2 vCPUs (100k records of ~3.4 kB, see `read.py`): one block of 16k lines
+normalises in ~40 ms; blocks of 4k lines (the default, for memory) cost ~10 % more CPU.
 """
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import polars as pl
 
@@ -14,10 +22,9 @@ from claude_gw.logs.decode import Where, decode_lines
 from claude_gw.logs.report import LineIssue, LoadReport, LogFormatError, Problem
 from claude_gw.logs.schema import polars_schema
 from claude_gw.logs.shapes import GATEWAY_SHAPES, normalise, raw_dtype
-from claude_gw.logs.sources import Input
+from claude_gw.logs.sources import BLOCK_LINES, Block, Input
 
-SLICE_LINES = 200_000  # lines decoded and normalised at a time (bounds the working memory)
-BLOCK_BYTES = 64 << 20  # bytes of whole lines per block when scanning lazily
+WORKERS = max(1, min(4, os.cpu_count() or 1))  # blocks decoded at the same time
 
 DETAILS = {
     Problem.NO_AI: "the record has no `ai` key",
@@ -53,22 +60,48 @@ class Pipeline:
         keep = frame.filter(pl.col("_problem").is_null()).drop("_problem", "_repair")
         return keep, issues
 
-    def load(self, item: Input, report: LoadReport) -> Iterator[tuple[pl.DataFrame, float]]:
-        """The rows of one input, slice by slice, counted into `report`, each with the share
-        of the input's lines done."""
-        lines = item.read_lines()
-        where = Where(item.name, lines.height, item.unterminated() if lines.height else False)
-        for offset in range(0, lines.height, SLICE_LINES):
-            part = lines.slice(offset, SLICE_LINES)
-            frame, issues = self.process(part, where)
-            _count(report, part.height, frame.height, issues)
-            yield frame, (offset + part.height) / lines.height
+    def run(self, inputs: list[Input], block_lines: int = BLOCK_LINES) -> Iterator[Decoded]:
+        """Every block of every input, decoded, in order. Polars reads blocks ahead in the
+        background; `WORKERS` threads decode them (`json_decode` runs on one core and polars
+        releases the GIL), across file boundaries; memory holds a few blocks at a time."""
+        blocks = (
+            (index, item, block)
+            for index, item in enumerate(inputs)
+            for block in item.blocks(block_lines)
+        )
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="claude_gw-decode") as pool:
+            pending: deque[tuple[int, Block, Future[tuple[pl.DataFrame, list[LineIssue]]]]]
+            pending = deque()
+            try:
+                for index, item, block in blocks:
+                    pending.append((index, block, pool.submit(self._process, item, block)))
+                    if len(pending) > WORKERS:
+                        yield _decoded(*pending.popleft())
+                while pending:
+                    yield _decoded(*pending.popleft())
+            finally:
+                for _, _, future in pending:
+                    future.cancel()
 
-    def scan(self, item: Input, block_bytes: int = BLOCK_BYTES) -> Iterator[pl.DataFrame]:
-        """The rows of one input, block by block (memory holds one block at a time)."""
-        for lines, unterminated in item.blocks(block_bytes):
-            last = int(lines["source_line"][-1]) if unterminated else None
-            yield self.process(lines, Where(item.name, last, unterminated))[0]
+    def _process(self, item: Input, block: Block) -> tuple[pl.DataFrame, list[LineIssue]]:
+        last = int(block.lines["source_line"][-1]) if block.last and block.lines.height else None
+        return self.process(block.lines, Where(item.name, last, item.unterminated))
+
+
+class Decoded(NamedTuple):
+    """One block's rows and issues; `input_index` is its input's position in the list."""
+
+    input_index: int
+    block: Block
+    frame: pl.DataFrame
+    issues: list[LineIssue]
+
+
+def _decoded(
+    index: int, block: Block, future: Future[tuple[pl.DataFrame, list[LineIssue]]]
+) -> Decoded:
+    frame, issues = future.result()
+    return Decoded(index, block, frame, issues)
 
 
 def _issues(frame: pl.DataFrame, file: str) -> list[LineIssue]:
@@ -83,8 +116,9 @@ def _issues(frame: pl.DataFrame, file: str) -> list[LineIssue]:
     return issues
 
 
-def _count(report: LoadReport, read: int, loaded: int, issues: list[LineIssue]) -> None:
-    report.lines_read += read
-    report.records_loaded += loaded
-    for issue in issues:
+def count(report: LoadReport, decoded: Decoded) -> None:
+    """Add one decoded block's lines, records and issues to `report`."""
+    report.lines_read += decoded.block.lines.height
+    report.records_loaded += decoded.frame.height
+    for issue in decoded.issues:
         report.add(issue)

@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 PandasFrame = Any  # pandas ships no type information here; pandas is imported when used
 
 SHAPES = ("kong-3.6", "kong-3.7", "kong-3.8", "kong-3.9+", "kong-advanced", "claude_gw-1")
-ENDPOINTS = ("messages", "count_tokens", "other")
+ENDPOINTS = ("messages", "count_tokens", "chat_completions", "other")
 ENUMS = {"shape": SHAPES, "endpoint": ENDPOINTS}
 
 

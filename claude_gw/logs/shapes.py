@@ -159,14 +159,8 @@ def shape_of(ai: pl.Expr, gateway: pl.Expr) -> pl.Expr:
         field(legacy, "meta", "llm_latency").is_null()
         & field(legacy_usage, "prompt_tokens").is_null()
     )
-    version = field(gateway, "v")
-    label = pl.lit(None, S)
-    for v, name in GATEWAY_SHAPES.items():
-        label = pl.when(version == v).then(pl.lit(name)).otherwise(label)
-    return (
-        pl.when(gateway.is_not_null())
-        .then(label)
-        .when(advanced.is_not_null() | (field(proxy, "tried_targets").list.len() > 0))
+    kong = (
+        pl.when(advanced.is_not_null() | (field(proxy, "tried_targets").list.len() > 0))
         .then(pl.lit("kong-advanced"))
         .when(proxy.is_not_null())
         .then(pl.lit("kong-3.9+"))
@@ -177,6 +171,12 @@ def shape_of(ai: pl.Expr, gateway: pl.Expr) -> pl.Expr:
         .when(field(ai, "meta").is_not_null() | field(ai, "usage").is_not_null())
         .then(pl.lit("kong-3.6"))
     )
+    version = field(gateway, "v")
+    label = pl.lit(None, S)
+    for v, name in GATEWAY_SHAPES.items():
+        label = pl.when(version == v).then(pl.lit(name)).otherwise(label)
+    # A claude_gw record is named by its own version, once its `ai` has a known layout.
+    return pl.when(gateway.is_not_null() & kong.is_not_null()).then(label).otherwise(kong)
 
 
 def error_type_for(status: pl.Expr) -> pl.Expr:
@@ -188,14 +188,18 @@ def error_type_for(status: pl.Expr) -> pl.Expr:
     return pl.when(status >= 400).then(mapped)
 
 
-def endpoint_of(path: pl.Expr) -> pl.Expr:
-    return (
+def endpoint_of(path: pl.Expr, logged: pl.Expr) -> pl.Expr:
+    """claude_gw's own `endpoint` when it is one of ENDPOINTS, else the path's."""
+    by_path = (
         pl.when(path.str.contains(r"/v1/messages/count_tokens/?$"))
         .then(pl.lit("count_tokens"))
         .when(path.str.contains(r"/v1/messages/?$"))
         .then(pl.lit("messages"))
+        .when(path.str.contains(r"/chat/completions/?$"))
+        .then(pl.lit("chat_completions"))
         .otherwise(pl.lit("other"))
     )
+    return pl.when(logged.is_in(list(ENDPOINTS))).then(logged).otherwise(by_path)
 
 
 def parts(raw: pl.Expr) -> dict[str, pl.Expr]:
@@ -226,7 +230,7 @@ def identity_columns() -> dict[str, pl.Expr]:
         "client": agent.str.extract(r"^\s*([^/\s]+)"),
         "client_version": agent.str.extract(r"^\s*[^/\s]+/([^\s;()]+)"),
         "route_path": path,
-        "endpoint": pl.coalesce(field(gw, "endpoint"), endpoint_of(path)).cast(pl.Enum(ENDPOINTS)),
+        "endpoint": endpoint_of(path, field(gw, "endpoint")),
     }
 
 

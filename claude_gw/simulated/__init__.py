@@ -1,13 +1,19 @@
-"""A built-in simulated OpenAI Chat Completions backend: no key, no network, made-up answers.
+"""A built-in simulated LLM backend (OpenAI Chat Completions, OpenAI Responses, Anthropic
+Messages): no key, no network, made-up answers.
 
 `claude-gw serve --upstream simulated` runs the gateway against it, and the tests use the same
-code as their fake OpenAI upstream. It behaves like OpenAI's API closely enough for translation
-bugs to show up (validation, error envelopes and headers, chunk envelope, usage accounting,
-timing), and it always says it is a simulation: every answer's `model` is the requested name
-plus `-simulated`, and every response carries the header `x-simulated: true`.
+code as their fake upstream for all three dialects. It behaves like the real APIs closely
+enough for translation bugs to show up (validation, error envelopes and headers, stream
+framing, usage accounting, timing), and it always says it is a simulation: every answer's
+`model` is the requested name plus `-simulated`, and every response carries the header
+`x-simulated: true`.
 
-Endpoints (any path prefix): `POST .../chat/completions`, `GET .../models`; anything else is a
-404 in OpenAI's error envelope.
+Endpoints (any path prefix): `POST .../chat/completions`, `GET .../models`, `POST
+.../responses` (`responses_api`), `POST .../messages` and `POST .../messages/count_tokens`
+(`anthropic_api`: Anthropic's headers, errors and usage); anything else is a 404 in OpenAI's
+error envelope. All three APIs answer from one logic: a Responses or Messages request is
+converted to the chat shape first, so the same conversation gets the same answer, directives
+and tool-result reports everywhere.
 
 Directives, written in the LAST message when a user wrote it (anywhere in its text):
 
@@ -17,7 +23,8 @@ Directives, written in the LAST message when a user wrote it (anywhere in its te
   fragments that split keys and strings. With `[sim:reply ...]` too, the text comes first.
 - `[sim:error 429|500|503|401|context_length]` answer that error as OpenAI does: 429 with
   `retry-after`, `retry-after-ms` and `x-ratelimit-*` headers; 500 `server_error`; 503
-  overloaded; 401 `invalid_api_key`; 400 `context_length_exceeded`.
+  overloaded; 401 `invalid_api_key`; 400 `context_length_exceeded` (`/messages`: Anthropic's
+  statuses and envelope; see `anthropic_errors`).
 - `[sim:stall SECONDS]` after the headers, wait this long before the first chunk (literal
   seconds, not scaled by `time_scale`, at most 60), so the gateway has to send pings.
 - `[sim:cut]` the stream stops after a few chunks: no finish chunk, no usage, no `[DONE]`
@@ -38,7 +45,7 @@ tokens on; reasoning models add `reasoning_tokens` (by `reasoning_effort`, defau
 `completion_tokens`. `max_completion_tokens` (or `max_tokens`) caps reasoning first and then the
 text, ending with `finish_reason: "length"`; `stop` sequences cut the text.
 
-Stream envelope (as ../shared/fixtures/wire/openai-chat-stream-*.sse): the first delta is
+Chat stream envelope (as ../shared/fixtures/wire/openai-chat-stream-*.sse): the first delta is
 `{"role":"assistant","content":"","refusal":null}` (or `content: null` plus the first tool-call
 header), then token-sized pieces, a finish chunk with `delta: {}`, and `data: [DONE]`. With
 `stream_options.include_usage`, every chunk carries `usage: null` and a last chunk with
@@ -46,9 +53,21 @@ header), then token-sized pieces, a finish chunk with `delta: {}`, and `data: [D
 Every chunk carries an `obfuscation` pad (`""` on the finish chunk) unless
 `stream_options.include_obfuscation` is false.
 
+Responses (as openai-responses-stream-tools.sse): reasoning models answer with a `reasoning`
+item first (`encrypted_content` with `include: ["reasoning.encrypted_content"]`, a summary with
+`reasoning.summary`), then a `message` item, then `function_call` items; a reasoning item sent
+back must be one this Simulator issued (`vault`); `max_output_tokens` running out makes the
+response `incomplete`. On the event-framed APIs `[sim:cut]` stops after `CUT_AFTER_EVENTS`
+events and `[sim:no_finish]` leaves out the terminal event (Responses) or the stop reason
+(Messages). Messages (as anthropic-stream-*.sse): thinking blocks when `thinking` is on and the
+profile thinks (`claude-*` profiles and reasoning models), `input_tokens` without the cache
+reads and writes, `[sim:error 503]` as 529 `overloaded_error`.
+
 Timing (every figure times `time_scale`): the model profile's `latency_s` before the headers;
 streaming: `ttft_s` plus reasoning time before the first chunk, then one text piece per token at
-`tokens_per_s`; non-streaming: the whole generation before the headers. `created` and
+`tokens_per_s`; on the event-framed APIs the opening events (`response.created`,
+`message_start`) come at once and the hidden reasoning is spread over the summary or thinking
+deltas; non-streaming: the whole generation before the headers. `created` and
 `openai-processing-ms` come from the clock; everything else is reproducible from `seed` and the
 request (ids also from the request's ordinal number within the Simulator).
 """

@@ -69,11 +69,19 @@ def make_answer(
     profile: ModelProfile,
     rng: random.Random,
     call_ids: Sequence[str],
+    *,
+    reasoning_tokens: int | None = None,
 ) -> Answer:
-    """The answer to a validated chat request; `call_ids` supplies ids for tool calls."""
+    """The answer to a validated chat request; `call_ids` supplies ids for tool calls.
+
+    `reasoning_tokens` overrides the hidden reasoning spend that the profile and the request's
+    `reasoning_effort` would give (the Anthropic API derives it from `thinking` instead).
+    """
     text, tools = _content(doc, directives, rng)
     calls = tuple(ToolCall(i, t.name, t.arguments) for i, t in zip(call_ids, tools, strict=False))
-    reasoning = _reasoning_tokens(doc, profile, rng)
+    if reasoning_tokens is None:
+        reasoning_tokens = _reasoning_tokens(doc, profile, rng)
+    reasoning = reasoning_tokens
     finish = "tool_calls" if calls else "stop"
     text = _apply_stop(text, doc.get("stop"))
     limit = doc.get("max_completion_tokens") or doc.get("max_tokens")
@@ -175,6 +183,19 @@ def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
         texts = [p.get("text") or "" for p in content or [] if p.get("type") == "text"]
         return texts[-1] if texts else ""
     return ""
+
+
+def reasoning_summary(doc: Mapping[str, Any], answer: Answer) -> str:
+    """What the model says it thought about (a reasoning summary, or thinking text): a bold
+    title and one sentence, decided by what the answer does."""
+    messages = doc["messages"]
+    if answer.tool_calls:
+        names = ", ".join(dict.fromkeys(call.name for call in answer.tool_calls))
+        return f"**Choosing tools**\n\nThe request needs {names}; I will call it as asked."
+    if _trailing_tool_messages(messages):
+        return "**Reading tool results**\n\nThe tool output is back; I will report what it says."
+    quote = _collapse(last_user_text(messages))[:_QUOTE_CHARS]
+    return f'**Planning the reply**\n\nThe user wrote "{quote}"; a short, plain answer will do.'
 
 
 def _collapse(text: str) -> str:

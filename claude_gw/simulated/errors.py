@@ -242,3 +242,16 @@ def overloaded() -> SimError:
 
 def not_found(method: str, path: str) -> SimError:
     return SimError(f"Invalid URL ({method} {path})", status=404)
+
+
+def directed(kind: str, model: str, window: int, tokens: int, request_id: str) -> SimError:
+    """The error a `[sim:error KIND]` directive asks for (`tokens`: the prompt's size)."""
+    if kind == "429":
+        return rate_limited(model, tokens)
+    if kind == "500":
+        return server_error(request_id)
+    if kind == "503":
+        return overloaded()
+    if kind == "401":
+        return invalid_api_key(None)
+    return context_length(window, window + tokens)

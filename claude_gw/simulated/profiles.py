@@ -23,6 +23,9 @@ class ModelProfile:
     (reasoning models add reasoning_tokens / tokens_per_s on top). tokens_per_s: output speed,
     reasoning included. reasoning_tokens: effort -> typical hidden reasoning tokens; only
     reasoning models have it, and they accept only these `reasoning_effort` values.
+    thinking: answers Anthropic `thinking` requests with thinking blocks (reasoning models do
+    too); a thinking-only profile stays a non-reasoning model for the OpenAI APIs, and its
+    reasoning_tokens are the typical thinking spend by effort.
     """
 
     latency_s: float
@@ -31,10 +34,13 @@ class ModelProfile:
     reasoning: bool = False
     reasoning_tokens: Mapping[str, int] = field(default_factory=dict)
     context_window: int = 128_000
+    thinking: bool = False
 
 
 _GPT5_WINDOW = 400_000
 _GPT41_WINDOW = 1_047_576
+_CLAUDE_WINDOW = 200_000
+_CLAUDE_THINKING = {"low": 512, "medium": 1536, "high": 4096}
 
 PROFILES: Mapping[str, ModelProfile] = MappingProxyType(
     {
@@ -69,6 +75,31 @@ PROFILES: Mapping[str, ModelProfile] = MappingProxyType(
             latency_s=0.3, ttft_s=0.35, tokens_per_s=110, context_window=_GPT41_WINDOW
         ),
         "gpt-4o-mini": ModelProfile(latency_s=0.3, ttft_s=0.35, tokens_per_s=90),
+        # Glob names: they match every dated Claude model and are not listed by GET /models.
+        "claude-*": ModelProfile(
+            latency_s=0.4,
+            ttft_s=0.8,
+            tokens_per_s=65,
+            reasoning_tokens=_CLAUDE_THINKING,
+            context_window=_CLAUDE_WINDOW,
+            thinking=True,
+        ),
+        "claude-haiku-*": ModelProfile(
+            latency_s=0.3,
+            ttft_s=0.45,
+            tokens_per_s=150,
+            reasoning_tokens=_CLAUDE_THINKING,
+            context_window=_CLAUDE_WINDOW,
+            thinking=True,
+        ),
+        "claude-opus-*": ModelProfile(
+            latency_s=0.5,
+            ttft_s=1.2,
+            tokens_per_s=40,
+            reasoning_tokens=_CLAUDE_THINKING,
+            context_window=_CLAUDE_WINDOW,
+            thinking=True,
+        ),
         DEFAULT_PROFILE: ModelProfile(latency_s=0.3, ttft_s=0.4, tokens_per_s=80),
     }
 )

@@ -110,11 +110,18 @@ def _call_header(index: int, call: ToolCall) -> dict[str, Any]:
 
 
 def _fragments(index: int, call: ToolCall, rng: random.Random) -> list[dict[str, Any]]:
+    return [
+        {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+        for piece in split_arguments(call.arguments, rng)
+    ]
+
+
+def split_arguments(arguments: str, rng: random.Random) -> list[str]:
+    """Tool-call arguments in 3-7 character fragments (they split keys, strings, escapes)."""
     out, pos = [], 0
-    while pos < len(call.arguments):
+    while pos < len(arguments):
         end = pos + rng.randint(3, 7)
-        fragment = {"index": index, "function": {"arguments": call.arguments[pos:end]}}
-        out.append({"tool_calls": [fragment]})
+        out.append(arguments[pos:end])
         pos = end
     return out
 
@@ -155,4 +162,9 @@ class ChunkWriter:
         return sse(doc)
 
     def _pad(self) -> str:
-        return "".join(self.rng.choices(_OBFUSCATION_ALPHABET, k=self.rng.randint(1, 12)))
+        return obfuscation_pad(self.rng)
+
+
+def obfuscation_pad(rng: random.Random) -> str:
+    """A random-length pad like OpenAI's `obfuscation` field."""
+    return "".join(rng.choices(_OBFUSCATION_ALPHABET, k=rng.randint(1, 12)))

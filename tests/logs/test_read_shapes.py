@@ -16,14 +16,14 @@ import httpx
 import polars as pl
 import pytest
 
-from claude_gw.server.runner import build_upstream
-from claude_gw.config import Settings
+from claude_gw.config import Secret, Settings
 from claude_gw.logs import load_logs, read_logs
 from claude_gw.logs.record import GATEWAY_FIELDS_VERSION
 from claude_gw.logs.schema import SCHEMA, SHAPES
 from claude_gw.logs.shapes import GATEWAY_SHAPES, GATEWAY_VERSION, UPGRADES, upgraded
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app
+from claude_gw.server.runner import build_upstream
 from tests.logs.logfactory import (
     AGENT,
     GATEWAY_EXCHANGES,
@@ -94,26 +94,26 @@ def expected_kong(record: dict[str, Any], version: str) -> dict[str, Any]:
     return row | dict.fromkeys(NOT_LOGGED[version])
 
 
-KONG_CASES = [
-    pytest.param(index, version, id=f"line{index + 1:02d}-kong{version}")
-    for version in KONG_VERSIONS
-    for index in range(len(kong_records()))
-]
+CASES = [(index, version) for version in KONG_VERSIONS for index in range(len(kong_records()))]
+KONG_CASES = [pytest.param(i, v, id=f"line{i + 1:02d}-kong{v}") for i, v in CASES]
 
 
 @pytest.fixture(scope="module")
 def kong(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
-    """Every (fixture line, version) in one file, in KONG_CASES order, read once."""
+    """Every (fixture line, version) in one file, in CASES order, read once."""
     records = kong_records()
-    lines = [kong_line(as_version(records[p.values[0]], p.values[1])) for p in KONG_CASES]
-    return read_logs(write(tmp_path_factory.mktemp("kong") / "kong.json", lines), payloads=True)
+    lines = [kong_line(as_version(records[index], version)) for index, version in CASES]
+    frame: pl.DataFrame = read_logs(
+        write(tmp_path_factory.mktemp("kong") / "k.json", lines), payloads=True
+    )
+    return frame
 
 
 @pytest.mark.parametrize(("index", "version"), KONG_CASES)
 def test_every_kong_fixture_line_reads_the_same_in_every_version(
     kong: pl.DataFrame, index: int, version: str
 ) -> None:
-    number = next(n for n, p in enumerate(KONG_CASES, 1) if p.values == (index, version))
+    number = CASES.index((index, version)) + 1
     (row,) = kong.filter(pl.col("source_line") == number).to_dicts()
     expected = expected_kong(kong_records()[index], version)
     assert {name: row[name] for name in expected} == expected
@@ -124,7 +124,7 @@ def test_payloads_are_read_from_where_each_version_logs_them(
     kong: pl.DataFrame, version: str
 ) -> None:
     payload = kong_records()[10]["ai"]["proxy"]["payload"]  # fixture line 11: log_payloads
-    number = next(n for n, p in enumerate(KONG_CASES, 1) if p.values == (10, version))
+    number = CASES.index((10, version)) + 1
     (row,) = kong.filter(pl.col("source_line") == number).to_dicts()
     assert (row["request_payload"], row["response_payload"]) == (
         payload["request"],
@@ -132,7 +132,7 @@ def test_payloads_are_read_from_where_each_version_logs_them(
     )
     others = kong.filter(pl.col("source_line") != number, pl.col("request_payload").is_not_null())
     assert others["source_line"].to_list() == [
-        n for n, p in enumerate(KONG_CASES, 1) if p.values[0] == 10 and n != number
+        n for n, (index, _) in enumerate(CASES, 1) if index == 10 and n != number
     ]
 
 
@@ -240,10 +240,25 @@ def test_claude_gw_costs_are_null_only_when_unpriced(tmp_path: Path) -> None:
     assert simulated is not None and simulated > 0  # priced as the model it imitates
 
 
+def test_an_early_v1_record_without_endpoint_takes_it_from_the_path(tmp_path: Path) -> None:
+    # `claude_gw.endpoint` joined v1 after the first records were written.
+    records = [gateway_record("count_tokens"), gateway_record("unknown_path")]
+    for record in records:
+        del record["claude_gw"]["endpoint"]
+    frame = read_logs(write(tmp_path / "gw.json", [orjson_line(r) for r in records]))
+    assert frame["endpoint"].to_list() == ["count_tokens", "other"]
+
+
+def test_a_claude_gw_record_whose_ai_has_no_known_layout_is_skipped(tmp_path: Path) -> None:
+    record = gateway_record("stream_priced") | {"ai": {"proxy-next": {}}}
+    frame, report = load_logs(write(tmp_path / "gw.json", [orjson_line(record)]))
+    assert frame.height == 0 and list(report.skipped) == ["unknown_ai_shape"]
+
+
 def test_records_of_a_real_gateway_run_all_load(tmp_path: Path, fake_openai: str) -> None:
     settings = Settings(
         upstream_url=fake_openai,
-        api_key="sk-test-upstream-key-0123456789",
+        api_key=Secret("sk-test-upstream-key-0123456789"),
         log_path=tmp_path / "claude.json",
     )
     writer = LogWriter(settings.log_path)
