@@ -208,3 +208,34 @@ def test_capture_maps_a_haiku_subagent_to_the_small_model(
     assert models.count("gpt-5-nano") == 1 and models.count("gpt-5-mini") == 2
     (sub,) = [r for r in records if r["ai"]["proxy"]["meta"]["request_model"] == "gpt-5-nano"]
     assert sub["claude_gw"]["agent_id"]  # x-claude-code-agent-id: only on subagent requests
+
+
+@pytest.mark.cli
+def test_a_body_over_the_limit_makes_the_cli_compact_and_finish(
+    tmp_path, claude_cli, fake_openai, simulator
+):
+    """CLI notes, section 6: over --max-body the gateway answers 400 `prompt is too long`
+    (not 413), and the Claude CLI compacts the conversation and finishes the task."""
+    command = "printf '%020000d' 0"  # 20,000 characters of output, 20 KB more per turn
+    tool = json.dumps({"command": command, "description": "Print 20000 characters"})
+    prompt = f"[sim:rounds 4] [sim:tool Bash {tool}]"
+    out, _, records = claude_capture(
+        tmp_path,
+        claude_cli,
+        fake_openai,
+        prompt,
+        "--allowedTools",
+        "Bash",
+        gateway_args=("--max-body", "100000"),
+    )
+    assert out["is_error"] is False
+    statuses = [
+        r["response"]["status"] for r in records if r["claude_gw"]["endpoint"] == "messages"
+    ]
+    assert 400 in statuses and statuses[-1] == 200
+    too_long = [r for r in records if r["response"]["status"] == 400]
+    assert all(r["claude_gw"]["error_message"].startswith("prompt is too long") for r in too_long)
+    compaction = [
+        b for b in simulator.stats.bodies if "CRITICAL: Respond with TEXT ONLY" in json.dumps(b)
+    ]
+    assert compaction, "the CLI sent no compaction request"

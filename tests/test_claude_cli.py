@@ -262,3 +262,22 @@ def test_serve_startup_problems_are_one_clear_line(tmp_path, args, env, message)
     assert result.stderr.count("\n") == 1, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_bash_round_trip_through_the_responses_api_keeps_its_reasoning(
+    claude_cli, tmp_path, fake_openai, simulator
+):
+    """Through OpenAI's Responses API the model's reasoning item comes back to the CLI as a
+    thinking block, and the CLI's next request carries it back upstream."""
+    served = start_serve(tmp_path, fake_openai, "--upstream-api", "responses")
+    try:
+        prompt = '[sim:tool Bash {"command": "echo via-responses", "description": "Print"}]'
+        out = run_claude(
+            claude_cli, tmp_path / "home", served.url, prompt, "--allowedTools", "Bash"
+        )
+    finally:
+        served.stop()
+    assert "via-responses" in out["result"]
+    assert out["num_turns"] == 2
+    assert simulator.stats.reasoning_items_received == 1
+    assert all(path.endswith("/responses") for path in simulator.stats.paths[1:])

@@ -746,3 +746,33 @@ def test_asgi_app_closes_the_stream_when_the_client_disconnects() -> None:
     asyncio.run(run())
     assert sim.stats.streams_cancelled == 1
     assert all(m.get("more_body", True) for m in sent)  # the body was never finished
+
+
+def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
+    """`[sim:rounds N]`: a multi-step agent turn, e.g. to grow a Claude CLI conversation."""
+    import asyncio
+
+    import orjson
+
+    from claude_gw.simulated import Simulator
+
+    sim = Simulator(time_scale=0.0)
+    prompt = '[sim:rounds 2] [sim:tool Bash {"command": "ls"}]'
+    tools = [{"type": "function", "function": {"name": "Bash", "parameters": {"type": "object"}}}]
+    messages: list[dict] = [{"role": "user", "content": prompt}]
+
+    async def turn() -> dict:
+        body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
+        response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
+        return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
+            "message"
+        ]
+
+    for expected_calls in (1, 1, 0):
+        message = asyncio.run(turn())
+        calls = message.get("tool_calls") or []
+        assert len(calls) == expected_calls
+        if calls:
+            messages.append(message)
+            messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": "a.txt"})
+    assert message["content"] == "Tool Bash returned: a.txt"

@@ -88,6 +88,9 @@ class MessagesHandler:
         self.dialect = DIALECTS[settings.upstream_api]
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
+        declared = header(scope, "content-length")
+        if declared and declared.isdigit():  # logged even when the body is refused unread
+            exchange.request_size = request_size(exchange, int(declared))
         raw = await read_body(scope, receive, limit=self.settings.max_body_bytes)
         exchange.request_size = request_size(exchange, len(raw))
         if self.settings.log_payloads:

@@ -77,15 +77,23 @@ def parse_json(body: bytes) -> dict[str, Any]:
 def chat_directives(messages: list[dict[str, Any]]) -> Directives:
     """Directives count only in the last message, and only when a user wrote it. Trailing
     system messages are skipped: the Claude CLI sends its environment as a `role: "system"`
-    message after the user's prompt."""
+    message after the user's prompt. One exception: with `[sim:rounds N]` in the last user
+    message, its tool calls are made again after each round of tool results, N rounds in all
+    (a multi-step agent turn); then the results are reported as usual."""
     turns = [m for m in messages if m.get("role") not in ("system", "developer")]
-    last = turns[-1] if turns else {}
-    if last.get("role") != "user":
+    last_user = max((i for i, m in enumerate(turns) if m.get("role") == "user"), default=None)
+    if last_user is None:
         return Directives()
     try:
-        return parse_directives(message_text(last))
+        found = parse_directives(message_text(turns[last_user]))
     except DirectiveError as exc:
         raise SimError(f"simulator: {exc}", param="messages") from None
+    if last_user == len(turns) - 1:
+        return found
+    done = sum(1 for m in turns[last_user + 1 :] if m.get("role") == "assistant")
+    if found.tools and turns[-1].get("role") == "tool" and done < found.rounds:
+        return Directives(tools=found.tools)
+    return Directives()
 
 
 def digest(seed: int, chat: Mapping[str, Any]) -> str:

@@ -29,6 +29,7 @@ class Directives:
     stall_s: float = 0.0
     cut: bool = False
     no_finish: bool = False
+    rounds: int = 1  # [sim:rounds N]: the prompt's tool calls are made in N successive turns
 
     @property
     def any(self) -> bool:
@@ -70,6 +71,10 @@ def _apply(found: Directives, kind: str, arg: str) -> Directives:
         return replace(found, cut=True)
     if kind == "no_finish" and not arg:
         return replace(found, no_finish=True)
+    if kind == "rounds":
+        if not arg.isdigit() or not 1 <= int(arg) <= 50:
+            raise DirectiveError(f"[sim:rounds {arg}]: expected a whole number from 1 to 50")
+        return replace(found, rounds=int(arg))
     raise DirectiveError(f"unknown directive [sim:{kind}{' ' + arg if arg else ''}]")
 
 

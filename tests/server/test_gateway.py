@@ -78,7 +78,7 @@ def gateway(tmp_path, fake_openai) -> Iterator[Gateway]:
 
 def ask(text: str, **extra) -> dict:
     return {
-        "model": "gpt-5-mini",
+        "model": extra.pop("model", "gpt-5-mini"),
         "max_tokens": 1024,
         "messages": [{"role": "user", "content": text}],
         **extra,
