@@ -102,6 +102,10 @@ class Settings:
     input_cost: float | None = None  # per 1M tokens, Kong's options; both set -> used for cost
     output_cost: float | None = None
     model_name_header: bool = False  # Kong's X-Kong-LLM-Model response header
+    # Kong's model.options max_tokens/temperature/top_p/top_k: they replace the client's values
+    request_overrides: tuple[tuple[str, int | float], ...] = ()
+    # Kong's auth.allow_override: a client that sends the auth header itself has it go upstream
+    allow_override: bool = False
 
     @property
     def simulated(self) -> bool:

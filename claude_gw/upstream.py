@@ -126,7 +126,9 @@ class Upstream:
             "POST",
             self.chat_url,
             content=orjson.dumps(body),
-            headers={**(headers or {}), **self._headers},
+            # Per-request headers win: the caller passes only what may replace the gateway's
+            # own (Anthropic's version/beta headers, an auth header with allow_override).
+            headers={**self._headers, **(headers or {})},
             params=self._query or None,
         )
         try:

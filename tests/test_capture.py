@@ -102,6 +102,9 @@ def test_run_capture_python_api_returns_the_records(tmp_path):
     (record,) = result.records
     assert record["claude_gw"]["endpoint"] == "count_tokens"
     assert result.summary().token_counts == 1 and result.summary().requests == 0
+    frame = result.to_frame()
+    assert frame.height == 1 and frame["endpoint"][0] == "count_tokens"
+    assert list(result.to_frame(engine="pandas")["source_line"]) == [1]
 
 
 def test_env_prints_export_lines_that_follow_the_model_options():

@@ -46,10 +46,12 @@ def tutorial_documents(tmp_path: Path, upstream: str) -> list[Path]:
 
 
 class Served:
-    def __init__(self, tmp_path: Path, *files: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp_path: Path, *files: Path, env: dict[str, str] | None = None, extra=()
+    ) -> None:
         args = [arg for path in files for arg in ("--kong-config", str(path))]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "claude_gw", "serve", "--port", "0", *args],
+            [sys.executable, "-m", "claude_gw", "serve", "--port", "0", *args, *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=tmp_path,
@@ -57,6 +59,8 @@ class Served:
         )
         self.banner = read_banner(self.process)
         match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", self.banner)
+        if not match:
+            self.stop()
         assert match, self.banner
         self.url = match.group(1)
 
@@ -226,3 +230,41 @@ def test_the_claude_cli_with_the_tutorials_api_key_helper_works_through_the_kong
     (line,) = [r for r in records(tmp_path) if r["claude_gw"]["endpoint"] == "messages"]
     headers = line["request"]["headers"]
     assert headers["authorization"] == "REDACTED" and headers["x-api-key"] == "REDACTED"
+
+
+def test_model_options_allow_override_and_model_name_header_follow_kong(
+    tmp_path, fake_openai, simulator
+):
+    paths = tutorial_documents(tmp_path, fake_openai)
+    document = yaml.safe_load(paths[1].read_text())
+    config = document["plugins"][0]["config"]
+    config["model"]["name"] = "gpt-4.1"
+    config["model"]["options"].update({"max_tokens": 321, "temperature": 0.5})
+    config["auth"]["allow_override"] = True
+    paths[1].write_text(yaml.safe_dump(document, sort_keys=False))
+    # The gateway's own key is wrong: only the client's (allowed to override) is accepted.
+    served = Served(
+        tmp_path,
+        *paths,
+        env={"DECK_OPENAI_API_KEY": "sk-wrong-key-0000000000"},
+        extra=["--no-check"],
+    )
+    try:
+        url = f"{served.url}/anything/v1/messages"
+        body = {
+            "model": "gpt-4.1",
+            "max_tokens": 9999,
+            "temperature": 1.0,
+            "messages": [{"role": "user", "content": "[sim:reply ok]"}],
+        }
+        own = httpx.post(url, json=body, timeout=30, headers={"x-api-key": "x"})
+        assert own.status_code == 502  # the upstream refused the gateway's key
+        theirs = httpx.post(
+            url, json=body, timeout=30, headers={"authorization": f"Bearer {UPSTREAM_KEY}"}
+        )
+        assert theirs.status_code == 200, theirs.text
+        assert theirs.headers["x-kong-llm-model"] == "openai/gpt-4.1"
+    finally:
+        served.stop()
+    sent = simulator.stats.bodies[-1]
+    assert sent["max_completion_tokens"] == 321 and sent["temperature"] == 0.5

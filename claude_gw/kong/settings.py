@@ -7,10 +7,12 @@ Completions, the simulated upstream) is said in comments at the top.
 
 `settings_for_route(route, base)` fills the route's identity, upstream, auth, model and logging
 from its effective ai-proxy and file-log plugins, keeping everything else (host, port, timeouts)
-from `base`. `Settings` has no field for these, so they are not carried over (see
-`not_carried_over`): `auth.allow_override`, an auth parameter in the body, the model options
-that override the request (`max_tokens`, `temperature`, `top_p`, `top_k`),
-`response_streaming`, `logging.log_statistics: false`, file-log `reopen`, and the plugin id.
+from `base`, including the model options that replace the client's values (`max_tokens`,
+`temperature`, `top_p`, `top_k`) and `auth.allow_override` for an auth header. `Settings` has no
+field for the rest, so it is not carried over (see `not_carried_over`): `allow_override` for an
+auth parameter, an auth parameter in the body, `response_streaming`,
+`logging.log_statistics: false`, file-log `reopen` (a moved log is always reopened), and the
+plugin id.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         input_cost=ai.options.input_cost,
         output_cost=ai.options.output_cost,
         model_name_header=ai.model_name_header,
+        request_overrides=tuple(ai.request_overrides().items()),
+        allow_override=ai.auth.allow_override and bool(ai.auth.header_name),
         log_payloads=ai.log_payloads,
         max_body_bytes=ai.body_limit or base.max_body_bytes,
         log_path=Path(route.file_log.path) if route.file_log else base.log_path,
@@ -99,11 +103,10 @@ def _query(ai: AIProxyConfig) -> tuple[tuple[str, str], ...]:
 def not_carried_over(ai: AIProxyConfig) -> list[str]:
     """What of this ai-proxy configuration `settings_for_route` drops, one line each."""
     dropped = []
-    if ai.auth.allow_override:
-        dropped.append("auth.allow_override: the gateway always sends its own key")
+    if ai.auth.allow_override and not ai.auth.header_name:
+        dropped.append("auth.allow_override for a query or body parameter")
     if ai.auth.param_location == "body":
         dropped.append("auth.param_location body: the auth parameter is not added to the body")
-    dropped += [f"model.options.{key}" for key in ai.request_overrides()]
     if ai.response_streaming != "allow":
         dropped.append(f"response_streaming {ai.response_streaming}")
     if not ai.log_statistics:

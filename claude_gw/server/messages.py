@@ -118,6 +118,8 @@ class MessagesHandler:
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
         doc = await self.read(exchange, scope, receive)
+        if self.settings.request_overrides:  # Kong's model.options replace the client's values
+            doc = {**doc, **dict(self.settings.request_overrides)}
         model, rule = self.settings.route(
             exchange.client_model,
             subagent=header(scope, "x-claude-code-agent-id") is not None,
@@ -139,13 +141,24 @@ class MessagesHandler:
         await run_until_disconnect(handler, receive)
 
     def _forwarded_headers(self, scope: Scope) -> dict[str, str]:
+        forwarded = {}
+        auth = (self.settings.auth_header or "authorization").lower()
+        if self.settings.allow_override and (value := header(scope, auth)) is not None:
+            forwarded[auth] = value  # Kong's allow_override: the client's own credential
         if self.dialect.name != "anthropic":
-            return {}
-        forwarded = {"anthropic-version": "2023-06-01"}
+            return forwarded
+        forwarded.setdefault("anthropic-version", "2023-06-01")
         for name in ANTHROPIC_FORWARDED:
             if (value := header(scope, name)) is not None:
                 forwarded[name] = value
         return forwarded
+
+    def response_headers(self, exchange: Exchange) -> dict[str, str]:
+        """The gateway's headers, plus Kong's `X-Kong-LLM-Model` when configured."""
+        headers = gateway_headers(exchange, self.now())
+        if self.settings.model_name_header and exchange.request_model:
+            headers["x-kong-llm-model"] = f"{self.upstream.provider}/{exchange.request_model}"
+        return headers
 
     async def _oneshot(
         self,
@@ -169,7 +182,7 @@ class MessagesHandler:
         await self.send_json(exchange, responder, message)
 
     async def send_json(self, exchange: Exchange, responder: Responder, doc: Any) -> None:
-        data = await responder.json(200, doc, gateway_headers(exchange, self.now()))
+        data = await responder.json(200, doc, self.response_headers(exchange))
         if self.settings.log_payloads:
             exchange.response_body = data.decode("utf-8")
 
@@ -308,6 +321,6 @@ class StreamPump:
 
     async def _emit_bytes(self, data: bytes) -> None:
         if not self.responder.started:
-            headers = {**SSE_HEADERS, **gateway_headers(self.exchange, self.handler.now())}
+            headers = {**SSE_HEADERS, **self.handler.response_headers(self.exchange)}
             await self.responder.start(200, headers)
         await self.responder.body(data)

@@ -100,11 +100,13 @@ def test_what_settings_cannot_carry_is_listed():
         {},
     ).routes
     assert route.ai_proxy is not None
+    # allow_override for a header and the model options are carried (see settings_for_route).
     assert not_carried_over(route.ai_proxy) == [
-        "auth.allow_override: the gateway always sends its own key",
-        "model.options.temperature",
         "logging.log_statistics false: the ai subtree is still logged",
     ]
+    settings = settings_for_route(route, Settings())
+    assert settings.allow_override is True
+    assert settings.request_overrides == (("temperature", 0.1),)
 
 
 def test_route_without_ai_proxy_cannot_become_settings():
