@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from claude_gw.errors import UpstreamError
 from claude_gw.translate.request import JOINER
-from claude_gw.translate.response import map_finish_reason, usage_to_anthropic
+from claude_gw.translate.response import map_finish_reason
 from claude_gw.translate.responses import (
     call_id_for,
     encode_reasoning_signature,
@@ -38,8 +38,8 @@ from claude_gw.translate.responses import (
     responses_finish_reason,
     responses_usage_to_chat,
 )
-from claude_gw.translate.stream import Block, BlockKind
-from claude_gw.wire import JSON, AnthropicEvent, AnthropicResponse, ChatUsage, StopReason
+from claude_gw.translate.stream import Block, BlockKind, MessageEvents
+from claude_gw.wire import JSON, AnthropicEvent, ChatUsage, StopReason
 
 Phase = Literal["new", "streaming", "done"]
 TERMINAL_EVENTS = {"response.completed": "completed", "response.incomplete": "incomplete"}
@@ -86,22 +86,16 @@ class ResponsesStreamState:
     stop_reason: StopReason | None = None
 
 
-class ResponsesStreamTranslator:
+class ResponsesStreamTranslator(MessageEvents):
     """Translates one Responses event stream into one Anthropic message stream (see module doc)."""
+
+    _state: ResponsesStreamState
 
     def __init__(self, *, message_id: str, model: str) -> None:
         self._id = message_id
         self._state = ResponsesStreamState(model=model)
 
     # ------------------------------------------------------------------ read-only views
-
-    @property
-    def started(self) -> bool:
-        return self._state.phase != "new"
-
-    @property
-    def finished(self) -> bool:
-        return self._state.phase == "done"
 
     @property
     def stop_reason(self) -> str | None:
@@ -112,63 +106,11 @@ class ResponsesStreamTranslator:
         return state.stop_reason
 
     @property
-    def usage(self) -> ChatUsage | None:
-        """The upstream's usage in the OpenAI chat shape, None if no terminal event carried one."""
-        return self._state.usage
-
-    @property
-    def response_model(self) -> str | None:
-        return self._state.response_model
-
-    @property
-    def tool_calls(self) -> int:
-        return sum(1 for block in self._state.blocks if block.kind == "tool_use")
-
-    @property
-    def has_content(self) -> bool:
-        """True once any reasoning, text or tool call has arrived (time to first token)."""
-        return bool(self._state.blocks)
-
-    @property
     def saw_finish_reason(self) -> bool:
         """True once `response.completed` or `response.incomplete` arrived."""
         return self._state.status is not None
 
-    def message(self) -> AnthropicResponse:
-        """The Anthropic message accumulated so far (full text, parsed tool input), for logs."""
-        state = self._state
-        return {
-            "id": self._id,
-            "type": "message",
-            "role": "assistant",
-            "model": state.model,
-            "content": [block.content() for block in state.blocks],
-            "stop_reason": state.stop_reason,
-            "stop_sequence": None,
-            "usage": usage_to_anthropic(state.usage),
-        }
-
     # ------------------------------------------------------------------ transitions
-
-    def start(self, model: str | None = None) -> list[AnthropicEvent]:
-        """The `message_start` event, once; usage is unknown this early, so it reads 0."""
-        state = self._state
-        if state.phase != "new":
-            return []
-        state.phase = "streaming"
-        if model:
-            state.model = model
-        message: AnthropicResponse = {
-            "id": self._id,
-            "type": "message",
-            "role": "assistant",
-            "model": state.model,
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": usage_to_anthropic(None),
-        }
-        return [{"type": "message_start", "message": message}]
 
     def feed(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
         """Translate one event; starts the message first if needed. Ignored once finished.
@@ -194,28 +136,6 @@ class ResponsesStreamTranslator:
         if handler is not None:
             events.extend(handler(self, event))
         return events
-
-    def finish(self) -> list[AnthropicEvent]:
-        """Close the open block, then `message_delta` and `message_stop`. Idempotent."""
-        if self.finished:
-            return []
-        events = self.start()
-        events.extend(self._close())
-        state = self._state
-        state.phase = "done"
-        state.stop_reason = self._mapped_stop_reason()
-        delta = {"stop_reason": state.stop_reason, "stop_sequence": None}
-        usage = usage_to_anthropic(state.usage)  # cumulative, with the real input counts
-        events.append({"type": "message_delta", "delta": delta, "usage": usage})
-        events.append({"type": "message_stop"})
-        return events
-
-    def error(self, error_type: str, message: str) -> list[AnthropicEvent]:
-        """The in-stream `error` event for a failure after the first byte; ends the stream."""
-        if self.finished:
-            return []
-        self._state.phase = "done"
-        return [{"type": "error", "error": {"type": error_type, "message": message}}]
 
     # ------------------------------------------------------------------ one event
 

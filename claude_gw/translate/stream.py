@@ -12,9 +12,9 @@ reason and cumulative usage) and `message_stop` last. The usage chunk of an Open
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from claude_gw.errors import UpstreamError
 from claude_gw.translate.response import (
@@ -75,12 +75,34 @@ class StreamState:
     stop_reason: StopReason | None = None
 
 
-class StreamTranslator:
-    """Translates one OpenAI chat stream into one Anthropic message stream (see module doc)."""
+class EnvelopeState(Protocol):
+    """What `MessageEvents` needs of a translator's state."""
 
-    def __init__(self, *, message_id: str, model: str) -> None:
-        self._id = message_id
-        self._state = StreamState(model=model)
+    phase: Phase
+    model: str
+    response_model: str | None
+    usage: ChatUsage | None
+    stop_reason: StopReason | None
+
+    @property
+    def blocks(self) -> Sequence[Block]: ...
+
+
+class MessageEvents:
+    """The Anthropic message envelope both stream translators share: `message_start`,
+    `finish()` (`message_delta` with the stop reason and cumulative usage, `message_stop`),
+    the in-stream `error`, and the read-only views. A subclass keeps `_id` and a `_state` with
+    `phase`, `model`, `response_model`, `blocks`, `usage` (OpenAI chat shape) and
+    `stop_reason`, and defines `_close()` and `_mapped_stop_reason()`."""
+
+    _id: str
+    _state: EnvelopeState
+
+    def _close(self) -> list[AnthropicEvent]:
+        raise NotImplementedError
+
+    def _mapped_stop_reason(self) -> StopReason:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ read-only views
 
@@ -91,14 +113,6 @@ class StreamTranslator:
     @property
     def finished(self) -> bool:
         return self._state.phase == "done"
-
-    @property
-    def stop_reason(self) -> str | None:
-        """The Anthropic stop reason sent, or the one the seen finish_reason maps to."""
-        state = self._state
-        if state.stop_reason is None and state.finish_reason is not None:
-            return self._mapped_stop_reason()
-        return state.stop_reason
 
     @property
     def usage(self) -> ChatUsage | None:
@@ -117,10 +131,6 @@ class StreamTranslator:
     def has_content(self) -> bool:
         """True once any text, thinking or tool call has arrived (time to first token)."""
         return bool(self._state.blocks)
-
-    @property
-    def saw_finish_reason(self) -> bool:
-        return self._state.finish_reason is not None
 
     def message(self) -> AnthropicResponse:
         """The Anthropic message accumulated so far (full text, parsed tool input), for logs."""
@@ -163,29 +173,6 @@ class StreamTranslator:
         }
         return [{"type": "message_start", "message": message}]
 
-    def feed(self, chunk: ChatCompletion) -> list[AnthropicEvent]:
-        """Translate one chunk; starts the message first if needed. Ignored once finished.
-
-        Raises `UpstreamError` for an in-stream `{"error": {...}}` chunk.
-        """
-        if chunk.get("error"):
-            raise UpstreamError(_error_message(chunk["error"]))
-        if self.finished:
-            return []
-        model = chunk.get("model")
-        if isinstance(model, str) and model:
-            self._state.response_model = model
-        events = self.start(model)
-        usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            self._state.usage = usage  # cumulative: the last one wins
-        for choice in _first_choices(chunk.get("choices")):
-            events.extend(self._delta(choice.get("delta")))
-            reason = choice.get("finish_reason")
-            if isinstance(reason, str) and reason:
-                self._state.finish_reason = reason
-        return events
-
     def finish(self) -> list[AnthropicEvent]:
         """Close the open block, then `message_delta` and `message_stop`. Idempotent."""
         if self.finished:
@@ -208,6 +195,55 @@ class StreamTranslator:
             return []
         self._state.phase = "done"
         return [{"type": "error", "error": {"type": error_type, "message": message}}]
+
+
+class StreamTranslator(MessageEvents):
+    """Translates one OpenAI chat stream into one Anthropic message stream (see module doc)."""
+
+    _state: StreamState
+
+    def __init__(self, *, message_id: str, model: str) -> None:
+        self._id = message_id
+        self._state = StreamState(model=model)
+
+    # ------------------------------------------------------------------ read-only views
+
+    @property
+    def stop_reason(self) -> str | None:
+        """The Anthropic stop reason sent, or the one the seen finish_reason maps to."""
+        state = self._state
+        if state.stop_reason is None and state.finish_reason is not None:
+            return self._mapped_stop_reason()
+        return state.stop_reason
+
+    @property
+    def saw_finish_reason(self) -> bool:
+        return self._state.finish_reason is not None
+
+    # ------------------------------------------------------------------ transitions
+
+    def feed(self, chunk: ChatCompletion) -> list[AnthropicEvent]:
+        """Translate one chunk; starts the message first if needed. Ignored once finished.
+
+        Raises `UpstreamError` for an in-stream `{"error": {...}}` chunk.
+        """
+        if chunk.get("error"):
+            raise UpstreamError(_error_message(chunk["error"]))
+        if self.finished:
+            return []
+        model = chunk.get("model")
+        if isinstance(model, str) and model:
+            self._state.response_model = model
+        events = self.start(model)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self._state.usage = usage  # cumulative: the last one wins
+        for choice in _first_choices(chunk.get("choices")):
+            events.extend(self._delta(choice.get("delta")))
+            reason = choice.get("finish_reason")
+            if isinstance(reason, str) and reason:
+                self._state.finish_reason = reason
+        return events
 
     # ------------------------------------------------------------------ one delta
 

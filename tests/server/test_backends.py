@@ -16,7 +16,7 @@ def backend(request, tmp_path, fake_openai):
     model = "claude-sonnet-4-6" if request.param == "anthropic" else "gpt-5-mini"
     gw = start_gateway(tmp_path, fake_openai, upstream_api=request.param, model=model)
     yield request.param, model, gw
-    gw.server.stop()
+    gw.stop()
 
 
 def test_text_answers_and_usage_through_each_upstream_api(backend, simulator):

@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anthropic
@@ -31,22 +31,32 @@ class Gateway:
     url: str  # base URL with the tutorial's /anything prefix
     log_path: Path
     server: ServerThread
+    clients: list[anthropic.Anthropic] = field(default_factory=list)
+
+    def stop(self) -> None:
+        """Close the clients handed out, then stop the server (which flushes the log)."""
+        for client in self.clients:
+            client.close()
+        self.clients.clear()
+        self.server.stop()
 
     def records(self) -> list[dict]:
-        """The log lines, after stopping the server (which flushes the log)."""
-        self.server.stop()
+        """The log lines, after stopping."""
+        self.stop()
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
     def client(self, **kwargs) -> anthropic.Anthropic:
         # Recent SDKs send the key as `Authorization: Bearer`; the Claude CLI sends `x-api-key`
         # (or both, with apiKeyHelper). Send both, as the CLI can.
-        return anthropic.Anthropic(
+        client = anthropic.Anthropic(
             base_url=self.url,
             api_key=CLIENT_KEY,
             max_retries=0,
             default_headers={"x-api-key": CLIENT_KEY},
             **kwargs,
         )
+        self.clients.append(client)
+        return client
 
 
 def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
@@ -73,7 +83,7 @@ def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
 def gateway(tmp_path, fake_openai) -> Iterator[Gateway]:
     gw = start_gateway(tmp_path, fake_openai, ping_interval=0.3, read_timeout=20)
     yield gw
-    gw.server.stop()
+    gw.stop()
 
 
 def ask(text: str, **extra) -> dict:

@@ -16,7 +16,7 @@ def openai_route(tmp_path, fake_openai):
         tmp_path, fake_openai, llm_format="openai", model="gpt-4.1", force_model=True
     )
     yield gw
-    gw.server.stop()
+    gw.stop()
 
 
 def client(gw) -> openai.OpenAI:
