@@ -242,3 +242,39 @@ def test_a_body_over_the_limit_makes_the_cli_compact_and_finish(
         b for b in simulator.stats.bodies if "CRITICAL: Respond with TEXT ONLY" in json.dumps(b)
     ]
     assert compaction, "the CLI sent no compaction request"
+
+
+def test_capture_keeps_the_terminal_for_an_interactive_command(tmp_path):
+    """The command gets the terminal capture was started from (an interactive `claude` stays
+    interactive): its stdin and stdout are still a tty."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    check = "import os, sys; sys.exit(0 if os.isatty(0) and os.isatty(1) else 5)"
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "claude_gw",
+                "capture",
+                "--upstream",
+                "simulated",
+                "--log",
+                str(tmp_path / "claude.json"),
+                "--",
+                sys.executable,
+                "-c",
+                check,
+            ],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            check=False,
+            env={"PATH": os.environ["PATH"]},
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert result.returncode == 0, result.stderr
