@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from claude_gw import __version__
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, MethodNotAllowed, NotFound
 from claude_gw.logs.encode import encode_record
@@ -123,8 +124,6 @@ class Gateway:
         clock: Clock | None = None,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
-        from claude_gw import __version__
-
         if not routes:
             raise ValueError("a gateway needs at least one route")
         self.on_shutdown = list(on_shutdown)

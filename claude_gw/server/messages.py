@@ -303,14 +303,14 @@ class StreamPump:
     async def _end(self) -> None:
         self.exchange.t_upstream_done = self.handler.now()
         if not self.done and not self.translator.saw_finish_reason:
-            raise_cut = UpstreamError(
+            cut = UpstreamError(
                 f"upstream {self.handler.upstream.label} closed the stream before it finished"
             )
             if not self.responder.started:
-                raise raise_cut
-            self.exchange.error_type = raise_cut.error_type
-            self.exchange.error_message = raise_cut.message
-            await self._emit(self.translator.error(raise_cut.error_type, raise_cut.message))
+                raise cut
+            self.exchange.error_type = cut.error_type
+            self.exchange.error_message = cut.message
+            await self._emit(self.translator.error(cut.error_type, cut.message))
         else:
             await self._emit(self.translator.finish())
         await self.responder.body(b"", more=False)
