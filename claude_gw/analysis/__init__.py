@@ -1,2 +1,12 @@
-"""Analysis of loaded logs: pure DataFrame -> DataFrame metrics (and, later, plots that take
-and return a matplotlib Axes). Invariant: nothing here reads files or prints."""
+"""Analysis of loaded logs: pure DataFrame -> DataFrame functions, and plots that take and
+return a matplotlib Axes. Invariant: nothing here reads or writes files, prints, or calls
+`plt.show()`; every function accepts a polars or pandas frame of the `claude_gw.logs` schema
+and returns a polars DataFrame (`claude_gw.logs.schema.to_pandas` converts one).
+
+- `metrics.summary`: the `claude-gw logs summary` table
+- `stats.stats`: per-model / per-session / per-day statistics (tail latency, TTFT, cost ratios)
+- `pricing.reprice`: what the logged tokens would have cost on other models (genai-prices)
+- `compare.pair`, `compare.compare`: originals against their replays, with bootstrap intervals
+- `plots.*(df, ax=None) -> Axes`: distributions, cost, timeline, paired deltas
+- `report.html_report`: one self-contained HTML page of all of the above
+"""
