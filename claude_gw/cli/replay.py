@@ -109,17 +109,16 @@ def confirmed(estimates: Sequence[Any], args: argparse.Namespace) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def progress_bar(total: int) -> Any:
+def has_tqdm() -> bool:
     try:
-        from tqdm.auto import tqdm
+        import tqdm  # noqa: F401
     except ModuleNotFoundError:
-        return None
-    return tqdm(total=total, unit="req", disable=not sys.stderr.isatty())
+        return False
+    return True
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from claude_gw.replay import RetryPolicy, areplay, estimate
-    from claude_gw.replay.runner import pending
 
     requests, targets = load(args)
     estimates = estimate(requests, targets)
@@ -130,7 +129,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise CliError("replay: give -o OUT (or --dry-run)")
     if not confirmed(estimates, args):
         return 1
-    bar = progress_bar(len(pending(requests, targets, args.output)))
     policy = RetryPolicy(attempts=max(1, args.attempts), timeout=args.timeout)
     results = asyncio.run(
         areplay(
@@ -142,11 +140,9 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             concurrency=max(1, args.concurrency),
             rpm=args.rpm,
             policy=policy,
-            on_result=(lambda _record: bar.update(1)) if bar is not None else None,
+            progress=sys.stderr.isatty() and has_tqdm(),
         )
     )
-    if bar is not None:
-        bar.close()
     errors = sum(1 for r in results if r["response"]["status"] >= 400)
     print(f"replay: {len(results)} results ({errors} errors) in {args.output}", file=sys.stderr)
     return 0

@@ -1,0 +1,90 @@
+"""One request to one target, once: translate, send with `Upstream`, translate back.
+
+OpenAI kinds reuse the gateway's own dialects (`server.dialects`) and `upstream.Upstream`
+rather than the openai SDK, so a replayed answer is translated exactly as the gateway would
+translate it. Every failure is a `GatewayError` (from `Upstream` or the translators).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from claude_gw.replay.targets import Target
+from claude_gw.server.dialects import DIALECTS
+from claude_gw.translate.models import target_for
+from claude_gw.upstream import Upstream
+
+ANTHROPIC_VERSION = "2023-06-01"
+PROVIDERS = {"chat": "openai", "responses": "openai", "anthropic": "anthropic"}
+
+
+@dataclass
+class Answer:
+    """What one successful call returned, and when (monotonic readings)."""
+
+    message: dict[str, Any]
+    usage: dict[str, Any] | None
+    upstream_status: int
+    t_sent: float
+    t_done: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def base_url_of(target: Target) -> str:
+    """The URL the dialect's path is appended to; a gateway is reached on its /anything route."""
+    url = target.base_url.rstrip("/")
+    if target.kind != "gateway" or url.endswith("/v1"):
+        return url
+    return f"{url}/v1" if url.endswith("/anything") else f"{url}/anything/v1"
+
+
+def dialect_of(target: Target) -> str:
+    return "anthropic" if target.kind == "gateway" else target.kind
+
+
+def upstream_for(target: Target, client: httpx.AsyncClient, api_key: str | None) -> Upstream:
+    dialect = DIALECTS[dialect_of(target)]
+    anthropic = dialect.name == "anthropic"
+    return Upstream(
+        client,
+        base_url=base_url_of(target),
+        api_key=api_key,
+        provider=PROVIDERS.get(target.kind, "claude_gw"),
+        path=dialect.path,
+        auth_header="x-api-key" if anthropic else None,
+        extra_headers={"anthropic-version": ANTHROPIC_VERSION} if anthropic else None,
+    )
+
+
+def upstream_body(target: Target, body: dict[str, Any]) -> dict[str, Any]:
+    """The body the target gets: the request translated for its API, never streaming, with
+    the target's extra parameters on top."""
+    dialect = DIALECTS[dialect_of(target)]
+    doc = {k: v for k, v in body.items() if k != "stream"}
+    sent = dialect.request(doc, target_for(target.model), stream=False)
+    return {**sent, **target.params}
+
+
+async def send_once(
+    target: Target, body: dict[str, Any], client: httpx.AsyncClient, api_key: str | None
+) -> Answer:
+    """Send `body` (an Anthropic Messages request) to `target` once; raise `GatewayError`."""
+    dialect = DIALECTS[dialect_of(target)]
+    upstream = upstream_for(target, client, api_key)
+    sent = upstream_body(target, body)
+    t_sent = time.monotonic()
+    doc, headers = await upstream.complete(sent)
+    message, usage = dialect.response(doc, message_id=f"msg_replay_{uuid.uuid4().hex[:24]}")
+    return Answer(
+        message=dict(message),
+        usage=dict(usage) if usage else None,
+        upstream_status=200,
+        t_sent=t_sent,
+        t_done=time.monotonic(),
+        headers={k.lower(): v for k, v in headers.items()},
+    )

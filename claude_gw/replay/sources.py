@@ -1,0 +1,192 @@
+"""Requests to replay: loaded from logs (claude_gw's, Kong's with payloads) or from JSONL files
+of Anthropic Messages requests, selected, and de-duplicated.
+
+Contracts:
+- A log record counts only if it carries its request payload (claude_gw with
+  `--log-payloads`, Kong with `log_payloads: true`; `ai.proxy.payload.request`, or
+  `ai.payload.request` for Kong 3.6) and that payload is an Anthropic Messages request (a JSON
+  object with a `messages` list whose roles are only `user` and `assistant`, which leaves out
+  OpenAI chat payloads); `count_tokens` calls are left out.
+- A JSONL file whose first JSON line has a `messages` list (and no `request`/`ai` part) is read
+  as one Anthropic Messages request per line; a directory is read file by file (`*.json`,
+  `*.jsonl`, `*.ndjson`, sorted by name), each file detected on its own.
+- `ReplayRequest.source_id` is the record's `request.id` when it has one, else
+  `<file>:<line>`; `key` is the content hash of the body, so identical requests (the CLI
+  retries) share it and `dedupe` keeps the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+PATTERNS = ("*.json", "*.jsonl", "*.ndjson")
+ANTHROPIC_ROLES = {"user", "assistant"}
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """One Anthropic Messages request to send again, and where it came from."""
+
+    source_id: str
+    body: dict[str, Any]
+    session_id: str | None = None
+    model: str | None = None
+    time: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return request_key(self.body)
+
+
+def request_key(body: dict[str, Any]) -> str:
+    """The content hash of a request body (key order does not matter)."""
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def as_request_body(text: Any) -> dict[str, Any] | None:
+    """The Anthropic Messages request in a logged payload, or None when it is not one."""
+    if not isinstance(text, str | bytes):
+        return None
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
+        return None
+    # a chat-completions payload (Kong with llm_format openai) has system/tool roles
+    roles = {m.get("role") for m in doc["messages"] if isinstance(m, dict)}
+    return doc if roles <= ANTHROPIC_ROLES else None
+
+
+def files_of(source: str | os.PathLike[str]) -> list[Path]:
+    """The files a source names: the file itself, or a directory's matching files, sorted."""
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file or directory: {path}")
+    if path.is_dir():
+        return sorted({p for pattern in PATTERNS for p in path.glob(pattern)})
+    return [path]
+
+
+def first_json_line(path: Path) -> Any:
+    with path.open("rb") as file:
+        for line in file:
+            if line.strip():
+                try:
+                    return orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    return None
+    return None
+
+
+def is_request_file(path: Path) -> bool:
+    """Whether the file holds raw Anthropic requests rather than log records."""
+    doc = first_json_line(path)
+    return (
+        isinstance(doc, dict)
+        and isinstance(doc.get("messages"), list)
+        and "ai" not in doc
+        and "request" not in doc
+    )
+
+
+def requests_from_jsonl(path: Path) -> Iterator[ReplayRequest]:
+    """One request per line that holds one; other lines are skipped."""
+    with path.open("rb") as file:
+        for number, line in enumerate(file, start=1):
+            body = as_request_body(line) if line.strip() else None
+            if body is not None:
+                model = body.get("model")
+                yield ReplayRequest(
+                    f"{path}:{number}", body, model=model if isinstance(model, str) else None
+                )
+
+
+def requests_from_frame(frame: Any) -> list[ReplayRequest]:
+    """The requests of a loaded log (`read_logs(..., payloads=True)`, polars or pandas),
+    after any filter the caller applied to it."""
+    import polars as pl
+
+    if not isinstance(frame, pl.DataFrame):
+        frame = pl.from_pandas(frame)
+    if "request_payload" not in frame.columns:
+        raise ValueError("the frame has no request_payload column: load it with payloads=True")
+    found = []
+    for row in frame.iter_rows(named=True):
+        body = as_request_body(row["request_payload"])
+        if body is None or row.get("endpoint") == "count_tokens":
+            continue
+        source_id = row.get("request_id") or f"{row.get('source_file')}:{row.get('source_line')}"
+        found.append(
+            ReplayRequest(
+                source_id,
+                body,
+                session_id=row.get("session_id"),
+                model=row.get("requested_model") or body.get("model"),
+                time=row.get("time"),
+            )
+        )
+    return found
+
+
+def load_requests(
+    source: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+) -> list[ReplayRequest]:
+    """Every request in the files a source names (a file, a directory, or a list of them)."""
+    sources = [source] if isinstance(source, str | os.PathLike) else list(source)
+    found: list[ReplayRequest] = []
+    for path in (p for s in sources for p in files_of(s)):
+        if is_request_file(path):
+            found.extend(requests_from_jsonl(path))
+        else:
+            from claude_gw.logs.read import read_logs
+
+            found.extend(requests_from_frame(read_logs(path, payloads=True)))
+    return found
+
+
+def select(
+    requests: Iterable[ReplayRequest],
+    *,
+    session: str | None = None,
+    model: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    where: Callable[[ReplayRequest], bool] | None = None,
+) -> list[ReplayRequest]:
+    """The requests that match every criterion given (`until` is exclusive); a request
+    without a time never matches a time range."""
+
+    def keep(r: ReplayRequest) -> bool:
+        if session is not None and r.session_id != session:
+            return False
+        if model is not None and r.model != model:
+            return False
+        if (since or until) and r.time is None:
+            return False
+        if since is not None and r.time is not None and r.time < since:
+            return False
+        if until is not None and r.time is not None and r.time >= until:
+            return False
+        return where is None or where(r)
+
+    return [r for r in requests if keep(r)]
+
+
+def dedupe(requests: Iterable[ReplayRequest]) -> list[ReplayRequest]:
+    """The requests with identical bodies collapsed to the first one seen."""
+    seen: set[str] = set()
+    kept = []
+    for request in requests:
+        if request.key not in seen:
+            seen.add(request.key)
+            kept.append(request)
+    return kept

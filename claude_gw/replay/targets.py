@@ -1,0 +1,128 @@
+"""Where requests are replayed: targets declared in TOML/YAML or on the command line.
+
+A target is a name, a kind (`chat`: OpenAI Chat Completions, `responses`: OpenAI Responses,
+`anthropic`: Anthropic Messages, `gateway`: a running claude_gw gateway, reached as Anthropic
+Messages at `<base_url>/anything/v1/messages`), a base URL, a model, the environment variable
+that holds its key, and extra body parameters (e.g. `reasoning_effort`).
+
+File shape (TOML; YAML the same as a mapping):
+
+    [targets.gpt-5]
+    kind = "chat"
+    base_url = "https://api.openai.com/v1"
+    model = "gpt-5"
+    api_key_env = "OPENAI_API_KEY"
+    params = { reasoning_effort = "low" }
+
+Command line: `--target NAME` names a target of the file, or (with no file naming it) an
+OpenAI chat model of that name; `--target name=x,kind=chat,base_url=...,model=...,api_key_env=...`
+spells one out.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Kind = Literal["chat", "responses", "anthropic", "gateway"]
+KINDS: tuple[Kind, ...] = ("chat", "responses", "anthropic", "gateway")
+DEFAULT_URLS: dict[str, str] = {
+    "chat": "https://api.openai.com/v1",
+    "responses": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com/v1",
+    "gateway": "http://127.0.0.1:8000",
+}
+DEFAULT_KEYS: dict[str, str | None] = {
+    "chat": "OPENAI_API_KEY",
+    "responses": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "gateway": None,
+}
+FIELDS = ("name", "kind", "base_url", "model", "api_key_env", "params")
+
+
+class TargetError(ValueError):
+    """A target declaration that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    kind: Kind = "chat"
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str | None = None  # None: the kind's default variable; "": no key
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise TargetError(f"target {self.name}: kind must be one of {', '.join(KINDS)}")
+        object.__setattr__(self, "base_url", (self.base_url or DEFAULT_URLS[self.kind]))
+        object.__setattr__(self, "model", self.model or self.name)
+        if self.api_key_env is None:
+            object.__setattr__(self, "api_key_env", DEFAULT_KEYS[self.kind])
+
+    @property
+    def fingerprint(self) -> str:
+        """What makes two targets answer alike (for the cache): everything but the name."""
+        params = ",".join(f"{k}={self.params[k]!r}" for k in sorted(self.params))
+        return f"{self.kind}|{self.base_url.rstrip('/')}|{self.model}|{params}"
+
+
+def target_from(name: str, spec: Mapping[str, Any]) -> Target:
+    unknown = set(spec) - set(FIELDS)
+    if unknown:
+        raise TargetError(f"target {name}: unknown fields {', '.join(sorted(unknown))}")
+    params = spec.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise TargetError(f"target {name}: params must be a table")
+    return Target(
+        name=name,
+        kind=spec.get("kind", "chat"),
+        base_url=str(spec.get("base_url") or ""),
+        model=str(spec.get("model") or ""),
+        api_key_env=spec.get("api_key_env"),
+        params=dict(params),
+    )
+
+
+def parse_targets(text: str, *, fmt: Literal["toml", "yaml"] = "toml") -> dict[str, Target]:
+    """The targets of a TOML or YAML document (see the module docstring), by name."""
+    try:
+        doc = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise TargetError(f"cannot parse the targets file: {exc}") from None
+    table = doc.get("targets") if isinstance(doc, Mapping) else None
+    if not isinstance(table, Mapping):
+        raise TargetError("the targets file needs a `targets` table")
+    return {str(name): target_from(str(name), spec or {}) for name, spec in table.items()}
+
+
+def load_targets(path: str | Path) -> dict[str, Target]:
+    """The targets of a `.toml`, `.yaml` or `.yml` file."""
+    path = Path(path)
+    fmt: Literal["toml", "yaml"] = "yaml" if path.suffix in (".yaml", ".yml") else "toml"
+    return parse_targets(path.read_text(encoding="utf-8"), fmt=fmt)
+
+
+def parse_target_option(value: str, known: Mapping[str, Target]) -> Target:
+    """One `--target` value: a known name, `key=value,...`, or an OpenAI chat model name."""
+    if "=" not in value:
+        return known.get(value) or Target(name=value)
+    spec: dict[str, Any] = {}
+    for piece in value.split(","):
+        key, sep, item = piece.partition("=")
+        if not sep:
+            raise TargetError(f"--target {value}: expected key=value pairs, got {piece!r}")
+        spec[key.strip()] = item.strip()
+    name = spec.pop("name", None) or spec.get("model")
+    if not name:
+        raise TargetError(f"--target {value}: needs a name or a model")
+    params = {k[len("params.") :]: v for k, v in spec.items() if k.startswith("params.")}
+    plain = {k: v for k, v in spec.items() if not k.startswith("params.")}
+    return target_from(str(name), {**plain, "params": params})
