@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import orjson
 
-from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
+from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
 from claude_gw.translate.errors import upstream_http_error
 
 SIMULATED_BASE_URL = "http://simulated.invalid/v1"
@@ -122,10 +122,16 @@ class Upstream:
     async def _send(
         self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[httpx.Response]:
+        try:
+            content = orjson.dumps(body)
+        except orjson.JSONEncodeError as exc:
+            # orjson writes at most 254 levels: a client body nested just under that grows past
+            # it in translation (tools' input_schema gains wrapper levels). The client's fault.
+            raise InvalidRequest(f"the request cannot be sent upstream: {exc}") from None
         request = self.client.build_request(
             "POST",
             self.chat_url,
-            content=orjson.dumps(body),
+            content=content,
             # Per-request headers win: the caller passes only what may replace the gateway's
             # own (Anthropic's version/beta headers, an auth header with allow_override).
             headers={**self._headers, **(headers or {})},

@@ -28,7 +28,9 @@ from typing import Any
 import orjson
 
 PATTERNS = ("*.json", "*.jsonl", "*.ndjson")
-ANTHROPIC_ROLES = {"user", "assistant"}
+# The Claude CLI sends `role: "system"` messages inside `messages` (CLI notes, section 4).
+ANTHROPIC_ROLES = {"user", "assistant", "system"}
+CHAT_ONLY_ROLES = {"tool", "developer", "function"}
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,15 @@ def as_request_body(text: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
         return None
-    # a chat-completions payload (Kong with llm_format openai) has system/tool roles
-    roles = {m.get("role") for m in doc["messages"] if isinstance(m, dict)}
-    return doc if roles <= ANTHROPIC_ROLES else None
+    # A chat-completions payload (Kong with llm_format openai) is not one: it has roles only
+    # chat has, assistant `tool_calls`, or no `max_tokens` (Anthropic requires it).
+    messages = [m for m in doc["messages"] if isinstance(m, dict)]
+    roles = {m.get("role") for m in messages}
+    if not roles <= ANTHROPIC_ROLES or roles & CHAT_ONLY_ROLES:
+        return None
+    if any("tool_calls" in m for m in messages) or "max_tokens" not in doc:
+        return None
+    return doc
 
 
 def files_of(source: str | os.PathLike[str]) -> list[Path]:

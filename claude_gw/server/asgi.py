@@ -37,7 +37,8 @@ def header(scope: Scope, name: str) -> str | None:
 async def read_body(scope: Scope, receive: Receive, *, limit: int) -> bytes:
     """The whole request body; `PromptTooLong` as soon as it is known to exceed `limit`."""
     declared = header(scope, "content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    # isascii: str.isdigit() also accepts "²", which int() refuses.
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(int(declared), limit)
     parts: list[bytes] = []
     size = 0

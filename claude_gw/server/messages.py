@@ -89,7 +89,8 @@ class MessagesHandler:
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         declared = header(scope, "content-length")
-        if declared and declared.isdigit():  # logged even when the body is refused unread
+        # Logged even when the body is refused unread. isascii: str.isdigit() accepts "²".
+        if declared and declared.isascii() and declared.isdigit():
             exchange.request_size = request_size(exchange, int(declared))
         raw = await read_body(scope, receive, limit=self.settings.max_body_bytes)
         exchange.request_size = request_size(exchange, len(raw))

@@ -45,7 +45,10 @@ def build_upstream(settings: Settings) -> Upstream:
             provider=SIMULATED,
             path=DIALECTS[settings.upstream_api].path,
         )
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    # No cap on upstream connections (there is one per client request at most): with a cap,
+    # requests queue in httpcore's pool, whose bookkeeping is quadratic in the queue length;
+    # 800 queued requests stalled the event loop for over 10 s (tests/reliability/test_load.py).
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=50)
     client = httpx.AsyncClient(timeout=timeout, limits=limits)
     default_auth = "x-api-key" if settings.upstream_api == "anthropic" else "authorization"
     return Upstream(

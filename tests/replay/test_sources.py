@@ -19,9 +19,10 @@ from claude_gw.replay import (
     requests_from_frame,
     select,
 )
-from claude_gw.replay.sources import request_key
+from claude_gw.replay.sources import as_request_body, request_key
 
 KONG = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong" / "claude.json"
+SHARED_CLI = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "claude-cli"
 KONG_PAYLOAD_ID = "467c8e89bf5bd35d0e9fde8e581d7ca6"  # the one fixture record with payloads
 ONCE = RetryPolicy(attempts=1, timeout=10.0)
 
@@ -141,3 +142,34 @@ def test_an_openai_chat_payload_is_not_taken_for_an_anthropic_request(tmp_path):
     }
     path = write_lines(tmp_path / "mixed.jsonl", [body("a"), chat])
     assert [r.body for r in load_requests(path)] == [body("a")]
+
+
+def test_a_claude_cli_request_with_system_messages_is_replayable():
+    """The Claude CLI sends `role: "system"` messages inside `messages` (captured fixture)."""
+    fixture = SHARED_CLI / "messages_first_print_mode.json"
+    body = json.loads(fixture.read_text())["body"]
+    assert "system" in {m["role"] for m in body["messages"]}
+    assert as_request_body(json.dumps(body)) == body
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(
+            {"model": "m", "messages": [{"role": "tool", "content": "x"}]}, id="tool_role"
+        ),
+        pytest.param(
+            {
+                "model": "m",
+                "max_tokens": 5,
+                "messages": [{"role": "assistant", "tool_calls": [], "content": None}],
+            },
+            id="tool_calls",
+        ),
+        pytest.param(
+            {"model": "m", "messages": [{"role": "user", "content": "x"}]}, id="no_max_tokens"
+        ),
+    ],
+)
+def test_chat_completions_payloads_are_not_taken_for_anthropic_requests(payload):
+    assert as_request_body(json.dumps(payload)) is None

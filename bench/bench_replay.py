@@ -1,0 +1,379 @@
+"""Benchmark the replay engine's throughput and CPU cost against a fake upstream.
+
+    python -m bench.bench_replay [--requests 10000] [--concurrency 64] [--delay 0.020] [--out FILE]
+
+Starts `bench.replay_upstream` (a fake OpenAI chat upstream, a test double answering every
+request after `delay` seconds) in ANOTHER process on 127.0.0.1, then replays N distinct small
+Anthropic requests on one `chat` target with `claude_gw.replay.areplay` in this process:
+default client, cache off, results appended to a temporary file, as the CLI runs it. Measured:
+wall time of the `areplay` call; throughput N / wall; the ideal, concurrency / delay (every
+slot busy all the time); their ratio (the issue's target: at least 0.80); this process's CPU
+time (getrusage RUSAGE_SELF, user + sys, over the call only) per request; the upstream's CPU
+time (from /proc) over the same call. `--profile FILE` runs the call under cProfile instead
+(slower: profile numbers are for finding what dominates, not for the table). Variants that
+locate the cost: `--plain-httpx` (bare httpx POSTs, no areplay: the client's own ceiling),
+`--keepalive K` (areplay with a client of K keep-alive connections), `--no-output` (areplay
+with no result file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import os
+import platform
+import pstats
+import resource
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from claude_gw.replay import ReplayRequest, Target, areplay
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.80
+STARTUP_TIMEOUT_S = 15.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    """One run's measurements (see the module docstring); `ratio` = throughput / ideal."""
+
+    requests: int
+    concurrency: int
+    delay_s: float
+    wall_s: float
+    throughput_rps: float
+    ideal_rps: float
+    ratio: float
+    verdict: str
+    runner_cpu_s: float
+    runner_cpu_ms_per_request: float
+    runner_cpu_share: float  # runner CPU seconds per wall second (1.0 = one core busy)
+    upstream_cpu_s: float
+    upstream_cpu_ms_per_request: float
+    ok_records: int
+    error_records: int
+    upstream_calls: int
+    output_bytes: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    requests: int = 10_000
+    concurrency: int = 64
+    delay: float = 0.020
+    keepalive: int | None = None  # None: the runner's default client
+    plain_httpx: bool = False  # the client-ceiling baseline instead of areplay
+    write_output: bool = True  # False: areplay with output=None (no result file)
+    profile: Path | None = None
+
+
+@dataclass
+class Upstream:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the upstream process has used so far."""
+        with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+    def calls(self) -> int:
+        return int(httpx.get(f"{self.base_url}/stats", timeout=5.0).json()["calls"])
+
+
+@contextlib.contextmanager
+def upstream_process(delay: float) -> Iterator[Upstream]:
+    """The fake upstream in a child process, ready to answer; terminated on exit."""
+    cmd = [sys.executable, "-m", "bench.replay_upstream", "--delay", str(delay)]
+    process = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE)
+    try:
+        port = read_port(process)
+        upstream = Upstream(process, f"http://127.0.0.1:{port}")
+        wait_ready(upstream)
+        yield upstream
+    finally:
+        process.terminate()
+        try:
+            process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5.0)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def read_port(process: subprocess.Popen[bytes]) -> int:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], STARTUP_TIMEOUT_S)
+    line = process.stdout.readline().decode() if ready else ""
+    if not line.startswith("PORT "):
+        raise RuntimeError(f"the fake upstream did not start (said {line!r})")
+    return int(line.split()[1])
+
+
+def wait_ready(upstream: Upstream) -> None:
+    """Poll /stats until uvicorn listens (the port is bound before it accepts)."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        try:
+            upstream.calls()
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or upstream.process.poll() is not None:
+                raise RuntimeError("the fake upstream never answered /stats") from None
+            time.sleep(0.05)
+
+
+def make_requests(n: int) -> list[ReplayRequest]:
+    """N distinct small Anthropic Messages requests (distinct bodies, distinct source ids)."""
+    return [
+        ReplayRequest(
+            source_id=f"bench-{i}",
+            body={
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 64,
+                "system": "You are a benchmark. Answer briefly.",
+                "messages": [{"role": "user", "content": f"Request {i}: say ok."}],
+            },
+        )
+        for i in range(n)
+    ]
+
+
+def cpu_self_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def client_for(keepalive: int | None, concurrency: int) -> httpx.AsyncClient | None:
+    """None (the runner makes its own default client) unless a keep-alive pool size is set."""
+    if keepalive is None:
+        return None
+    limits = httpx.Limits(
+        max_connections=max(100, concurrency), max_keepalive_connections=keepalive
+    )
+    return httpx.AsyncClient(timeout=300.0, limits=limits)
+
+
+async def run_replay(
+    requests: list[ReplayRequest], target: Target, output: Path, settings: Settings
+) -> list[dict[str, Any]]:
+    client = client_for(settings.keepalive, settings.concurrency)
+    try:
+        return await areplay(
+            requests,
+            [target],
+            output=output if settings.write_output else None,
+            concurrency=settings.concurrency,
+            client=client,
+        )
+    finally:
+        if client is not None:
+            await client.aclose()
+
+
+async def run_plain_httpx(
+    requests: list[ReplayRequest], target: Target, output: Path, settings: Settings
+) -> list[dict[str, Any]]:
+    """The HTTP client's own ceiling: the same POSTs through httpx (same pool settings, same
+    concurrency), with no translation, no records and no output file."""
+    url = f"{target.base_url}/chat/completions"
+    headers = {"content-type": "application/json"}
+    slots = asyncio.Semaphore(settings.concurrency)
+    statuses: list[dict[str, Any]] = []
+
+    async def post(client: httpx.AsyncClient, body: bytes) -> None:
+        async with slots:
+            response = await client.post(url, content=body, headers=headers)
+            response.json()
+            statuses.append({"response": {"status": response.status_code}})
+
+    client = client_for(settings.keepalive, settings.concurrency) or httpx.AsyncClient()
+    async with client, asyncio.TaskGroup() as group:
+        for request in requests:
+            group.create_task(post(client, orjson.dumps(request.body)))
+    return statuses
+
+
+def measure(settings: Settings) -> Result:
+    """Start the upstream, send N requests through it, and measure (see the docstring)."""
+    requests = make_requests(settings.requests)
+    run = run_plain_httpx if settings.plain_httpx else run_replay
+    with upstream_process(settings.delay) as upstream, tempfile.TemporaryDirectory() as tmp:
+        target = Target("bench", kind="chat", base_url=f"{upstream.base_url}/v1", api_key_env="")
+        output = Path(tmp) / "replay.json"
+        profiler = cProfile.Profile() if settings.profile else None
+        cpu0, up0, t0 = cpu_self_s(), upstream.cpu_s(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        records = asyncio.run(run(requests, target, output, settings))
+        if profiler is not None:
+            profiler.disable()
+        wall, cpu, up_cpu = time.perf_counter() - t0, cpu_self_s() - cpu0, upstream.cpu_s() - up0
+        calls, size = upstream.calls(), output.stat().st_size if output.exists() else 0
+    if profiler is not None and settings.profile is not None:
+        profiler.dump_stats(settings.profile)
+    n, c, d = settings.requests, settings.concurrency, settings.delay
+    return result_of(n, c, d, wall, cpu, up_cpu, records, calls, size)
+
+
+def result_of(
+    n: int,
+    concurrency: int,
+    delay: float,
+    wall: float,
+    cpu: float,
+    up_cpu: float,
+    records: list[dict[str, Any]],
+    calls: int,
+    size: int,
+) -> Result:
+    ok = sum(1 for r in records if r.get("response", {}).get("status") == 200)
+    ideal = concurrency / delay
+    throughput = n / wall
+    ratio = throughput / ideal
+    return Result(
+        requests=n,
+        concurrency=concurrency,
+        delay_s=delay,
+        wall_s=round(wall, 3),
+        throughput_rps=round(throughput, 1),
+        ideal_rps=round(ideal, 1),
+        ratio=round(ratio, 3),
+        verdict="PASS" if ratio >= TARGET_RATIO and ok == n else "FAIL",
+        runner_cpu_s=round(cpu, 3),
+        runner_cpu_ms_per_request=round(cpu / n * 1000, 3),
+        runner_cpu_share=round(cpu / wall, 2),
+        upstream_cpu_s=round(up_cpu, 3),
+        upstream_cpu_ms_per_request=round(up_cpu / n * 1000, 3),
+        ok_records=ok,
+        error_records=len(records) - ok,
+        upstream_calls=calls,
+        output_bytes=size,
+    )
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "system": platform.platform(),
+        "python": platform.python_version(),
+        "httpx": httpx.__version__,
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # other work on the machine
+    }
+
+
+def render(header: dict[str, Any], r: Result) -> str:
+    """The Markdown report: a header line, the measurements, the verdict."""
+    m = header["machine"]
+    rows = [
+        (
+            "requests / concurrency / upstream delay",
+            f"{r.requests:,} / {r.concurrency} / {r.delay_s * 1000:g} ms",
+        ),
+        ("wall time", f"{r.wall_s:.2f} s"),
+        ("throughput", f"{r.throughput_rps:,.0f} req/s"),
+        ("ideal (concurrency / delay)", f"{r.ideal_rps:,.0f} req/s"),
+        ("throughput / ideal", f"{r.ratio:.1%} (target >= {TARGET_RATIO:.0%})"),
+        (
+            "runner CPU (user + sys)",
+            f"{r.runner_cpu_s:.2f} s = {r.runner_cpu_ms_per_request:.3f} "
+            f"ms/request ({r.runner_cpu_share:.0%} of one core)",
+        ),
+        (
+            "fake upstream CPU",
+            f"{r.upstream_cpu_s:.2f} s = {r.upstream_cpu_ms_per_request:.3f} ms/request",
+        ),
+        (
+            "records ok / error; upstream calls",
+            f"{r.ok_records:,} / {r.error_records:,}; {r.upstream_calls:,}",
+        ),
+        ("output file", f"{r.output_bytes / 1e6:,.1f} MB"),
+    ]
+    lines = [
+        f"replay benchmark ({header['runner']}, result file {header['output_file']}, "
+        "keep-alive pool "
+        f"{header['keepalive'] or 'default'}), {header['date']}: "
+        f"machine {m['cores']} cores, {m['system']}, "
+        f"python {m['python']}, httpx {m['httpx']}, load average {header['load_before']} "
+        f"before / {m['load_average']} after",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        *(f"| {name} | {value} |" for name, value in rows),
+        "",
+        f"**{r.verdict}**: throughput {r.ratio:.1%} of ideal, target {TARGET_RATIO:.0%}"
+        + ("" if r.error_records == 0 else f"; {r.error_records} error records"),
+    ]
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None) -> tuple[Settings, Path | None]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--requests", type=int, default=10_000)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--delay", type=float, default=0.020, help="upstream answer delay, seconds")
+    p.add_argument("--out", type=Path, help="write the results as JSON here")
+    p.add_argument("--profile", type=Path, help="run under cProfile, dump the stats here")
+    p.add_argument(
+        "--keepalive", type=int, help="pass a client with this many keep-alive connections"
+    )
+    p.add_argument(
+        "--plain-httpx", action="store_true", help="baseline: bare httpx POSTs, no areplay"
+    )
+    p.add_argument("--no-output", action="store_true", help="areplay without a result file")
+    a = p.parse_args(argv)
+    settings = Settings(
+        requests=a.requests,
+        concurrency=a.concurrency,
+        delay=a.delay,
+        keepalive=a.keepalive,
+        plain_httpx=a.plain_httpx,
+        write_output=not a.no_output,
+        profile=a.profile,
+    )
+    return settings, a.out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print the report (and the profile's top entries), write `--out`; 0 unless
+    the run itself broke (a missed target is a result, not an error)."""
+    settings, out = parse(argv)
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    result = measure(settings)
+    header = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_before": load_before,
+        "machine": machine(),
+        "runner": "plain httpx (baseline)" if settings.plain_httpx else "areplay",
+        "keepalive": settings.keepalive,
+        "output_file": settings.write_output and not settings.plain_httpx,
+        "profiled": settings.profile is not None,
+    }
+    sys.stdout.write(render(header, result) + "\n")
+    if settings.profile is not None:
+        stats = pstats.Stats(str(settings.profile), stream=sys.stdout)
+        stats.sort_stats("tottime").print_stats(25)
+    if out is not None:
+        out.write_bytes(orjson.dumps({**header, **asdict(result)}, option=orjson.OPT_INDENT_2))
+    return 0 if result.upstream_calls == result.requests else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

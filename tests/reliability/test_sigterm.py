@@ -1,0 +1,88 @@
+"""SIGTERM while requests are in flight, against `claude-gw serve` in a subprocess: every
+in-flight stream finishes, the process exits cleanly and no log line is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+IN_FLIGHT = 40
+STARTUP_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else b""
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("claude-gw serve did not start listening")
+
+
+async def streams_then_sigterm(url: str, process: subprocess.Popen[bytes]) -> list[bytes]:
+    body = {
+        "model": "gpt-5-mini",
+        "max_tokens": 200,
+        "stream": True,
+        "messages": [{"role": "user", "content": "tell me something long"}],
+    }
+    started = asyncio.Event()
+    begun = 0
+
+    async def one(client: httpx.AsyncClient) -> bytes:
+        nonlocal begun
+        async with client.stream("POST", url, json=body) as response:
+            assert response.status_code == 200
+            begun += 1
+            if begun == IN_FLIGHT:
+                started.set()
+            return await response.aread()
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        tasks = [asyncio.ensure_future(one(client)) for _ in range(IN_FLIGHT)]
+        await asyncio.wait_for(started.wait(), 20)
+        process.send_signal(signal.SIGTERM)
+        return await asyncio.gather(*tasks)
+
+
+def test_sigterm_under_load_finishes_in_flight_streams_and_loses_no_log_line(
+    tmp_path: Path,
+) -> None:
+    port, log_path = free_port(), tmp_path / "claude.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    command = [sys.executable, "-m", "claude_gw", "serve", "--upstream", "simulated"]
+    command += ["--port", str(port), "--log", str(log_path)]
+    with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE) as process:
+        try:
+            wait_for_port(port, process)
+            url = f"http://127.0.0.1:{port}/v1/messages"
+            bodies = asyncio.run(streams_then_sigterm(url, process))
+            # uvicorn re-raises the signal after its graceful shutdown: -SIGTERM is clean too.
+            assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert all(b"event: message_stop" in body for body in bodies)
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert len(records) == IN_FLIGHT
+    assert {r["response"]["status"] for r in records} == {200}
+    assert not any(r["claude_gw"].get("error_type") for r in records)
