@@ -268,3 +268,35 @@ def test_model_options_allow_override_and_model_name_header_follow_kong(
         served.stop()
     sent = simulator.stats.bodies[-1]
     assert sent["max_completion_tokens"] == 321 and sent["temperature"] == 0.5
+
+
+def test_provider_anthropic_passes_requests_through_to_an_anthropic_upstream(
+    tmp_path, fake_openai, simulator
+):
+    """`model.provider: anthropic`: no translation; usage logged in the same record shape."""
+    paths = tutorial_documents(tmp_path, fake_openai)
+    document = yaml.safe_load(paths[1].read_text())
+    config = document["plugins"][0]["config"]
+    config["model"] = {
+        "provider": "anthropic",
+        "name": "claude-sonnet-4-6",
+        "options": {"upstream_url": f"{fake_openai}/messages"},
+    }
+    config["auth"] = {
+        "header_name": "x-api-key",
+        "header_value": '${{ env "DECK_OPENAI_API_KEY" }}',
+    }
+    paths[1].write_text(yaml.safe_dump(document, sort_keys=False))
+    served = Served(tmp_path, *paths)
+    try:
+        answer = post(f"{served.url}/anything/v1/messages", prompt="[sim:reply passed through]")
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["content"][0]["text"] == "passed through"
+    finally:
+        served.stop()
+    assert simulator.stats.paths[-1] == "/v1/messages"
+    assert simulator.stats.headers[-1]["x-api-key"] == UPSTREAM_KEY
+    assert simulator.stats.bodies[-1]["model"] == "claude-sonnet-4-6"
+    (line,) = records(tmp_path)
+    assert line["ai"]["proxy"]["meta"]["provider_name"] == "anthropic"
+    assert line["ai"]["proxy"]["usage"]["completion_tokens"] > 0

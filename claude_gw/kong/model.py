@@ -21,8 +21,19 @@ ParamLocation = Literal["query", "body"]
 Streaming = Literal["allow", "deny", "always"]
 
 CHAT_SUFFIX = "/chat/completions"
+MESSAGES_SUFFIX = "/messages"  # provider anthropic: Anthropic Messages, passed through
 # Kong's built-in upstream for each provider claude_gw can reach without `upstream_url`.
-PROVIDER_BASE_URLS = {"openai": "https://api.openai.com/v1"}
+PROVIDER_BASE_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com/v1",
+}
+
+
+def endpoint_suffix(provider: str) -> str:
+    """The path claude_gw posts to under a provider's base URL."""
+    return MESSAGES_SUFFIX if provider == "anthropic" else CHAT_SUFFIX
+
+
 KONG_DEFAULT_MAX_BODY = 1_048_576  # ai-proxy `max_request_body_size` default since 3.13
 TOKENS_PER_PRICE_UNIT = 1_000_000  # input_cost / output_cost are per 1M tokens
 
@@ -199,14 +210,14 @@ class AIProxyConfig:
         provider's default."""
         if self.options.upstream_url:
             return self.options.upstream_url
-        return PROVIDER_BASE_URLS[self.provider] + CHAT_SUFFIX
+        return PROVIDER_BASE_URLS[self.provider] + endpoint_suffix(self.provider)
 
     @property
     def upstream_base_url(self) -> str:
         """The OpenAI-style base URL (`https://api.openai.com/v1`): `chat_url` without
         `/chat/completions` and without its query (see `upstream_query`)."""
         parts = urlsplit(self.chat_url)
-        path = parts.path.removesuffix(CHAT_SUFFIX)
+        path = parts.path.removesuffix(endpoint_suffix(self.provider))
         return urlunsplit((parts.scheme, parts.netloc, path, "", "")).rstrip("/")
 
     def upstream_query(self, client_query: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -26,6 +26,7 @@ from claude_gw.kong.model import (
     ModelOptions,
     ParamLocation,
     Streaming,
+    endpoint_suffix,
 )
 
 SERVED_FORMATS = ("anthropic", "openai")
@@ -125,12 +126,12 @@ def _read_model(model: Node) -> tuple[str, str | None, ModelOptions]:
             "supported by claude_gw: name the model",
         )
     options_node = model.child("options")
-    options = _read_options(options_node) if options_node else ModelOptions()
+    options = _read_options(options_node, provider) if options_node else ModelOptions()
     if provider not in PROVIDER_BASE_URLS:
         model.warn(
             "provider",
-            f"claude_gw sends OpenAI Chat Completions to every upstream: {provider} is reached "
-            "as an OpenAI-compatible server at model.options.upstream_url",
+            f"claude_gw sends OpenAI Chat Completions to every upstream but anthropic: {provider} "
+            "is reached as an OpenAI-compatible server at model.options.upstream_url",
         )
         if options.upstream_url is None:
             raise model.error(
@@ -141,7 +142,7 @@ def _read_model(model: Node) -> tuple[str, str | None, ModelOptions]:
     return provider, name, options
 
 
-def _read_options(options: Node) -> ModelOptions:
+def _read_options(options: Node, provider: str = "openai") -> ModelOptions:
     input_cost = options.number("input_cost", positive=True)
     output_cost = options.number("output_cost", positive=True)
     if (input_cost is None) != (output_cost is None):
@@ -151,7 +152,9 @@ def _read_options(options: Node) -> ModelOptions:
         )
     url = options.string("upstream_url")
     result = ModelOptions(
-        upstream_url=_chat_url(options, url) if url is not None else None,
+        upstream_url=_chat_url(options, url, endpoint_suffix(provider))
+        if url is not None
+        else None,
         input_cost=input_cost,
         output_cost=output_cost,
         max_tokens=options.integer("max_tokens"),
@@ -164,20 +167,21 @@ def _read_options(options: Node) -> ModelOptions:
     return result
 
 
-def _chat_url(options: Node, url: str) -> str:
-    """`upstream_url` is Kong's full endpoint URL; one without `/chat/completions` is read as a
-    base URL (what OpenAI clients expect), with a warning, since Kong would post to it as is."""
+def _chat_url(options: Node, url: str, suffix: str = CHAT_SUFFIX) -> str:
+    """`upstream_url` is Kong's full endpoint URL; one without the endpoint (`/chat/completions`,
+    or `/messages` for provider anthropic) is read as a base URL (what SDK clients expect), with
+    a warning, since Kong would post to it as is."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise options.error("upstream_url", f"expected an http(s) URL, got {url!r}")
     path = parts.path.rstrip("/")
-    if not path.endswith(CHAT_SUFFIX):
-        path += CHAT_SUFFIX
+    if not path.endswith(suffix):
+        path += suffix
         fixed = urlunsplit(parts._replace(path=path))
         options.warn(
             "upstream_url",
             f"Kong posts to upstream_url exactly as written; claude_gw reads a URL without "
-            f"{CHAT_SUFFIX} as a base URL and posts to {fixed}",
+            f"{suffix} as a base URL and posts to {fixed}",
         )
     return urlunsplit(parts._replace(path=path))
 

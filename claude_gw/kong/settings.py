@@ -27,6 +27,7 @@ from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.export import DEFAULT_KEY_ENV, export_deck
 from claude_gw.kong.model import (
     CHAT_SUFFIX,
+    MESSAGES_SUFFIX,
     AIProxyConfig,
     AuthConfig,
     DeckConfig,
@@ -57,7 +58,8 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         name=route.key,
         paths=route.paths,
         upstream_url=ai.upstream_base_url,
-        upstream_api="chat",
+        # provider anthropic: Anthropic Messages passed through, logged the same way
+        upstream_api="anthropic" if ai.provider == "anthropic" else "chat",
         provider_name=ai.provider,
         api_key=api_key,
         auth_header=auth_header,
@@ -153,6 +155,8 @@ def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_E
 
 def _kong_provider(settings: Settings) -> str:
     """Kong's provider name for the log's `provider_name`, when Kong 3.13 knows it."""
+    if settings.upstream_api == "anthropic":
+        return "anthropic"
     provider = settings.provider
     return provider if provider in schema.PROVIDERS and provider != "anthropic" else "openai"
 
@@ -162,7 +166,8 @@ def _upstream_url(settings: Settings, base: str) -> str | None:
     if base == OPENAI_URL and not settings.upstream_query:
         return None
     query = f"?{urlencode(settings.upstream_query)}" if settings.upstream_query else ""
-    return base + CHAT_SUFFIX + query
+    suffix = MESSAGES_SUFFIX if settings.upstream_api == "anthropic" else CHAT_SUFFIX
+    return base + suffix + query
 
 
 def _settings_auth(settings: Settings, base: str, api_key_env: str) -> AuthConfig:

@@ -111,7 +111,10 @@ class Simulator:
         if method == "POST" and anthropic_api.handles(path):
             return await anthropic_api.respond(self, request)
         try:
-            self._check_auth(lowered)
+            if method == "GET" and path.endswith("/models") and "x-api-key" in lowered:
+                self._check_anthropic_key(lowered)  # Anthropic's GET /v1/models
+            else:
+                self._check_auth(lowered)
             if method == "GET" and path.endswith("/models"):
                 return json_response(200, self._model_list(), request_id, started)
             if method == "POST" and path.endswith("/responses"):
@@ -180,6 +183,10 @@ class Simulator:
             raise errors.invalid_api_key(None)
         if key != self.api_key:
             raise errors.invalid_api_key(key)
+
+    def _check_anthropic_key(self, headers: Mapping[str, str]) -> None:
+        if self.api_key is not None and headers.get("x-api-key") != self.api_key:
+            raise errors.invalid_api_key(headers.get("x-api-key") or None)
 
     def _model_list(self) -> dict[str, Any]:
         names = [name for name in self.profiles if not any(c in name for c in "*?[")]
