@@ -776,3 +776,13 @@ def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
             messages.append(message)
             messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": "a.txt"})
     assert message["content"] == "Tool Bash returned: a.txt"
+
+
+def test_the_default_reply_quotes_the_prompt_not_the_clis_reminders():
+    """The Claude CLI sends `<system-reminder>` text before the prompt; a gateway joins the
+    text blocks into one string (captured fixture messages_first_print_mode.json)."""
+    from claude_gw.simulated.answer import last_user_text
+
+    content = "<system-reminder>\nAttribution for git commits ...\n</system-reminder>\n\nsay hi"
+    assert last_user_text([{"role": "user", "content": content}]) == "say hi"
+    assert last_user_text([{"role": "user", "content": "plain"}]) == "plain"

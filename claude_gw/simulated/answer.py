@@ -172,14 +172,19 @@ def message_text(message: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>\s*", re.DOTALL)
+
+
 def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
-    """The last text part of the last user message (the prompt, after any reminders)."""
+    """The last text part of the last user message (the prompt, after any reminders: the
+    Claude CLI puts `<system-reminder>` blocks before the prompt, and a gateway may have joined
+    them into one string)."""
     for message in reversed(messages):
         if message.get("role") != "user":
             continue
         content = message.get("content")
         if isinstance(content, str):
-            return content
+            return _REMINDER.sub("", content).strip() or content
         texts = [p.get("text") or "" for p in content or [] if p.get("type") == "text"]
         return texts[-1] if texts else ""
     return ""
