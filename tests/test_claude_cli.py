@@ -28,9 +28,14 @@ CLI_KEY = "sk-ant-cli-side-key-not-for-logs"
 @dataclass
 class RunningGateway:
     process: subprocess.Popen[bytes]
-    url: str
+    base_url: str  # http://127.0.0.1:PORT
     log_path: Path
     banner: str
+
+    @property
+    def url(self) -> str:
+        """The base URL with the tutorial's /anything prefix."""
+        return f"{self.base_url}/anything"
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -46,31 +51,31 @@ class RunningGateway:
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
 
-def start_serve(tmp_path: Path, upstream: str, *extra: str) -> RunningGateway:
-    log_path = tmp_path / "claude.json"
-    env = {"PATH": os.environ["PATH"], "OPENAI_API_KEY": UPSTREAM_KEY}
+def launch_serve(
+    log_path: Path, *args: str, env: dict[str, str], cwd: Path | None = None
+) -> RunningGateway:
+    """`python -m claude_gw serve --port 0 ARGS` as a subprocess, once it has said where it
+    listens (stopped again if it never does)."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "claude_gw",
-            "serve",
-            "--port",
-            "0",
-            "--upstream",
-            upstream,
-            "--log",
-            str(log_path),
-            *extra,
-        ],
+        [sys.executable, "-m", "claude_gw", "serve", "--port", "0", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env=env,
+        env={"PATH": os.environ["PATH"], **env},
+        cwd=cwd,
     )
     banner = read_banner(process)
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", banner)
+    gateway = RunningGateway(process, match.group(1) if match else "", log_path, banner)
+    if not match:
+        gateway.stop()
     assert match, banner
-    return RunningGateway(process, f"{match.group(1)}/anything", log_path, banner)
+    return gateway
+
+
+def start_serve(tmp_path: Path, upstream: str, *extra: str) -> RunningGateway:
+    log_path = tmp_path / "claude.json"
+    args = ("--upstream", upstream, "--log", str(log_path), *extra)
+    return launch_serve(log_path, *args, env={"OPENAI_API_KEY": UPSTREAM_KEY})
 
 
 def read_banner(process: subprocess.Popen[bytes], timeout: float = 30) -> str:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.test_claude_cli import read_banner, run_claude
+from tests.test_claude_cli import RunningGateway, launch_serve, run_claude
 
 TUTORIAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "kong"
 TUTORIAL = TUTORIAL / "ai-proxy-anthropic-openai.kong.yaml"
@@ -45,31 +43,19 @@ def tutorial_documents(tmp_path: Path, upstream: str) -> list[Path]:
     return paths
 
 
-class Served:
-    def __init__(
-        self, tmp_path: Path, *files: Path, env: dict[str, str] | None = None, extra=()
-    ) -> None:
-        args = [arg for path in files for arg in ("--kong-config", str(path))]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "claude_gw", "serve", "--port", "0", *args, *extra],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=tmp_path,
-            env={"PATH": os.environ["PATH"], "DECK_OPENAI_API_KEY": UPSTREAM_KEY, **(env or {})},
-        )
-        self.banner = read_banner(self.process)
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", self.banner)
-        if not match:
-            self.stop()
-        assert match, self.banner
-        self.url = match.group(1)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-        assert self.process.stderr is not None
-        self.process.stderr.close()
+def Served(
+    tmp_path: Path, *files: Path, env: dict[str, str] | None = None, extra: tuple[str, ...] = ()
+) -> RunningGateway:
+    """`serve --kong-config FILE ...` with the tutorial's key variable set; the tutorial's
+    file-log writes to tmp_path/claude.json."""
+    args = [arg for path in files for arg in ("--kong-config", str(path))]
+    return launch_serve(
+        tmp_path / "claude.json",
+        *args,
+        *extra,
+        env={"DECK_OPENAI_API_KEY": UPSTREAM_KEY, **(env or {})},
+        cwd=tmp_path,
+    )
 
 
 @pytest.fixture
@@ -103,12 +89,10 @@ def test_the_tutorials_three_files_serve_its_route_with_its_model_and_log(
     served = Served(tmp_path, *tutorial)
     try:
         assert "route example-route on /anything" in served.banner
-        assert post(f"{served.url}/anything/v1/messages?beta=true").status_code == 200
+        assert post(f"{served.url}/v1/messages?beta=true").status_code == 200
         # Kong would answer 400 "cannot use own model"; the CLI's haiku subagents need this to work.
-        assert (
-            post(f"{served.url}/anything/v1/messages", model="claude-haiku-5-5").status_code == 200
-        )
-        missing = post(f"{served.url}/elsewhere/v1/messages")
+        assert post(f"{served.url}/v1/messages", model="claude-haiku-5-5").status_code == 200
+        missing = post(f"{served.base_url}/elsewhere/v1/messages")
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
     finally:
         served.stop()
@@ -170,7 +154,7 @@ def test_export_then_serve_gives_the_same_behaviour_and_no_secret(tmp_path, tuto
     assert document["_format_version"] == "3.0"
     served = Served(tmp_path, exported)
     try:
-        assert post(f"{served.url}/anything/v1/messages").status_code == 200
+        assert post(f"{served.url}/v1/messages").status_code == 200
     finally:
         served.stop()
     (line,) = records(tmp_path)
@@ -222,7 +206,11 @@ def test_the_claude_cli_with_the_tutorials_api_key_helper_works_through_the_kong
     served = Served(tmp_path, *tutorial)
     try:
         out = run_claude(
-            claude_cli, home, f"{served.url}/anything", "[sim:reply via kong config]", api_key=None
+            claude_cli,
+            home,
+            f"{served.url}",
+            "[sim:reply via kong config]",
+            api_key=None,
         )
     finally:
         served.stop()
@@ -247,10 +235,10 @@ def test_model_options_allow_override_and_model_name_header_follow_kong(
         tmp_path,
         *paths,
         env={"DECK_OPENAI_API_KEY": "sk-wrong-key-0000000000"},
-        extra=["--no-check"],
+        extra=("--no-check",),
     )
     try:
-        url = f"{served.url}/anything/v1/messages"
+        url = f"{served.url}/v1/messages"
         body = {
             "model": "gpt-4.1",
             "max_tokens": 9999,
@@ -289,7 +277,7 @@ def test_provider_anthropic_passes_requests_through_to_an_anthropic_upstream(
     paths[1].write_text(yaml.safe_dump(document, sort_keys=False))
     served = Served(tmp_path, *paths)
     try:
-        answer = post(f"{served.url}/anything/v1/messages", prompt="[sim:reply passed through]")
+        answer = post(f"{served.url}/v1/messages", prompt="[sim:reply passed through]")
         assert answer.status_code == 200, answer.text
         assert answer.json()["content"][0]["text"] == "passed through"
     finally:
