@@ -11,8 +11,8 @@ slot busy all the time); their ratio (the issue's target: at least 0.80); this p
 time (getrusage RUSAGE_SELF, user + sys, over the call only) per request; the upstream's CPU
 time (from /proc) over the same call. `--profile FILE` runs the call under cProfile instead
 (slower: profile numbers are for finding what dominates, not for the table). Variants that
-locate the cost: `--plain-httpx` (bare httpx POSTs, no areplay: the client's own ceiling),
-`--keepalive K` (areplay with a client of K keep-alive connections), `--no-output` (areplay
+locate the cost: `--plain-client` (bare aiohttp POSTs, no areplay: the client's own ceiling),
+`--no-output` (areplay
 with no result file).
 """
 
@@ -37,10 +37,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
 
 from claude_gw.replay import ReplayRequest, Target, areplay
+from claude_gw.replay.runner import new_session, run_loop
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.80
@@ -76,8 +78,8 @@ class Settings:
     requests: int = 10_000
     concurrency: int = 64
     delay: float = 0.020
-    keepalive: int | None = None  # None: the runner's default client
-    plain_httpx: bool = False  # the client-ceiling baseline instead of areplay
+    plain_client: bool = False  # the client-ceiling baseline instead of areplay
+    pin: bool = True  # runner on one core, upstream on another (when there are two)
     write_output: bool = True  # False: areplay with output=None (no result file)
     profile: Path | None = None
 
@@ -97,11 +99,23 @@ class Upstream:
         return int(httpx.get(f"{self.base_url}/stats", timeout=5.0).json()["calls"])
 
 
+def cores_for(pin: bool) -> tuple[set[int], set[int]] | None:
+    """(runner cores, upstream cores): two different cores this process may use, or None
+    (no pinning asked, or fewer than two cores)."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if not pin or len(allowed) < 2:
+        return None
+    return {allowed[0]}, {allowed[1]}
+
+
 @contextlib.contextmanager
-def upstream_process(delay: float) -> Iterator[Upstream]:
-    """The fake upstream in a child process, ready to answer; terminated on exit."""
+def upstream_process(delay: float, cores: set[int] | None = None) -> Iterator[Upstream]:
+    """The fake upstream in a child process (on `cores`, if given), ready to answer;
+    terminated on exit."""
     cmd = [sys.executable, "-m", "bench.replay_upstream", "--delay", str(delay)]
     process = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE)
+    if cores:
+        os.sched_setaffinity(process.pid, cores)
     try:
         port = read_port(process)
         upstream = Upstream(process, f"http://127.0.0.1:{port}")
@@ -161,68 +175,72 @@ def cpu_self_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def client_for(keepalive: int | None, concurrency: int) -> httpx.AsyncClient | None:
-    """None (the runner makes its own default client) unless a keep-alive pool size is set."""
-    if keepalive is None:
-        return None
-    limits = httpx.Limits(
-        max_connections=max(100, concurrency), max_keepalive_connections=keepalive
-    )
-    return httpx.AsyncClient(timeout=300.0, limits=limits)
-
-
 async def run_replay(
     requests: list[ReplayRequest], target: Target, output: Path, settings: Settings
 ) -> list[dict[str, Any]]:
-    client = client_for(settings.keepalive, settings.concurrency)
-    try:
-        return await areplay(
-            requests,
-            [target],
-            output=output if settings.write_output else None,
-            concurrency=settings.concurrency,
-            client=client,
-        )
-    finally:
-        if client is not None:
-            await client.aclose()
+    # as the CLI runs it: records go to the file and to the callback, none kept in memory
+    statuses: list[dict[str, Any]] = []
+    await areplay(
+        requests,
+        [target],
+        output=output if settings.write_output else None,
+        concurrency=settings.concurrency,
+        keep=False,
+        on_result=lambda record: statuses.append({"response": record["response"]}),
+    )
+    return statuses
 
 
-async def run_plain_httpx(
+async def run_plain_client(
     requests: list[ReplayRequest], target: Target, output: Path, settings: Settings
 ) -> list[dict[str, Any]]:
-    """The HTTP client's own ceiling: the same POSTs through httpx (same pool settings, same
-    concurrency), with no translation, no records and no output file."""
+    """The HTTP client's own ceiling: the same POSTs through a bare aiohttp session made as
+    the runner makes its own (same concurrency), with no translation, no records, no file."""
     url = f"{target.base_url}/chat/completions"
     headers = {"content-type": "application/json"}
     slots = asyncio.Semaphore(settings.concurrency)
     statuses: list[dict[str, Any]] = []
 
-    async def post(client: httpx.AsyncClient, body: bytes) -> None:
-        async with slots:
-            response = await client.post(url, content=body, headers=headers)
-            response.json()
-            statuses.append({"response": {"status": response.status_code}})
+    async def post(session: aiohttp.ClientSession, body: bytes) -> None:
+        async with slots, session.post(url, data=body, headers=headers) as response:
+            orjson.loads(await response.read())
+            statuses.append({"response": {"status": response.status}})
 
-    client = client_for(settings.keepalive, settings.concurrency) or httpx.AsyncClient()
-    async with client, asyncio.TaskGroup() as group:
+    async with new_session() as session, asyncio.TaskGroup() as group:
         for request in requests:
-            group.create_task(post(client, orjson.dumps(request.body)))
+            group.create_task(post(session, orjson.dumps(request.body)))
     return statuses
+
+
+@contextlib.contextmanager
+def pinned(cores: set[int] | None) -> Iterator[None]:
+    """This process on `cores` (if given) for the duration; its old affinity after."""
+    before = os.sched_getaffinity(0)
+    if cores:
+        os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def measure(settings: Settings) -> Result:
     """Start the upstream, send N requests through it, and measure (see the docstring)."""
     requests = make_requests(settings.requests)
-    run = run_plain_httpx if settings.plain_httpx else run_replay
-    with upstream_process(settings.delay) as upstream, tempfile.TemporaryDirectory() as tmp:
+    run = run_plain_client if settings.plain_client else run_replay
+    cores = cores_for(settings.pin)
+    with (
+        upstream_process(settings.delay, cores[1] if cores else None) as upstream,
+        tempfile.TemporaryDirectory() as tmp,
+        pinned(cores[0] if cores else None),
+    ):
         target = Target("bench", kind="chat", base_url=f"{upstream.base_url}/v1", api_key_env="")
         output = Path(tmp) / "replay.json"
         profiler = cProfile.Profile() if settings.profile else None
         cpu0, up0, t0 = cpu_self_s(), upstream.cpu_s(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        records = asyncio.run(run(requests, target, output, settings))
+        records = run_loop(run(requests, target, output, settings))
         if profiler is not None:
             profiler.disable()
         wall, cpu, up_cpu = time.perf_counter() - t0, cpu_self_s() - cpu0, upstream.cpu_s() - up0
@@ -269,6 +287,12 @@ def result_of(
     )
 
 
+def describe_pinning(cores: tuple[set[int], set[int]] | None) -> str:
+    if cores is None:
+        return "not pinned"
+    return f"runner on core {min(cores[0])}, upstream on core {min(cores[1])}"
+
+
 def machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
@@ -308,8 +332,7 @@ def render(header: dict[str, Any], r: Result) -> str:
     ]
     lines = [
         f"replay benchmark ({header['runner']}, result file {header['output_file']}, "
-        "keep-alive pool "
-        f"{header['keepalive'] or 'default'}), {header['date']}: "
+        f"{header['pinned']}), {header['date']}: "
         f"machine {m['cores']} cores, {m['system']}, "
         f"python {m['python']}, httpx {m['httpx']}, load average {header['load_before']} "
         f"before / {m['load_average']} after",
@@ -332,19 +355,19 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path | None]:
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     p.add_argument("--profile", type=Path, help="run under cProfile, dump the stats here")
     p.add_argument(
-        "--keepalive", type=int, help="pass a client with this many keep-alive connections"
-    )
-    p.add_argument(
-        "--plain-httpx", action="store_true", help="baseline: bare httpx POSTs, no areplay"
+        "--plain-client", action="store_true", help="baseline: bare aiohttp POSTs, no areplay"
     )
     p.add_argument("--no-output", action="store_true", help="areplay without a result file")
+    p.add_argument(
+        "--no-pin", action="store_true", help="leave the runner and the upstream unpinned"
+    )
     a = p.parse_args(argv)
     settings = Settings(
         requests=a.requests,
         concurrency=a.concurrency,
         delay=a.delay,
-        keepalive=a.keepalive,
-        plain_httpx=a.plain_httpx,
+        plain_client=a.plain_client,
+        pin=not a.no_pin,
         write_output=not a.no_output,
         profile=a.profile,
     )
@@ -361,9 +384,9 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_before": load_before,
         "machine": machine(),
-        "runner": "plain httpx (baseline)" if settings.plain_httpx else "areplay",
-        "keepalive": settings.keepalive,
-        "output_file": settings.write_output and not settings.plain_httpx,
+        "runner": "plain aiohttp (baseline)" if settings.plain_client else "areplay",
+        "output_file": settings.write_output and not settings.plain_client,
+        "pinned": describe_pinning(cores_for(settings.pin)),
         "profiled": settings.profile is not None,
     }
     sys.stdout.write(render(header, result) + "\n")

@@ -15,6 +15,7 @@ ALLOWED = {
     "claude_gw.translate": ("claude_gw.wire", "claude_gw.errors", "claude_gw.translate"),
     "claude_gw.logs": ("claude_gw.wire", "claude_gw.errors", "claude_gw.logs", "claude_gw.tokens"),
     "claude_gw.upstream": ("claude_gw.errors", "claude_gw.translate", "claude_gw.wire"),
+    "claude_gw.upstream_aiohttp": ("claude_gw.errors", "claude_gw.translate", "claude_gw.wire"),
     "claude_gw.server": (
         "claude_gw.server",
         "claude_gw.translate",
@@ -35,6 +36,7 @@ ALLOWED = {
         "claude_gw.replay",
         "claude_gw.translate",
         "claude_gw.upstream",
+        "claude_gw.upstream_aiohttp",
         "claude_gw.logs",
         "claude_gw.server.dialects",
         "claude_gw.errors",

@@ -18,18 +18,18 @@ FIELDS = set(Result.__dataclass_fields__) | {
     "machine",
     "load_before",
     "runner",
-    "keepalive",
     "output_file",
+    "pinned",
 }
 
 
 @pytest.mark.parametrize(
     ("options", "runner"),
     [
-        pytest.param([], "areplay", id="areplay_default_client"),
-        pytest.param(["--keepalive", "8"], "areplay", id="areplay_given_client"),
+        pytest.param([], "areplay", id="areplay"),
         pytest.param(["--no-output"], "areplay", id="areplay_without_result_file"),
-        pytest.param(["--plain-httpx"], "plain httpx (baseline)", id="plain_httpx_baseline"),
+        pytest.param(["--plain-client"], "plain aiohttp (baseline)", id="plain_client_baseline"),
+        pytest.param(["--no-pin"], "areplay", id="areplay_unpinned"),
     ],
 )
 def test_benchmark_sends_every_request_and_reports_every_field(

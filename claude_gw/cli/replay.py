@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -117,8 +117,12 @@ def has_tqdm() -> bool:
     return True
 
 
+def status_class(record: dict[str, Any]) -> str:
+    return "error" if record["response"]["status"] >= 400 else "ok"
+
+
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from claude_gw.replay import RetryPolicy, areplay, estimate
+    from claude_gw.replay import RetryPolicy, estimate, replay
 
     requests, targets = load(args)
     estimates = estimate(requests, targets)
@@ -130,19 +134,22 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if not confirmed(estimates, args):
         return 1
     policy = RetryPolicy(attempts=max(1, args.attempts), timeout=args.timeout)
-    results = asyncio.run(
-        areplay(
-            requests,
-            targets,
-            environ=environ,
-            output=args.output,
-            cache=args.cache,
-            concurrency=max(1, args.concurrency),
-            rpm=args.rpm,
-            policy=policy,
-            progress=sys.stderr.isatty() and has_tqdm(),
-        )
+    counts = Counter[str]()
+    replay(
+        requests,
+        targets,
+        environ=environ,
+        output=args.output,
+        cache=args.cache,
+        concurrency=max(1, args.concurrency),
+        rpm=args.rpm,
+        policy=policy,
+        progress=sys.stderr.isatty() and has_tqdm(),
+        keep=False,  # written to the file as they come: memory stays flat on long runs
+        on_result=lambda record: counts.update(("all", status_class(record))),
     )
-    errors = sum(1 for r in results if r["response"]["status"] >= 400)
-    print(f"replay: {len(results)} results ({errors} errors) in {args.output}", file=sys.stderr)
+    print(
+        f"replay: {counts['all']} results ({counts['error']} errors) in {args.output}",
+        file=sys.stderr,
+    )
     return 0

@@ -9,6 +9,7 @@ fields live under the versioned top-level key `claude_gw`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -193,19 +194,34 @@ def tries(ex: Exchange) -> list[JSON]:
 
 
 def entity_id(ctx: RecordContext, kind: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:{ctx.plugin_id}:{kind}"))
+    return plugin_entity_id(ctx.plugin_id, kind)
+
+
+# Cached: the same few routes and services are logged on every request, and uuid5 and
+# urlsplit cost as much as the rest of the entity together.
+@functools.lru_cache(maxsize=1024)
+def plugin_entity_id(plugin_id: str, kind: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:{plugin_id}:{kind}"))
+
+
+@functools.lru_cache(maxsize=1024)
+def url_parts(url: str) -> tuple[str, str, int, str]:
+    """(protocol, host, port, path) of a service URL, with Kong's defaults."""
+    parts = urlsplit(url)
+    protocol = parts.scheme or "http"
+    port = parts.port or (443 if protocol == "https" else 80)
+    return protocol, parts.hostname or "", port, parts.path or "/"
 
 
 def service_entity(ctx: RecordContext) -> JSON:
-    parts = urlsplit(ctx.upstream_url)
-    protocol = parts.scheme or "http"
+    protocol, host, port, path = url_parts(ctx.upstream_url)
     entity: JSON = {
         "id": entity_id(ctx, "service"),
         "name": ctx.service_name,
-        "host": parts.hostname or "",
-        "port": parts.port or (443 if protocol == "https" else 80),
+        "host": host,
+        "port": port,
         "protocol": protocol,
-        "path": parts.path or "/",
+        "path": path,
         "retries": 0,  # claude_gw never retries a request
         "enabled": True,
         "ws_id": ctx.workspace,

@@ -9,6 +9,7 @@ answer as an Anthropic message), with a sibling top-level key (the reader ignore
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,9 +20,10 @@ import orjson
 
 from claude_gw import __version__
 from claude_gw.errors import GatewayError
+from claude_gw.logs.cost import SIMULATED
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record
-from claude_gw.replay.send import PROVIDERS, Answer, base_url_of, dialect_of
+from claude_gw.replay.send import PROVIDERS, Answer, base_url_of, dialect_of, new_id
 from claude_gw.replay.sources import ReplayRequest
 from claude_gw.replay.targets import Target
 from claude_gw.server.dialects import DIALECTS
@@ -39,14 +41,21 @@ class Outcome:
     error: GatewayError | None
     attempts: int
     cached: bool = False
+    # (wall clock, monotonic) when the first try got its slot: waiting for one is not latency
+    started: tuple[float, float] | None = None
 
 
 def context_for(target: Target) -> RecordContext:
+    return replay_context(target.name, base_url_of(target))
+
+
+@functools.lru_cache(maxsize=256)  # one per target, used for every record of the run
+def replay_context(name: str, upstream_url: str) -> RecordContext:
     return RecordContext(
-        plugin_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:replay:{target.name}")),
+        plugin_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:replay:{name}")),
         route_paths=("/replay",),
-        service_name=target.name,
-        upstream_url=base_url_of(target),
+        service_name=name,
+        upstream_url=upstream_url,
         log_payloads=True,
         workspace=WORKSPACE,
         version=__version__,
@@ -54,13 +63,19 @@ def context_for(target: Target) -> RecordContext:
     )
 
 
-def exchange_for(
-    request: ReplayRequest, target: Target, outcome: Outcome, started: tuple[float, float]
-) -> Exchange:
-    """The exchange of one replay; `started` is (wall clock, monotonic) at the first try."""
-    url = urlsplit(base_url_of(target) + DIALECTS[dialect_of(target)].path)
+@functools.lru_cache(maxsize=256)
+def upstream_address(url: str) -> tuple[str, str | None, int]:
+    """(path, host, port) of the URL a target's requests go to."""
+    parts = urlsplit(url)
+    return parts.path, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def exchange_for(request: ReplayRequest, target: Target, outcome: Outcome) -> Exchange:
+    """The exchange of one replay, from the first try's start (`outcome.started`) to now."""
+    started = outcome.started or (time.time(), time.monotonic())
+    path, host, port = upstream_address(base_url_of(target) + DIALECTS[dialect_of(target)].path)
     ex = Exchange(
-        request_id=uuid.uuid4().hex,
+        request_id=new_id(),
         started_at=started[0],
         t_start=started[1],
         path="/replay/v1/messages",
@@ -68,12 +83,12 @@ def exchange_for(
         headers=[("user-agent", USER_AGENT)],
         client_model=request.body.get("model"),
         request_model=target.model,
-        provider=PROVIDERS.get(target.kind, "claude_gw"),
+        provider=provider_of(target, outcome.answer),
         endpoint="messages",
-        upstream_uri=url.path,
-        upstream_host=url.hostname,
-        upstream_port=url.port or (443 if url.scheme == "https" else 80),
-        request_body=orjson.dumps(request.body),
+        upstream_uri=path,
+        upstream_host=host,
+        upstream_port=port,
+        request_body=request.raw,
         t_end=time.monotonic(),
     )
     if outcome.answer is not None:
@@ -81,6 +96,14 @@ def exchange_for(
     elif outcome.error is not None:
         fill_error(ex, outcome.error)
     return ex
+
+
+def provider_of(target: Target, answer: Answer | None) -> str:
+    """The provider to log: the target kind's, unless the answer says it was simulated (the
+    built-in simulated backend marks every answer with `x-simulated: true`)."""
+    if answer is not None and answer.headers.get("x-simulated") == "true":
+        return SIMULATED
+    return PROVIDERS.get(target.kind, "claude_gw")
 
 
 def fill_answer(ex: Exchange, answer: Answer) -> None:
@@ -114,10 +137,9 @@ def result_record(
     outcome: Outcome,
     *,
     run_id: str,
-    started: tuple[float, float],
 ) -> dict[str, Any]:
     """The output record of one (request, target) pair."""
-    ex = exchange_for(request, target, outcome, started)
+    ex = exchange_for(request, target, outcome)
     record: dict[str, Any] = dict(build_record(ex, context_for(target)))
     record["replay"] = {
         "v": REPLAY_VERSION,

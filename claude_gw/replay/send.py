@@ -1,23 +1,24 @@
-"""One request to one target, once: translate, send with `Upstream`, translate back.
+"""One request to one target, once: translate, send with `AiohttpUpstream`, translate back.
 
-OpenAI kinds reuse the gateway's own dialects (`server.dialects`) and `upstream.Upstream`
-rather than the openai SDK, so a replayed answer is translated exactly as the gateway would
-translate it. Every failure is a `GatewayError` (from `Upstream` or the translators).
+Every kind reuses the gateway's own dialects (`server.dialects`), so a replayed answer is
+translated exactly as the gateway would translate it, and is sent with `AiohttpUpstream` (the
+contract of the gateway's `Upstream`, on aiohttp: see `upstream_aiohttp.py` for why). Every
+failure is a `GatewayError` (from the sender or the translators).
 """
 
 from __future__ import annotations
 
+import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 from claude_gw.replay.targets import Target
 from claude_gw.server.dialects import DIALECTS
 from claude_gw.translate.models import target_for
-from claude_gw.upstream import Upstream
+from claude_gw.upstream_aiohttp import AiohttpUpstream
 
 ANTHROPIC_VERSION = "2023-06-01"
 PROVIDERS = {"chat": "openai", "responses": "openai", "anthropic": "anthropic"}
@@ -35,6 +36,12 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def new_id() -> str:
+    """32 random hex digits: an id that only has to be unique, not secret (cheaper than
+    uuid4, whose `os.urandom` is a system call per id)."""
+    return f"{random.getrandbits(128):032x}"
+
+
 def base_url_of(target: Target) -> str:
     """The URL the dialect's path is appended to; a gateway is reached on its /anything route."""
     url = target.base_url.rstrip("/")
@@ -47,11 +54,13 @@ def dialect_of(target: Target) -> str:
     return "anthropic" if target.kind == "gateway" else target.kind
 
 
-def upstream_for(target: Target, client: httpx.AsyncClient, api_key: str | None) -> Upstream:
+def upstream_for(
+    target: Target, session: aiohttp.ClientSession, api_key: str | None
+) -> AiohttpUpstream:
     dialect = DIALECTS[dialect_of(target)]
     anthropic = dialect.name == "anthropic"
-    return Upstream(
-        client,
+    return AiohttpUpstream(
+        session,
         base_url=base_url_of(target),
         api_key=api_key,
         provider=PROVIDERS.get(target.kind, "claude_gw"),
@@ -70,21 +79,19 @@ def upstream_body(target: Target, body: dict[str, Any]) -> dict[str, Any]:
     return {**sent, **target.params}
 
 
-async def send_once(
-    target: Target, body: dict[str, Any], client: httpx.AsyncClient, api_key: str | None
-) -> Answer:
-    """Send `body` (an Anthropic Messages request) to `target` once; raise `GatewayError`."""
+async def send_once(target: Target, body: dict[str, Any], upstream: AiohttpUpstream) -> Answer:
+    """Send `body` (an Anthropic Messages request) to `target` once, through `upstream`
+    (`upstream_for(target, ...)`); raise `GatewayError`."""
     dialect = DIALECTS[dialect_of(target)]
-    upstream = upstream_for(target, client, api_key)
     sent = upstream_body(target, body)
     t_sent = time.monotonic()
     doc, headers = await upstream.complete(sent)
-    message, usage = dialect.response(doc, message_id=f"msg_replay_{uuid.uuid4().hex[:24]}")
+    message, usage = dialect.response(doc, message_id=f"msg_replay_{new_id()[:24]}")
     return Answer(
         message=dict(message),
         usage=dict(usage) if usage else None,
         upstream_status=200,
         t_sent=t_sent,
         t_done=time.monotonic(),
-        headers={k.lower(): v for k, v in headers.items()},
+        headers=headers,
     )

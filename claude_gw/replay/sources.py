@@ -17,6 +17,7 @@ Contracts:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -43,9 +44,17 @@ class ReplayRequest:
     model: str | None = None
     time: datetime | None = None
 
-    @property
+    # Cached: each is needed for every target the request is replayed on, and hashing or
+    # encoding a Claude CLI request (tens of KB) costs more than building its record.
+    # (The body is not to be changed once the request is made.)
+    @functools.cached_property
     def key(self) -> str:
         return request_key(self.body)
+
+    @functools.cached_property
+    def raw(self) -> bytes:
+        """The body as JSON."""
+        return orjson.dumps(self.body)
 
 
 def request_key(body: dict[str, Any]) -> str:

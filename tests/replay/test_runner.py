@@ -13,6 +13,7 @@ import pytest
 
 from claude_gw.logs.read import read_logs
 from claude_gw.replay import ReplayRequest, RetryPolicy, Target, areplay, replay
+from claude_gw.simulated import serve_simulated
 from tests.replay.fakes import ALWAYS_FAIL, FakeChat
 from tests.servers import ServerThread
 
@@ -278,3 +279,60 @@ def test_progress_bar_counts_every_result(capsys):
     with ServerThread(fake) as server:
         replay([ask("a"), ask("b")], [chat_target(server.base_url)], policy=FAST, progress=True)
     assert "2/2" in capsys.readouterr().err
+
+
+def test_waiting_for_a_free_slot_is_not_counted_as_latency():
+    fake = FakeChat(delay=0.2)
+    with ServerThread(fake) as server:
+        start = time.monotonic()
+        results = replay(
+            [ask("a"), ask("b")], [chat_target(server.base_url)], concurrency=1, policy=FAST
+        )
+        elapsed = time.monotonic() - start
+    assert elapsed >= 0.4  # the second request waited for the first one's slot
+    for record in results:
+        assert 200 <= record["latencies"]["request"] < 350
+
+
+def test_answers_of_the_simulated_backend_are_logged_as_simulated():
+    with serve_simulated() as base_url:
+        target = Target("nano", kind="chat", base_url=base_url, model="gpt-5-nano")
+        (record,) = replay([ask("a")], [target], policy=FAST, environ={"OPENAI_API_KEY": "x"})
+    meta = record["ai"]["proxy"]["meta"]
+    assert meta["provider_name"] == "simulated" and record["claude_gw"]["simulated"] is True
+    assert meta["response_model"] == "gpt-5-nano-simulated"
+    assert record["claude_gw"]["cost_source"] == "genai-prices"
+    assert record["ai"]["proxy"]["usage"]["cost"] > 0
+
+
+def test_without_keep_nothing_is_returned_and_everything_is_written(tmp_path):
+    fake = FakeChat()
+    out = tmp_path / "out.json"
+    seen: list[dict] = []
+    with ServerThread(fake) as server:
+        results = replay(
+            [ask(str(i)) for i in range(5)],
+            [chat_target(server.base_url)],
+            policy=FAST,
+            output=str(out),
+            keep=False,
+            on_result=seen.append,
+        )
+    assert results == []
+    assert sorted(r["replay"]["source_id"] for r in seen) == [str(i) for i in range(5)]
+    assert [r["replay"]["source_id"] for r in lines(out)] == [
+        r["replay"]["source_id"] for r in seen
+    ]
+
+
+def test_an_unwritable_result_file_stops_the_run_with_the_error(tmp_path):
+    fake = FakeChat()
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with ServerThread(fake) as server, pytest.raises(OSError):
+        replay(
+            [ask(str(i)) for i in range(5)],
+            [chat_target(server.base_url)],
+            policy=FAST,
+            output=str(blocker / "out.json"),
+        )
