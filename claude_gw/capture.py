@@ -5,6 +5,9 @@ uses one already running), runs the command with the Claude CLI pointed at it, l
 log record with the capture's name, stops the gateway when the command ends, and returns the
 command's exit status with the capture's records. The label rides in the base URL's path
 (`<gateway>/capture/<name>`), so a claude_gw gateway in another process labels them too.
+
+`run_capture(..., on_record=callback)` also hands each record to `callback` as the gateway logs
+it, while the command still runs; `describe_record(record)` makes one line of it for people.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import re
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +32,13 @@ from claude_gw.server.runner import BackgroundGateway
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PLACEHOLDER_KEY = "claude-gw-capture"  # the gateway ignores client keys; the CLI wants one
 FAMILIES = ("haiku", "sonnet", "opus")
+POLL_S = 0.1  # how often the log is read for new records while the command runs
+# A gateway in another process writes a record just after the response it logs: after the
+# command exits, wait this long before the last read of its log.
+SETTLE_S = 0.5
+STOP_S = 10.0  # a command left running by a failing `on_record` gets this long after SIGTERM
+
+OnRecord = Callable[[dict[str, Any]], None]
 
 
 def default_name(now: dt.datetime | None = None) -> str:
@@ -107,21 +118,62 @@ class CaptureResult:
 
 def read_records(log_path: Path, offset: int, name: str) -> list[dict[str, Any]]:
     """The records labelled `name` appended to the log after byte `offset`."""
-    if not log_path.exists():
-        return []
-    with log_path.open("rb") as log:
-        if log_path.stat().st_size >= offset:
-            log.seek(offset)
-        lines = log.read().splitlines()
-    records = []
-    for line in lines:
+    follower = RecordFollower(log_path, offset, name)
+    follower.poll(final=True)
+    return follower.records
+
+
+def labelled(line: bytes, name: str) -> dict[str, Any] | None:
+    """The record on `line` when it is a JSON object labelled with capture `name`."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if isinstance(record, dict) and (record.get("claude_gw") or {}).get("capture") == name:
+        return record
+    return None
+
+
+class RecordFollower:
+    """Follows a log from byte `offset`: each `poll()` reads the lines appended since the last
+    one and keeps the records labelled `name`, in file order, each exactly once.
+
+    Only whole lines are read (a line still being written waits for the next poll) unless
+    `poll(final=True)` says no more will come. A log that shrank below the position read so
+    far was replaced (rotated): it is read again from its start.
+    """
+
+    def __init__(
+        self, log_path: Path, offset: int, name: str, on_record: OnRecord | None = None
+    ) -> None:
+        self.log_path = log_path
+        self.offset = offset
+        self.name = name
+        self.on_record = on_record
+        self.records: list[dict[str, Any]] = []
+
+    def poll(self, *, final: bool = False) -> list[dict[str, Any]]:
+        """Read what was appended; return the new records, after passing each to `on_record`.
+        An exception from `on_record` propagates, and the rest of this batch is not delivered."""
+        new = [r for line in self._new_lines(final) if (r := labelled(line, self.name))]
+        for record in new:
+            self.records.append(record)
+            if self.on_record is not None:
+                self.on_record(record)
+        return new
+
+    def _new_lines(self, final: bool) -> list[bytes]:
         try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and (record.get("claude_gw") or {}).get("capture") == name:
-            records.append(record)
-    return records
+            with self.log_path.open("rb") as log:
+                if log.seek(0, io.SEEK_END) < self.offset:
+                    self.offset = 0
+                log.seek(self.offset)
+                data = log.read()
+        except FileNotFoundError:
+            return []
+        end = len(data) if final else data.rfind(b"\n") + 1
+        self.offset += end
+        return data[:end].splitlines()
 
 
 def exit_status(returncode: int) -> int:
@@ -155,12 +207,42 @@ def forwarding_signals(process_holder: list[subprocess.Popen[bytes]]) -> Iterato
             signal.signal(signum, handler)
 
 
-def run_command(command: Sequence[str], env: Mapping[str, str]) -> int:
+def run_command(
+    command: Sequence[str], env: Mapping[str, str], on_tick: Callable[[], object] | None = None
+) -> int:
+    """Run `command` to its end and return its exit status; `on_tick()` runs every `POLL_S`
+    seconds meanwhile. If `on_tick` raises, the command is stopped (SIGTERM, then SIGKILL
+    after `STOP_S`) and the exception propagates."""
     holder: list[subprocess.Popen[bytes]] = []
     with forwarding_signals(holder):
         process = subprocess.Popen(list(command), env=dict(env))
         holder.append(process)
-        return exit_status(process.wait())
+        try:
+            return exit_status(wait_ticking(process, on_tick))
+        except BaseException:
+            stop(process)
+            raise
+
+
+def wait_ticking(process: subprocess.Popen[bytes], on_tick: Callable[[], object] | None) -> int:
+    if on_tick is None:
+        return process.wait()
+    while True:
+        try:
+            return process.wait(POLL_S)
+        except subprocess.TimeoutExpired:
+            on_tick()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(STOP_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def run_capture(
@@ -170,23 +252,66 @@ def run_capture(
     name: str | None = None,
     gateway_url: str | None = None,
     environ: Mapping[str, str] | None = None,
+    on_record: OnRecord | None = None,
 ) -> CaptureResult:
     """Run `command` against a gateway and return its exit status and labelled records.
 
     Without `gateway_url`, a gateway with `settings` runs for the duration of the command on
     a free loopback port. With it, the command talks to that gateway; records are then read
     from `settings.log_path` when that file is the other gateway's log.
+
+    `on_record(record)` is called on the calling thread with each labelled record as it
+    reaches the log (checked every `POLL_S` seconds while the command runs), then with the
+    ones written as it ended: every record of `CaptureResult.records` exactly once, in that
+    order. If it raises, the command is stopped and the exception propagates.
     """
     label = check_name(name or default_name())
     env_in = dict(environ or {})
     log_path = settings.log_path
     offset = log_path.stat().st_size if log_path.exists() else 0
+    follower = RecordFollower(log_path, offset, label, on_record)
+    tick = follower.poll if on_record is not None else None
     if gateway_url:
         env = client_env(f"{gateway_url.rstrip('/')}/capture/{label}", settings, env_in)
-        status = run_command(command, env)
+        status = run_command(command, env, tick)
+        time.sleep(SETTLE_S)
     else:
         local = replace(settings, host="127.0.0.1", port=0)
         with BackgroundGateway(local) as gateway:
             env = client_env(f"{gateway.url}/capture/{label}", settings, env_in)
-            status = run_command(command, env)
-    return CaptureResult(label, status, log_path, read_records(log_path, offset, label))
+            status = run_command(command, env, tick)
+    follower.poll(final=True)  # the local gateway has stopped and flushed its log
+    return CaptureResult(label, status, log_path, follower.records)
+
+
+def describe_record(record: Mapping[str, Any]) -> str:
+    """One line for people about a logged record: UTC time, response (else requested) model,
+    status, tokens (prompt, cached, completion, reasoning), stop reason, tool calls, error.
+
+    `12:03:04.512 gpt-5-mini-simulated 200 1310 in (0 cached) 1732 out (1708 reasoning)
+    tool_use, 1 tool call`; a count_tokens request reads `... 200 count_tokens`."""
+    ours = record.get("claude_gw") or {}
+    proxy = (record.get("ai") or {}).get("proxy") or {}
+    meta = proxy.get("meta") or {}
+    started = dt.datetime.fromtimestamp((record.get("started_at") or 0) / 1000, tz=dt.UTC)
+    model = meta.get("response_model") or meta.get("request_model") or "?"
+    status = (record.get("response") or {}).get("status", "?")
+    head = f"{started:%H:%M:%S}.{started.microsecond // 1000:03d} {model} {status}"
+    if ours.get("endpoint") == "count_tokens":
+        return f"{head} count_tokens"
+    parts = [head + " " + token_text(proxy.get("usage") or {})]
+    if ours.get("stop_reason"):
+        calls = ours.get("tool_calls") or 0
+        parts.append(f"{ours['stop_reason']}, {calls} tool call{'' if calls == 1 else 's'}")
+    if ours.get("error_type"):
+        parts.append(f"error {ours['error_type']}: {ours.get('error_message') or ''}".rstrip())
+    return " ".join(parts)
+
+
+def token_text(usage: Mapping[str, Any]) -> str:
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    return (
+        f"{usage.get('prompt_tokens') or 0} in ({cached} cached) "
+        f"{usage.get('completion_tokens') or 0} out ({reasoning} reasoning)"
+    )

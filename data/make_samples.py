@@ -6,7 +6,8 @@
 - `kong-older.json`: seeded lines of older Kong shapes from `bench/` plus five bad lines.
 - `claude_gw-sessions.json`: real Claude CLI sessions (`claude -p`) captured through the
   gateway with payloads, in front of the built-in SIMULATED backend (latencies simulated).
-- `replay.json`: those requests replayed against two simulated models through a gateway.
+- `replay.json`: those requests replayed on OpenAI-API targets (Chat Completions and
+  Responses) served by the built-in SIMULATED backend on a loopback port.
 
 Needs the dev extra, Node.js and the Claude CLI installed by the tests (`claude_cli` fixture,
 pinned in tests/conftest.py) at `.cache/claude-cli`. Everything runs on 127.0.0.1.
@@ -15,6 +16,7 @@ pinned in tests/conftest.py) at `.cache/claude-cli`. Everything runs on 127.0.0.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -33,7 +35,7 @@ from claude_gw.capture import run_capture  # noqa: E402
 from claude_gw.config import Settings  # noqa: E402
 from claude_gw.logs import read_logs  # noqa: E402
 from claude_gw.replay import Target, dedupe, load_requests, replay  # noqa: E402
-from claude_gw.server.runner import BackgroundGateway  # noqa: E402
+from claude_gw.simulated import SIMULATED_SUFFIX, serve_simulated  # noqa: E402
 
 FIXTURE = REPO / ".." / "shared" / "fixtures" / "kong" / "claude.json"
 CLAUDE = REPO / ".cache" / "claude-cli" / "node_modules" / ".bin" / "claude"
@@ -63,7 +65,12 @@ SESSIONS = (
         '[sim:tool Bash {"command": "echo beta", "description": "B"}]',
     ),
 )
-REPLAY_MODELS = ("gpt-5-nano", "gpt-4.1")
+# (target name, API kind, model): every one served by the simulated backend.
+REPLAY_TARGETS = (
+    ("gpt-5-nano", "chat", "gpt-5-nano"),
+    ("gpt-4.1", "chat", "gpt-4.1"),
+    ("gpt-5-mini-responses", "responses", "gpt-5-mini"),
+)
 
 
 def write_kong_3_13(out: Path) -> None:
@@ -123,18 +130,13 @@ def capture_one(out: Path, claude: Path, home: Path, name: str, model: str, prom
 def replay_sessions(sessions: Path, out: Path) -> None:
     out.unlink(missing_ok=True)
     requests = dedupe(load_requests(sessions))
-    if not requests:
-        # claude_gw.replay.sources accepts only user/assistant roles, and the Claude CLI also
-        # sends role "system" messages: until that is fixed, there is nothing to replay.
-        print(
-            "replay: nothing replayable in the sessions; replay.json not written", file=sys.stderr
-        )
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(upstream_url="simulated", log_path=Path(tmp) / "gateway.json")
-        with BackgroundGateway(settings) as gateway:
-            targets = [Target(m, kind="gateway", base_url=gateway.url) for m in REPLAY_MODELS]
-            replay(requests, targets, output=out, run_id="sample-replay")
+    with serve_simulated() as base_url:
+        targets = [
+            Target(name, kind=kind, base_url=base_url, model=model, api_key_env="")
+            for name, kind, model in REPLAY_TARGETS
+        ]
+        # one slot per request: no request waits for another, so each latency is its own
+        replay(requests, targets, output=out, run_id="sample-replay", concurrency=len(requests))
     print(f"replay: {len(read_logs(out))} results", file=sys.stderr)
 
 

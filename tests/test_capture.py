@@ -7,11 +7,19 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from claude_gw.capture import PLACEHOLDER_KEY, client_env, read_records, run_capture
+from claude_gw.capture import (
+    PLACEHOLDER_KEY,
+    RecordFollower,
+    client_env,
+    describe_record,
+    read_records,
+    run_capture,
+)
 from claude_gw.config import ModelRule, Settings
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
@@ -79,6 +87,29 @@ def test_capture_labels_every_record_of_the_command(tmp_path):
     assert {r["request"]["uri"] for r in records} == {"/capture/three/v1/messages"}
 
 
+def test_capture_follow_prints_a_line_per_record_before_the_summary(tmp_path):
+    script = (
+        "import os, httpx\n"
+        "body = {'model': os.environ['ANTHROPIC_MODEL'], 'max_tokens': 100,"
+        " 'messages': [{'role': 'user', 'content': '[sim:reply ok]'}]}\n"
+        "for _ in range(2):\n"
+        "    httpx.post(os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages', json=body, timeout=30)\n"
+    )
+    result = capture(
+        tmp_path,
+        *("--upstream", "simulated", "--model", "gpt-4.1-mini", "--follow", "--name", "f"),
+        *("--", sys.executable, "-c", script),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    followed = [line for line in lines if " gpt-4.1-mini-simulated 200 " in line]
+    assert len(followed) == 2
+    assert all(line.endswith("end_turn, 0 tool calls") for line in followed)
+    assert lines.index(followed[-1]) < lines.index(
+        "claude-gw capture f: 2 requests (0 errors), 0 token counts"
+    )
+
+
 def test_capture_errors_are_one_line(tmp_path):
     missing = capture(tmp_path, "--upstream", "simulated", "--", "no-such-command-xyz")
     assert missing.returncode == 2 and "command not found: no-such-command-xyz" in missing.stderr
@@ -105,6 +136,134 @@ def test_run_capture_python_api_returns_the_records(tmp_path):
     frame = result.to_frame()
     assert frame.height == 1 and frame["endpoint"][0] == "count_tokens"
     assert list(result.to_frame(engine="pandas")["source_line"]) == [1]
+
+
+# A command that sends one request, waits (at most 20 s) for the file named by its first
+# argument to appear, then sends a second one and exits at once.
+TWO_REQUESTS_WITH_A_PAUSE = (
+    "import os, sys, time, httpx\n"
+    "base = os.environ['ANTHROPIC_BASE_URL']\n"
+    "def ask(text):\n"
+    "    body = {'model': os.environ['ANTHROPIC_MODEL'], 'max_tokens': 100,"
+    " 'messages': [{'role': 'user', 'content': '[sim:reply ' + text + ']'}]}\n"
+    "    assert httpx.post(base + '/v1/messages', json=body, timeout=30).status_code == 200\n"
+    "ask('first')\n"
+    "deadline = time.monotonic() + 20\n"
+    "while not os.path.exists(sys.argv[1]):\n"
+    "    if time.monotonic() > deadline:\n"
+    "        sys.exit(7)\n"
+    "    time.sleep(0.05)\n"
+    "ask('second')\n"
+)
+
+
+def answer_text(record: dict) -> str:
+    return json.loads(record["ai"]["proxy"]["payload"]["response"])["content"][0]["text"]
+
+
+def test_on_record_sees_each_record_once_in_order_while_the_command_runs(tmp_path):
+    """The command only goes on to its second request once the callback has seen the first
+    one, so a callback called only after the command ended would make it exit 7."""
+    seen_file = tmp_path / "first-record-seen"
+    seen: list[dict] = []
+
+    def on_record(record: dict) -> None:
+        seen.append(record)
+        seen_file.touch()
+
+    settings = Settings(
+        upstream_url="simulated",
+        model="gpt-4.1-mini",
+        log_path=tmp_path / "claude.json",
+        log_payloads=True,
+    )
+    command = [sys.executable, "-c", TWO_REQUESTS_WITH_A_PAUSE, str(seen_file)]
+    result = run_capture(
+        command, settings, name="follow", environ=dict(os.environ), on_record=on_record
+    )
+    assert result.returncode == 0, "the first record was not delivered while the command ran"
+    assert [answer_text(r) for r in seen] == ["first", "second"]
+    assert seen == result.records == read_records(tmp_path / "claude.json", 0, "follow")
+
+
+def test_an_on_record_that_raises_stops_the_command(tmp_path):
+    settings = Settings(upstream_url="simulated", log_path=tmp_path / "claude.json")
+    script = (
+        "import os, time, httpx\n"
+        "httpx.post(os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages/count_tokens',"
+        " json={'model': 'x', 'messages': [{'role': 'user', 'content': 'hi'}]}, timeout=30)\n"
+        "time.sleep(60)\n"
+    )
+
+    def on_record(record: dict) -> None:
+        raise LookupError("no thanks")
+
+    started = time.monotonic()
+    with pytest.raises(LookupError, match="no thanks"):
+        run_capture(
+            [sys.executable, "-c", script], settings, environ=dict(os.environ), on_record=on_record
+        )
+    assert time.monotonic() - started < 30
+
+
+def test_the_follower_reads_whole_lines_once_and_rereads_a_replaced_log(tmp_path):
+    log = tmp_path / "claude.json"
+    line = json.dumps({"claude_gw": {"capture": "x"}, "n": 1}).encode() + b"\n"
+    other = json.dumps({"claude_gw": {"capture": "y"}}).encode() + b"\n"
+    follower = RecordFollower(log, 0, "x")
+    assert follower.poll() == []  # no log yet
+    log.write_bytes(other + line[:10])
+    assert follower.poll() == []  # a line still being written waits
+    with log.open("ab") as f:
+        f.write(line[10:] + b"not json\n")
+    assert follower.poll() == [{"claude_gw": {"capture": "x"}, "n": 1}]
+    assert follower.poll() == []
+    log.write_bytes(line)  # rotated: a new, shorter file at the same path
+    assert [r["n"] for r in follower.poll()] == [1]
+    assert len(follower.records) == 2
+
+
+def test_describe_record_is_one_line_with_time_model_status_tokens_and_stop_reason():
+    record = {
+        "started_at": 1795620331249,
+        "response": {"status": 200},
+        "ai": {
+            "proxy": {
+                "meta": {"request_model": "gpt-5-mini", "response_model": "gpt-5-mini-simulated"},
+                "usage": {
+                    "prompt_tokens": 1310,
+                    "completion_tokens": 1732,
+                    "prompt_tokens_details": {"cached_tokens": 1024},
+                    "completion_tokens_details": {"reasoning_tokens": 1708},
+                },
+            }
+        },
+        "claude_gw": {"endpoint": "messages", "stop_reason": "tool_use", "tool_calls": 2},
+    }
+    assert describe_record(record) == (
+        "15:25:31.249 gpt-5-mini-simulated 200 1310 in (1024 cached) 1732 out (1708 reasoning)"
+        " tool_use, 2 tool calls"
+    )
+    failed = {
+        "started_at": 0,
+        "response": {"status": 429},
+        "ai": {"proxy": {"meta": {"request_model": "gpt-4.1"}}},
+        "claude_gw": {
+            "endpoint": "messages",
+            "error_type": "rate_limit_error",
+            "error_message": "slow down",
+        },
+    }
+    assert describe_record(failed) == (
+        "00:00:00.000 gpt-4.1 429 0 in (0 cached) 0 out (0 reasoning)"
+        " error rate_limit_error: slow down"
+    )
+    count = {
+        "started_at": 0,
+        "response": {"status": 200},
+        "claude_gw": {"endpoint": "count_tokens"},
+    }
+    assert describe_record(count) == "00:00:00.000 ? 200 count_tokens"
 
 
 def test_env_prints_export_lines_that_follow_the_model_options():

@@ -84,3 +84,37 @@ def test_every_data_file_a_notebook_names_exists(path: Path) -> None:
 )
 def test_every_sample_file_is_described_in_the_data_readme(name: str) -> None:
     assert f"`{name}`" in (DATA / "README.md").read_text(encoding="utf-8")
+
+
+def sample_records() -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted(DATA.glob("*.json")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # kong-older.json holds lines a reader must skip, on purpose
+            if isinstance(record, dict) and "proxy" in (record.get("ai") or {}):
+                found.append((path.name, record))
+    return found
+
+
+def test_no_sample_answered_by_the_simulator_claims_another_provider():
+    simulated = [
+        (name, record)
+        for name, record in sample_records()
+        if (record["ai"]["proxy"]["meta"].get("response_model") or "").endswith("-simulated")
+    ]
+    assert {name for name, _ in simulated} >= {"claude_gw-sessions.json", "replay.json"}
+    for name, record in simulated:
+        assert record["ai"]["proxy"]["meta"]["provider_name"] == "simulated", name
+        assert record["claude_gw"]["simulated"] is True, name
+
+
+def test_the_sample_replay_keeps_reasoning_tokens_and_prices_every_answer():
+    replayed = [record for name, record in sample_records() if name == "replay.json"]
+    usage = {record["replay"]["target"]: record["ai"]["proxy"]["usage"] for record in replayed}
+    assert usage["gpt-5-nano"]["completion_tokens_details"]["reasoning_tokens"] > 0
+    assert usage["gpt-5-mini-responses"]["completion_tokens_details"]["reasoning_tokens"] > 0
+    assert all(record["claude_gw"]["cost_source"] == "genai-prices" for record in replayed)
+    assert all(record["ai"]["proxy"]["usage"]["cost"] > 0 for record in replayed)

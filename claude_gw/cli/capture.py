@@ -7,7 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from claude_gw.capture import CaptureResult, check_name, run_capture
+from claude_gw.capture import CaptureResult, check_name, describe_record, run_capture
 from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
 
 EPILOG = """\
@@ -15,10 +15,12 @@ The command runs with ANTHROPIC_BASE_URL pointing at the gateway, ANTHROPIC_MODE
 ANTHROPIC_DEFAULT_{HAIKU,SONNET,OPUS}_MODEL variables following --model and --map, and
 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1. It keeps your terminal: an interactive `claude`
 stays interactive. Every record it causes is labelled `claude_gw.capture = NAME` in the log.
-The exit status is the command's.
+The exit status is the command's. With --follow, one line per record goes to stderr as the
+gateway logs it (best with `claude -p`: an interactive claude owns the terminal).
 
 examples:
   claude-gw capture --upstream simulated -- claude -p "say hi"
+  claude-gw capture --follow --model gpt-5-mini -- claude -p "list the files here"
   claude-gw capture --name refactor-1 --model gpt-5 -- claude
   claude-gw capture --gateway http://127.0.0.1:8000 --log claude.json -- claude -p "hi"
 """
@@ -42,6 +44,12 @@ def add_parser(commands: Any) -> None:
         help="use the gateway already running at URL instead of starting one; pass its --log "
         "to get the summary",
     )
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="print one line per record (time, model, status, tokens, stop reason, tool calls) "
+        "to stderr as the gateway logs it",
+    )
     add_gateway_options(parser)
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
     parser.set_defaults(run=run)
@@ -60,6 +68,10 @@ def summary_lines(result: CaptureResult) -> list[str]:
     ]
 
 
+def print_record(record: dict[str, Any]) -> None:
+    print(describe_record(record), file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not command:
@@ -74,7 +86,12 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         require_key(settings)
     try:
         result = run_capture(
-            command, settings, name=args.name, gateway_url=args.gateway, environ=environ
+            command,
+            settings,
+            name=args.name,
+            gateway_url=args.gateway,
+            environ=environ,
+            on_record=print_record if args.follow else None,
         )
     except FileNotFoundError:
         raise CliError(f"capture: command not found: {command[0]}") from None

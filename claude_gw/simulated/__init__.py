@@ -1,12 +1,13 @@
 """A built-in simulated LLM backend (OpenAI Chat Completions, OpenAI Responses, Anthropic
 Messages): no key, no network, made-up answers.
 
-`claude-gw serve --upstream simulated` runs the gateway against it, and the tests use the same
-code as their fake upstream for all three dialects. It behaves like the real APIs closely
-enough for translation bugs to show up (validation, error envelopes and headers, stream
-framing, usage accounting, timing), and it always says it is a simulation: every answer's
-`model` is the requested name plus `-simulated`, and every response carries the header
-`x-simulated: true`.
+`claude-gw serve --upstream simulated` runs the gateway against it, the tests use the same
+code as their fake upstream for all three dialects, and `serve_simulated()` serves it on a
+loopback port for anything that needs a URL (the sample replay, notebook 4). It behaves
+like the real APIs closely enough for translation bugs to show up (validation, error envelopes
+and headers, stream framing, usage accounting, timing), and it always says it is a
+simulation: every answer's `model` is the requested name plus `-simulated`, and every response
+carries the header `x-simulated: true`.
 
 Endpoints (any path prefix): `POST .../chat/completions`, `GET .../models`, `POST
 .../responses` (`responses_api`), `POST .../messages` and `POST .../messages/count_tokens`
@@ -76,7 +77,12 @@ from claude_gw.simulated.answer import SIMULATED_SUFFIX
 from claude_gw.simulated.directives import MAX_STALL_S
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import PROFILES, ModelProfile, profile_for
-from claude_gw.simulated.serving import SimulatedTransport, asgi_app, simulated_transport
+from claude_gw.simulated.serving import (
+    SimulatedTransport,
+    asgi_app,
+    serve_simulated,
+    simulated_transport,
+)
 from claude_gw.simulated.simulator import SimResponse, SimStats, Simulator
 
 __all__ = [
@@ -91,5 +97,6 @@ __all__ = [
     "Simulator",
     "asgi_app",
     "profile_for",
+    "serve_simulated",
     "simulated_transport",
 ]

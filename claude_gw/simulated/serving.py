@@ -1,16 +1,29 @@
-"""The simulator behind two doors: an in-process httpx transport and a pure ASGI app.
+"""The simulator behind three doors: an in-process httpx transport, a pure ASGI app, and that
+app served on a loopback socket (`serve_simulated`) for clients that need a real URL.
 
-Both stream: bytes reach the client as the simulator produces them, and a client that leaves
+All stream: bytes reach the client as the simulator produces them, and a client that leaves
 early closes the body generator (which the simulator counts in `stats.streams_cancelled`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, MutableMapping
+import socket
+import threading
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    MutableMapping,
+)
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import uvicorn
 
 from claude_gw.simulated.simulator import Simulator
 
@@ -120,3 +133,65 @@ async def _stream_until_disconnect(
         watching = group.create_task(watch())
         pumping.add_done_callback(lambda _: watching.cancel())
         watching.add_done_callback(lambda _: pumping.cancel())
+
+
+STARTUP_TIMEOUT_S = 10.0
+SHUTDOWN_TIMEOUT_S = 5  # streams still open then are cut: the simulator is a test double
+
+
+@contextmanager
+def serve_simulated(sim: Simulator | None = None, *, port: int = 0) -> Iterator[str]:
+    """`with serve_simulated() as base_url:` serves `sim` (default: a new `Simulator()`) on
+    127.0.0.1 from a daemon thread; `base_url` is `http://127.0.0.1:PORT/v1`, ready for the
+    openai SDK or a replay `Target(kind="chat", base_url=...)`. Port 0 picks a free port.
+
+    Leaving the block stops the server and waits for its thread: requests still in flight get
+    `SHUTDOWN_TIMEOUT_S` seconds to finish, then their connections are closed.
+    Raises `OSError` when the port is taken and `RuntimeError` when uvicorn does not start.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)
+        server = _uvicorn_server(asgi_app(sim or Simulator()))
+        thread = threading.Thread(
+            target=lambda: asyncio.run(server.serve(sockets=[sock])),
+            name="claude-gw-simulated",
+            daemon=True,
+        )
+        thread.start()
+        try:
+            _wait_started(server, thread)
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        finally:
+            _stop(server, thread)
+    finally:
+        sock.close()
+
+
+def _uvicorn_server(app: ASGIApp) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
+    )
+    return uvicorn.Server(config)
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the simulated backend did not start")
+        time.sleep(0.01)
+
+
+def _stop(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(SHUTDOWN_TIMEOUT_S + 2)
+    if thread.is_alive():  # a connection uvicorn would not let go of
+        server.force_exit = True
+        thread.join(SHUTDOWN_TIMEOUT_S)
