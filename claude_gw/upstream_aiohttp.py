@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
 from claude_gw.translate.errors import upstream_http_error
@@ -36,7 +37,7 @@ class AiohttpUpstream:
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
-        self.url = f"{self.base_url}{path}"
+        self.url = URL(f"{self.base_url}{path}")  # parsed once, not on every request
         self.label = f"{provider} at {self.base_url}"
         self._api_key = api_key
         self._headers = {"content-type": "application/json", **(extra_headers or {})}

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 import uuid
@@ -220,12 +221,17 @@ async def areplay(
         results=[] if keep else None,
     )
     writing = asyncio.create_task(writer.run(), name="claude-gw-replay-writer")
+    # Everything alive now (modules, the requests) outlives the run: freezing it keeps the
+    # garbage collector's full passes, which otherwise stall the loop for tens of ms a few
+    # times a run, to the objects the run makes. Unfrozen (back to normal) when it ends.
+    gc.freeze()
     try:
         async with asyncio.TaskGroup() as group:
             for target, its_requests in by_target(todo):
                 pacer = Pacer(concurrency, rpm, sleep)
                 group.create_task(feed(group, run, pacer, target, its_requests))
     finally:
+        gc.unfreeze()
         try:
             await writer.close(writing)
         finally:

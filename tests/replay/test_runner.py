@@ -274,11 +274,18 @@ def test_replay_works_inside_a_running_event_loop():
     assert results[0]["response"]["status"] == 200
 
 
-def test_progress_bar_counts_every_result(capsys):
+def test_progress_bar_counts_every_result_with_the_errors_and_cost_so_far(capsys):
     fake = FakeChat()
     with ServerThread(fake) as server:
-        replay([ask("a"), ask("b")], [chat_target(server.base_url)], policy=FAST, progress=True)
-    assert "2/2" in capsys.readouterr().err
+        replay(
+            [ask("a"), ask("b"), ask("c", ALWAYS_FAIL)],
+            [chat_target(server.base_url)],
+            policy=RetryPolicy(attempts=1, timeout=10.0),
+            progress=True,
+        )
+    bar = capsys.readouterr().err.replace("\r", "\n").splitlines()[-1]
+    # two answers of gpt-4.1 (11 prompt + 3 completion tokens each: $2/M in, $8/M out)
+    assert "3/3" in bar and "errors=1" in bar and "cost=$0.0001" in bar
 
 
 def test_waiting_for_a_free_slot_is_not_counted_as_latency():
