@@ -11,7 +11,8 @@ slot busy all the time); their ratio (the issue's target: at least 0.80); this p
 time (getrusage RUSAGE_SELF, user + sys, over the call only) per request; the upstream's CPU
 time (from /proc) over the same call. `--profile FILE` runs the call under cProfile instead
 (slower: profile numbers are for finding what dominates, not for the table). Variants that
-locate the cost: `--plain-client` (bare aiohttp POSTs, no areplay: the client's own ceiling),
+locate the cost: `--plain CLIENT` (bare POSTs through one HTTP client, no areplay: that
+client's own ceiling; CLIENT is aiohttp, the runner's, or httpx, openai or openai-aiohttp),
 `--no-output` (areplay
 with no result file).
 """
@@ -31,18 +32,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import orjson
 
 from claude_gw.replay import ReplayRequest, Target, areplay
 from claude_gw.replay.runner import new_session, run_loop
+from claude_gw.replay.send import upstream_body
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.80
@@ -78,7 +79,7 @@ class Settings:
     requests: int = 10_000
     concurrency: int = 64
     delay: float = 0.020
-    plain_client: bool = False  # the client-ceiling baseline instead of areplay
+    plain: str | None = None  # an HTTP client's bare ceiling (PLAIN_CLIENTS) instead of areplay
     pin: bool = True  # runner on one core, upstream on another (when there are two)
     write_output: bool = True  # False: areplay with output=None (no result file)
     profile: Path | None = None
@@ -191,25 +192,72 @@ async def run_replay(
     return statuses
 
 
-async def run_plain_client(
+PLAIN_CLIENTS = ("aiohttp", "httpx", "openai", "openai-aiohttp")
+
+
+async def run_plain(
     requests: list[ReplayRequest], target: Target, output: Path, settings: Settings
 ) -> list[dict[str, Any]]:
-    """The HTTP client's own ceiling: the same POSTs through a bare aiohttp session made as
-    the runner makes its own (same concurrency), with no translation, no records, no file."""
+    """An HTTP client's own ceiling: the same requests POSTed through it alone (same
+    concurrency; no translation, no records, no file). `aiohttp` is a session made as the
+    runner makes its own; `httpx` an AsyncClient with no connection cap (the gateway's
+    settings); `openai` / `openai-aiohttp` the official SDK (its default httpx client / its
+    aiohttp one), raw responses, so its models do not parse them."""
     url = f"{target.base_url}/chat/completions"
-    headers = {"content-type": "application/json"}
     slots = asyncio.Semaphore(settings.concurrency)
     statuses: list[dict[str, Any]] = []
+    bodies = [upstream_body(target, request.body) for request in requests]
+    async with plain_sender(settings.plain or "aiohttp", url) as send:
 
-    async def post(session: aiohttp.ClientSession, body: bytes) -> None:
-        async with slots, session.post(url, data=body, headers=headers) as response:
-            orjson.loads(await response.read())
-            statuses.append({"response": {"status": response.status}})
+        async def one(body: dict[str, Any]) -> None:
+            async with slots:
+                statuses.append({"response": {"status": await send(body)}})
 
-    async with new_session() as session, asyncio.TaskGroup() as group:
-        for request in requests:
-            group.create_task(post(session, orjson.dumps(request.body)))
+        async with asyncio.TaskGroup() as group:
+            for body in bodies:
+                group.create_task(one(body))
     return statuses
+
+
+@contextlib.asynccontextmanager
+async def plain_sender(client: str, url: str) -> AsyncIterator[Any]:
+    """`send(body) -> status` through `client`, for `run_plain`."""
+    headers = {"content-type": "application/json"}
+    if client == "aiohttp":
+        async with new_session() as session:
+
+            async def send_aiohttp(body: dict[str, Any]) -> int:
+                async with session.post(url, data=orjson.dumps(body), headers=headers) as r:
+                    orjson.loads(await r.read())
+                    return r.status
+
+            yield send_aiohttp
+    elif client == "httpx":
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        async with httpx.AsyncClient(limits=limits, timeout=300.0) as http:
+
+            async def send_httpx(body: dict[str, Any]) -> int:
+                r = await http.post(url, content=orjson.dumps(body), headers=headers)
+                orjson.loads(r.content)
+                return r.status_code
+
+            yield send_httpx
+    else:
+        import openai
+
+        http_client = openai.DefaultAioHttpClient() if client == "openai-aiohttp" else None
+        base_url = url.removesuffix("/chat/completions")
+        sdk = openai.AsyncOpenAI(
+            api_key="unused", base_url=base_url, http_client=http_client, max_retries=0
+        )
+        async with sdk:
+
+            async def send_openai(body: dict[str, Any]) -> int:
+                r = await sdk.chat.completions.with_raw_response.create(**body)
+                orjson.loads(r.content)
+                return r.status_code
+
+            yield send_openai
 
 
 @contextlib.contextmanager
@@ -227,7 +275,7 @@ def pinned(cores: set[int] | None) -> Iterator[None]:
 def measure(settings: Settings) -> Result:
     """Start the upstream, send N requests through it, and measure (see the docstring)."""
     requests = make_requests(settings.requests)
-    run = run_plain_client if settings.plain_client else run_replay
+    run = run_plain if settings.plain else run_replay
     cores = cores_for(settings.pin)
     with (
         upstream_process(settings.delay, cores[1] if cores else None) as upstream,
@@ -358,7 +406,9 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path | None, int]:
     )
     p.add_argument("--profile", type=Path, help="run under cProfile, dump the stats here")
     p.add_argument(
-        "--plain-client", action="store_true", help="baseline: bare aiohttp POSTs, no areplay"
+        "--plain",
+        choices=PLAIN_CLIENTS,
+        help="baseline: bare POSTs through this HTTP client, no areplay",
     )
     p.add_argument("--no-output", action="store_true", help="areplay without a result file")
     p.add_argument(
@@ -369,7 +419,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path | None, int]:
         requests=a.requests,
         concurrency=a.concurrency,
         delay=a.delay,
-        plain_client=a.plain_client,
+        plain=a.plain,
         pin=not a.no_pin,
         write_output=not a.no_output,
         profile=a.profile,
@@ -403,8 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_before": load_before,
         "machine": machine(),
-        "runner": "plain aiohttp (baseline)" if settings.plain_client else "areplay",
-        "output_file": settings.write_output and not settings.plain_client,
+        "runner": f"plain {settings.plain} (baseline)" if settings.plain else "areplay",
+        "output_file": settings.write_output and not settings.plain,
         "pinned": describe_pinning(cores_for(settings.pin)),
         "profiled": settings.profile is not None,
         "runs": [asdict(r) for r in runs],

@@ -29,7 +29,10 @@ FIELDS = set(Result.__dataclass_fields__) | {
     [
         pytest.param([], "areplay", id="areplay"),
         pytest.param(["--no-output"], "areplay", id="areplay_without_result_file"),
-        pytest.param(["--plain-client"], "plain aiohttp (baseline)", id="plain_client_baseline"),
+        *(
+            pytest.param(["--plain", client], f"plain {client} (baseline)", id=f"plain_{client}")
+            for client in ("aiohttp", "httpx", "openai", "openai-aiohttp")
+        ),
         pytest.param(["--no-pin"], "areplay", id="areplay_unpinned"),
     ],
 )
