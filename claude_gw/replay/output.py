@@ -39,11 +39,6 @@ def done_pairs(path: str | os.PathLike[str]) -> set[tuple[str, str]]:
     return pairs
 
 
-def append_record(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
-    """Append one record as one line, in one write."""
-    append_lines(path, orjson.dumps(record) + b"\n")
-
-
 def append_lines(path: str | os.PathLike[str], lines: bytes) -> None:
     """Append whole lines in one write."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
