@@ -8,11 +8,12 @@ Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error mess
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import aiohttp
 import httpx
 import orjson
 
@@ -175,3 +176,110 @@ class Upstream:
             error.message = error.message.replace(self._api_key, "***")
             error.args = (error.message,)
         return error
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that sends through an aiohttp connection pool.
+
+    `httpx.AsyncClient(transport=AiohttpTransport())` keeps httpx's interface (timeouts,
+    proxies from the environment, content decoding, errors as `httpx.HTTPError`) at a fraction
+    of httpcore's CPU cost: with 32 requests in flight on loopback, `Upstream.complete` took
+    2.0 ms of CPU per request on httpcore 1.0.9 (its pool scans every connection, polling each
+    socket, on every request: encode/httpcore#1035) and 0.31 ms on aiohttp. No limit on
+    connections; idle ones are closed after 5 s, as httpx does. The session is made on first
+    use, inside the event loop that serves (it is bound to that loop).
+    """
+
+    def __init__(self, *, keepalive_expiry: float = 5.0) -> None:
+        self._keepalive_expiry = keepalive_expiry
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=0,
+                keepalive_timeout=self._keepalive_expiry,
+                ssl=httpx.create_ssl_context(),  # the CAs httpx trusts
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,  # httpx decodes, from the response headers
+                trust_env=False,  # proxies from the environment are httpx's mounts
+            )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._open_session()
+        timeouts = request.extensions.get("timeout", {})
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
+        )
+        content = await request.aread()
+        with _mapped_errors():
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=content or None,
+                allow_redirects=False,
+                timeout=timeout,
+            )
+        reason = (response.reason or "").encode("latin-1", "replace")
+        return httpx.Response(
+            response.status,
+            headers=list(response.raw_headers),
+            stream=_AiohttpStream(response),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class _AiohttpStream(httpx.AsyncByteStream):
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _mapped_errors():
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aclose(self) -> None:
+        # A body read to the end gives its connection back to the pool; one left half-read
+        # (the client went away mid-stream) closes it, which cancels the upstream request.
+        if self._response.content.at_eof():
+            self._response.release()
+        else:
+            self._response.close()
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Turn aiohttp's exceptions into the httpx ones `Upstream` maps (`raise ... from`)."""
+    try:
+        yield
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise _httpx_error(exc)(str(exc) or type(exc).__name__) from exc
+
+
+def _httpx_error(exc: BaseException) -> type[httpx.TransportError]:
+    table: list[tuple[type[BaseException], type[httpx.TransportError]]] = [
+        (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+        (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+        (TimeoutError, httpx.ReadTimeout),
+        (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
+        (aiohttp.ClientConnectorError, httpx.ConnectError),
+        (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
+        (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
+        (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+        (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    ]
+    for source, target in table:
+        if isinstance(exc, source):
+            return target
+    return httpx.ReadError
