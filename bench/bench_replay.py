@@ -4,10 +4,12 @@
 
 Starts `bench.replay_upstream` (a fake OpenAI chat upstream, a test double answering every
 request after `delay` seconds) in ANOTHER process on 127.0.0.1, then replays N distinct small
-Anthropic requests on one `chat` target with `claude_gw.replay.areplay` in this process:
-default client, cache off, results appended to a temporary file, as the CLI runs it. Measured:
-wall time of the `areplay` call; throughput N / wall; the ideal, concurrency / delay (every
-slot busy all the time); their ratio (the issue's target: at least 0.80); this process's CPU
+Anthropic requests on one `chat` target with `claude_gw.replay.areplay` in this process, as
+`claude-gw replay` runs it: requests de-duplicated and estimated first (not timed), then the
+runner's own session, cache off, records appended to a temporary file and not kept in memory,
+on uvloop; the runner pinned to one core and the upstream to another. Measured (median of
+`--repeat` runs): wall time of the `areplay` call; throughput N / wall; the ideal, concurrency /
+delay (every slot busy all the time); their ratio (the target: at least 0.80); this process's CPU
 time (getrusage RUSAGE_SELF, user + sys, over the call only) per request; the upstream's CPU
 time (from /proc) over the same call. `--profile FILE` runs the call under cProfile instead
 (slower: profile numbers are for finding what dominates, not for the table). Variants that
@@ -41,7 +43,7 @@ from typing import Any
 import httpx
 import orjson
 
-from claude_gw.replay import ReplayRequest, Target, areplay
+from claude_gw.replay import ReplayRequest, Target, areplay, dedupe, estimate
 from claude_gw.replay.runner import new_session, run_loop
 from claude_gw.replay.send import upstream_body
 
@@ -284,6 +286,10 @@ def measure(settings: Settings) -> Result:
     ):
         target = Target("bench", kind="chat", base_url=f"{upstream.base_url}/v1", api_key_env="")
         output = Path(tmp) / "replay.json"
+        # what `claude-gw replay` does before the run, outside the measurement: de-duplicate
+        # (hashing each request) and estimate (loading the tokenizer and the price table)
+        requests = dedupe(requests)
+        estimate(requests, [target])
         profiler = cProfile.Profile() if settings.profile else None
         cpu0, up0, t0 = cpu_self_s(), upstream.cpu_s(), time.perf_counter()
         if profiler is not None:

@@ -34,8 +34,11 @@ class AiohttpUpstream:
         path: str = "/chat/completions",
         auth_header: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> None:
+        """`timeout`: seconds for a whole call, connecting included (None: no limit)."""
         self.session = session
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.base_url = base_url.rstrip("/")
         self.url = URL(f"{self.base_url}{path}")  # parsed once, not on every request
         self.label = f"{provider} at {self.base_url}"
@@ -52,7 +55,9 @@ class AiohttpUpstream:
         except orjson.JSONEncodeError as exc:
             raise InvalidRequest(f"the request cannot be sent upstream: {exc}") from None
         try:
-            async with self.session.post(self.url, data=content, headers=self._headers) as resp:
+            async with self.session.post(
+                self.url, data=content, headers=self._headers, timeout=self.timeout
+            ) as resp:
                 raw = await resp.read()
                 status, headers = resp.status, resp.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -81,7 +86,8 @@ class AiohttpUpstream:
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             return self._scrubbed(UpstreamTimeout(f"timed out connecting to upstream {self.label}"))
         if isinstance(exc, TimeoutError):
-            return self._scrubbed(UpstreamTimeout(f"timed out waiting for upstream {self.label}"))
+            limit = f" in {self.timeout.total:g}s" if self.timeout.total else ""
+            return self._scrubbed(UpstreamTimeout(f"no answer from upstream {self.label}{limit}"))
         if isinstance(exc, aiohttp.ClientConnectorError):
             return self._scrubbed(UpstreamError(f"cannot reach upstream {self.label}: {reason}"))
         return self._scrubbed(

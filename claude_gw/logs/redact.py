@@ -11,9 +11,11 @@ SECRET_HEADERS = frozenset(
 )
 SECRET_QUERY_KEYS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
 
-# (pattern, replacement, hints): a pattern can only match a text that holds one of its hints,
-# case-folded; the hints are looked for first, since a substring test costs a fraction of a
-# regex scan and most texts (headers, URIs, request bodies) hold few of them or none.
+# (pattern, replacement, hints): each pattern starts at a word boundary with one of its hints
+# (case-insensitively), so a text where no hint starts a word cannot match it. The hints are
+# looked for first, with substring searches that cost a fraction of a regex scan: most texts
+# (headers, URIs, request and response bodies, where "max_tokens" and "input_tokens" hold a
+# hint but not at a word's start) then skip every pattern.
 _SECRET_PATTERNS = (
     # OpenAI / Anthropic style keys: sk-..., sk-proj-..., sk-ant-api03-...
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"), REDACTED, ("sk-",)),
@@ -29,21 +31,32 @@ _SECRET_PATTERNS = (
             r"[A-Za-z0-9_\-./+]{16,}=*"
         ),
         rf"\1\2{REDACTED}",
-        ("key", "token", "secret"),
+        ("api", "key", "token", "secret", "access"),
     ),
 )
 
-_ANY_HINT = re.compile("|".join(re.escape(h) for _, _, hints in _SECRET_PATTERNS for h in hints))
+
+def starts_a_word(text: str, hint: str) -> bool:
+    """Whether `hint` occurs in `text` at a word boundary (`\\b`: not after a word character)."""
+    at = text.find(hint)
+    while at != -1:
+        if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):
+            return True
+        at = text.find(hint, at + 1)
+    return False
 
 
 def scrub_secrets(text: str) -> str:
     """`text` with API-key-looking tokens masked: `sk-...`, `Bearer xxx`, `key=<long secret>`."""
-    lowered = text.casefold()
-    if not _ANY_HINT.search(lowered):
-        return text
+    folded = text.casefold()
     for pattern, replacement, hints in _SECRET_PATTERNS:
-        for hint in hints:
-            if hint in lowered:
-                text = pattern.sub(replacement, text)
-                break
+        if any(starts_a_word(folded, hint) for hint in hints):
+            text = pattern.sub(replacement, text)
+    return text
+
+
+def scrub_secrets_everywhere(text: str) -> str:
+    """`scrub_secrets` without the hints: every pattern applied (the reference it must equal)."""
+    for pattern, replacement, _ in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
     return text

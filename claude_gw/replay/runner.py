@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
+from claude_gw.errors import GatewayError, UpstreamError
 from claude_gw.replay.cache import ResponseCache
 from claude_gw.replay.output import ResultWriter, done_pairs
 from claude_gw.replay.records import Outcome, result_record
@@ -82,7 +82,8 @@ class Run:
         """The sender for `target`, made on first use; raises `UpstreamError` without a key."""
         upstream = self.upstreams.get(target.name)
         if upstream is None:
-            upstream = upstream_for(target, self.session, key_of(target, self.environ))
+            key = key_of(target, self.environ)
+            upstream = upstream_for(target, self.session, key, self.policy.timeout)
             self.upstreams[target.name] = upstream
         return upstream
 
@@ -101,12 +102,9 @@ def key_of(target: Target, environ: Mapping[str, str]) -> str | None:
 
 
 async def try_once(run: Run, target: Target, body: dict[str, Any]) -> Outcome:
+    """One try; its time limit (`RetryPolicy.timeout`) is the sender's (`upstream_for`)."""
     try:
-        async with asyncio.timeout(run.policy.timeout):
-            answer = await send_once(target, body, run.upstream(target))
-    except TimeoutError:
-        error = UpstreamTimeout(f"target {target.name}: no answer in {run.policy.timeout:g}s")
-        return Outcome(None, error, 1)
+        answer = await send_once(target, body, run.upstream(target))
     except GatewayError as exc:
         return Outcome(None, exc, 1)
     except Exception as exc:  # a bug must cost one row, not the run

@@ -55,8 +55,9 @@ def dialect_of(target: Target) -> str:
 
 
 def upstream_for(
-    target: Target, session: aiohttp.ClientSession, api_key: str | None
+    target: Target, session: aiohttp.ClientSession, api_key: str | None, timeout: float | None
 ) -> AiohttpUpstream:
+    """The sender for `target`; `timeout` bounds each call (seconds)."""
     dialect = DIALECTS[dialect_of(target)]
     anthropic = dialect.name == "anthropic"
     return AiohttpUpstream(
@@ -67,6 +68,7 @@ def upstream_for(
         path=dialect.path,
         auth_header="x-api-key" if anthropic else None,
         extra_headers={"anthropic-version": ANTHROPIC_VERSION} if anthropic else None,
+        timeout=timeout,
     )
 
 

@@ -13,11 +13,13 @@ from typing import Any
 import genai_prices
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record, parse_query
-from claude_gw.logs.redact import scrub_secrets
+from claude_gw.logs.redact import scrub_secrets, scrub_secrets_everywhere
 
 KONG = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong" / "claude.json"
 T0 = 5000.0  # monotonic reading at arrival
@@ -599,6 +601,25 @@ def test_no_secret_header_value_appears_anywhere_in_the_line() -> None:
 )
 def test_scrub_secrets_masks_key_looking_tokens_only(text: str, expected: str) -> None:
     assert scrub_secrets(text) == expected
+
+
+# Pieces that make or break a match: every hint in several cases, word and non-word neighbours,
+# separators, long key-like runs, and characters whose case folding is not ASCII's (the Kelvin
+# sign folds to "k", the long s to "s", "ß" to "ss", dotted capital I to "i̇").
+FRAGMENTS = [
+    *("sk-", "SK-", "AIza", "aiza", "Bearer", "BEARER", "bearer "),
+    *("key", "KEY", "api", "Api_", "api-", "token", "TOKEN", "secret", "access", "access_token"),
+    *("max_", "x", "_", "-", ".", "/", " ", '"', "'", "=", ":", ": ", "\n", "?", "&"),
+    *("abcdefghijklmnop", "0123456789ABCDEF", "QUl6YVN5RDR4OVFtMkxrN1ZiM05j", "=="),
+    *("\u212aey", "\u017fecret", "\u00df", "\u0130", "\u00e9"),
+]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=14).map("".join))
+def test_scrub_secrets_equals_applying_every_pattern(text: str) -> None:
+    # the literal hints only skip work: the result is the one of every pattern applied
+    assert scrub_secrets(text) == scrub_secrets_everywhere(text)
 
 
 # --------------------------------------------------------------------------- query strings

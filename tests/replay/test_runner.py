@@ -343,3 +343,17 @@ def test_an_unwritable_result_file_stops_the_run_with_the_error(tmp_path):
             policy=FAST,
             output=str(blocker / "out.json"),
         )
+
+
+def test_a_try_without_an_answer_in_time_is_a_timeout_and_is_retried():
+    fake = FakeChat(delay=1.0)
+    policy = RetryPolicy(attempts=2, base_delay=0.01, timeout=0.2)
+    with ServerThread(fake) as server:
+        start = time.monotonic()
+        (record,) = replay([ask("a")], [chat_target(server.base_url)], policy=policy)
+        elapsed = time.monotonic() - start
+    assert record["response"]["status"] == 504 and record["replay"]["attempts"] == 2
+    assert record["claude_gw"]["error_type"] == "timeout_error"
+    assert "no answer from upstream openai at" in record["claude_gw"]["error_message"]
+    assert "in 0.2s" in record["claude_gw"]["error_message"]
+    assert fake.calls == 2 and elapsed < 1.0  # neither try waited for the 1 s answer
