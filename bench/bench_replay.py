@@ -43,8 +43,9 @@ from typing import Any
 import httpx
 import orjson
 
+from claude_gw import aio
 from claude_gw.replay import ReplayRequest, Target, areplay, dedupe, estimate
-from claude_gw.replay.runner import new_session, run_loop
+from claude_gw.replay.runner import new_session
 from claude_gw.replay.send import upstream_body
 
 REPO = Path(__file__).resolve().parents[1]
@@ -294,7 +295,7 @@ def measure(settings: Settings) -> Result:
         cpu0, up0, t0 = cpu_self_s(), upstream.cpu_s(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        records = run_loop(run(requests, target, output, settings))
+        records = aio.run(run(requests, target, output, settings))
         if profiler is not None:
             profiler.disable()
         wall, cpu, up_cpu = time.perf_counter() - t0, cpu_self_s() - cpu0, upstream.cpu_s() - up0

@@ -60,6 +60,11 @@ class Lazy(Generic[T]):
         self._lock = threading.Lock()
         self._value: T | None = None
 
+    @property
+    def ready(self) -> bool:
+        """Whether the value is built (`get()` returns at once)."""
+        return self._value is not None
+
     def get(self) -> T:
         value = self._value
         if value is None:
@@ -84,9 +89,15 @@ O200K: Lazy[Any] = Lazy(_load_o200k)
 
 
 def preload() -> None:
-    """Load the encoding now (about 1 s, mostly importing bpe_openai). A server calls this in a
-    worker thread at startup so that its first count does not stall the event loop."""
+    """Load the encoding now (about 0.5 s, mostly importing bpe_openai, and 130 MB). A server
+    calls this in a worker thread before its first count, so that loading does not run on the
+    event loop."""
     O200K.get()
+
+
+def loaded() -> bool:
+    """Whether the encoding is loaded (counting does not have to load it first)."""
+    return O200K.ready
 
 
 def count_text(text: str) -> int:

@@ -27,6 +27,7 @@ ALLOWED = {
         "claude_gw.tokens",
         "claude_gw.simulated",  # the built-in backend, a transport like any other upstream
         "claude_gw",  # exactly the package, for __version__; not its subpackages
+        "claude_gw.aio",
     ),
     "claude_gw.capture": ("claude_gw.config", "claude_gw.server", "claude_gw.logs"),
     "claude_gw.kong": ("claude_gw.kong", "claude_gw.config"),
@@ -44,10 +45,12 @@ ALLOWED = {
         "claude_gw.tokens",
         "claude_gw.config",
         "claude_gw",
+        "claude_gw.aio",
     ),
     "claude_gw.simulated": ("claude_gw.simulated", "claude_gw.tokens", "claude_gw.wire"),
     "claude_gw.config": ("claude_gw.errors",),
     "claude_gw.tokens": ("claude_gw.wire",),
+    "claude_gw.aio": (),
 }
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from claude_gw import __version__
+from claude_gw import __version__, aio
 from claude_gw.cli.kong import add_kong_config_option, routes_from_kong
 from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
 from claude_gw.config import Settings
@@ -88,7 +88,8 @@ async def close_all(upstreams: list[Upstream]) -> None:
 
 
 async def serve(routes: list[Settings], *, check: bool) -> None:
-    await asyncio.to_thread(runner.warm_up)
+    tokenizer = any(settings.long_context_model for settings in routes)
+    await asyncio.to_thread(runner.warm_up, tokenizer=tokenizer)
     upstreams = [runner.build_upstream(settings) for settings in routes]
     if check:
         try:
@@ -123,5 +124,5 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         routes = [settings]
     for route in routes:
         require_key(route)
-    asyncio.run(serve(routes, check=not args.no_check))
+    aio.run(serve(routes, check=not args.no_check))
     return 0

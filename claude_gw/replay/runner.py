@@ -19,13 +19,14 @@ import gc
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 
+from claude_gw import aio
 from claude_gw.errors import GatewayError, UpstreamError
 from claude_gw.replay.cache import ResponseCache
 from claude_gw.replay.output import ResultWriter, done_pairs
@@ -36,7 +37,6 @@ from claude_gw.replay.sources import ReplayRequest
 from claude_gw.replay.targets import Target
 from claude_gw.upstream_aiohttp import AiohttpUpstream
 
-T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 OnResult = Callable[[dict[str, Any]], None]
 
@@ -279,21 +279,12 @@ def replay(
     requests: Sequence[ReplayRequest], targets: Sequence[Target], **options: Any
 ) -> list[dict[str, Any]]:
     """`areplay` for synchronous callers, Jupyter included: inside a running event loop the
-    run gets its own loop in a worker thread (the notebook waits for it); else `run_loop`."""
+    run gets its own loop in a worker thread (the notebook waits for it); else `aio.run`
+    (uvloop's loop when installed)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return run_loop(areplay(requests, targets, **options))
+        return aio.run(areplay(requests, targets, **options))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="claude-gw-replay") as pool:
-        future = pool.submit(lambda: run_loop(areplay(requests, targets, **options)))
+        future = pool.submit(lambda: aio.run(areplay(requests, targets, **options)))
         return future.result()
-
-
-def run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)`, on uvloop's event loop when it is installed (the replay benchmark's
-    runner spends about a tenth less CPU per request on it)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)

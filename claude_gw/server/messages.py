@@ -30,6 +30,8 @@ from claude_gw.server.asgi import (
 )
 from claude_gw.server.dialects import DIALECTS, Translator
 from claude_gw.tokens import count_anthropic_request
+from claude_gw.tokens import loaded as tokens_loaded
+from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.upstream import Upstream
@@ -108,6 +110,8 @@ class MessagesHandler:
         if not isinstance(doc.get("messages"), list):
             raise InvalidRequest("messages: required, and must be a list")
         exchange.request_model = self.settings.resolve_model(exchange.client_model)
+        if not tokens_loaded():  # loaded on first use, off the event loop (0.5 s)
+            await asyncio.to_thread(preload_tokens)
         try:
             count = count_anthropic_request(doc)
         except (TypeError, ValueError, AttributeError) as exc:

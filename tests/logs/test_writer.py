@@ -171,22 +171,30 @@ def test_a_file_renamed_away_keeps_its_lines_and_new_lines_go_to_the_original_pa
 
 
 def test_renaming_while_lines_stream_in_loses_none(writer: LogWriter, log_path: Path) -> None:
-    total = 20_000
+    renamed = threading.Event()
+    written: list[int] = []
 
     def produce() -> None:
-        for n in range(total):
+        # lines keep coming while the file is renamed, and 5,000 more after that
+        n, last = 0, None
+        while last is None or n < last:
             writer.write(line("p", n))
+            n += 1
+            if last is None and renamed.is_set():
+                last = n + 5_000
+        written.append(n)
 
     producer = threading.Thread(target=produce)
     producer.start()
     wait_until(lambda: writer.lines_written > 500)
     moved = log_path.with_name("claude.json.1")
     log_path.rename(moved)
+    renamed.set()
     producer.join(TIMEOUT)
     writer.close()
     old, new = read_ids(moved), read_ids(log_path)
     assert old and new
-    assert sorted(old + new) == [("p", n) for n in range(total)]
+    assert sorted(old + new, key=lambda pair: pair[1]) == [("p", n) for n in range(written[0])]
 
 
 def test_a_deleted_log_file_is_recreated_at_the_same_path(
