@@ -322,7 +322,8 @@ class StreamPump:
 
     async def _emit(self, events: list[Any]) -> None:
         if events:
-            await self._emit_bytes(b"".join(encode_event(event) for event in events))
+            data = b"".join(encode_event(event, dumps=orjson.dumps) for event in events)
+            await self._emit_bytes(data)
 
     async def _emit_bytes(self, data: bytes) -> None:
         if not self.responder.started:

@@ -11,10 +11,12 @@ import asyncio
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -38,18 +40,21 @@ def build_upstream(settings: Settings) -> Upstream:
     if settings.simulated:
         from claude_gw.simulated import Simulator, simulated_transport
 
-        client = httpx.AsyncClient(transport=simulated_transport(Simulator()), timeout=timeout)
+        transport = simulated_transport(Simulator())
+        client = httpx.AsyncClient(transport=transport, timeout=timeout)
         return Upstream(
             client,
             base_url=SIMULATED_BASE_URL,
             api_key=None,
             provider=SIMULATED,
             path=DIALECTS[settings.upstream_api].path,
+            transport=transport,
         )
     # httpx's interface on aiohttp's connection pool (AiohttpTransport: 6x less CPU per request
     # than httpcore's). No cap on upstream connections (there is one per client request at
     # most): a cap only queues requests (tests/reliability/test_load.py).
-    client = httpx.AsyncClient(timeout=timeout, transport=AiohttpTransport())
+    transport = AiohttpTransport()
+    client = httpx.AsyncClient(timeout=timeout, transport=transport)
     default_auth = "x-api-key" if settings.upstream_api == "anthropic" else "authorization"
     return Upstream(
         client,
@@ -60,7 +65,19 @@ def build_upstream(settings: Settings) -> Upstream:
         auth_header=settings.auth_header or default_auth,
         extra_headers=dict(settings.upstream_headers),
         query=dict(settings.upstream_query),
+        # straight to the transport, unless a proxy from the environment applies (the client
+        # routes through it)
+        transport=None if env_proxy_for(settings.upstream_url) else transport,
     )
+
+
+def env_proxy_for(url: str) -> bool:
+    """Whether HTTP(S)_PROXY / ALL_PROXY (minus NO_PROXY) send requests to `url` via a proxy."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def warm_up(*, tokenizer: bool = False) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,12 +102,23 @@ class SSEDecoder:
         return [SSEEvent(event=pending.event, data="\n".join(pending.data))]
 
 
-def encode_event(event: Mapping[str, Any]) -> bytes:
+def encode_event(
+    event: Mapping[str, Any], *, dumps: Callable[[Mapping[str, Any]], bytes] | None = None
+) -> bytes:
     """`event: <type>\\ndata: <compact JSON>\\n\\n` in UTF-8: the project's one SSE encoder.
 
     A lone surrogate (an upstream that split an emoji between two `\\uXXXX` escapes) cannot be
     encoded as UTF-8; it is written back as its JSON escape, so a JavaScript client that
     concatenates the two deltas still gets the emoji.
+
+    `dumps` is a faster compact JSON encoder to use (the server passes orjson's; this module
+    stays standard-library only). What it refuses (raising TypeError or ValueError: a lone
+    surrogate, an integer past 64 bits) is encoded here as above.
     """
+    if dumps is not None:
+        try:
+            return b"event: %s\ndata: %s\n\n" % (event["type"].encode(), dumps(event))
+        except (TypeError, ValueError):
+            pass
     data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     return f"event: {event['type']}\ndata: {data}\n\n".encode("utf-8", "backslashreplace")

@@ -6,7 +6,10 @@ import json
 import random
 from pathlib import Path
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claude_gw.translate.sse import SSEDecoder, SSEEvent, encode_event
 
@@ -216,3 +219,26 @@ def test_encoded_lone_surrogate_becomes_its_json_escape() -> None:
     assert b"\\ud83d" in data
     [decoded] = decode(data)
     assert json.loads(decoded.data) == event
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)  # past 64 bits orjson refuses
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),  # any code point, lone surrogates and control characters included
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(min_codepoint=97, max_codepoint=122), min_size=1), JSON_VALUES)
+def test_a_faster_json_encoder_gives_the_same_event(kind: str, value: object) -> None:
+    # orjson's bytes may spell a float differently, never a different value; what it refuses
+    # (lone surrogates, big integers) is encoded by the standard library
+    event = {"type": kind, "value": value}
+    fast, reference = encode_event(event, dumps=orjson.dumps), encode_event(event)
+    [got], [expected] = decode(fast), decode(reference)
+    assert got.event == expected.event == kind
+    assert json.loads(got.data) == json.loads(expected.data) == json.loads(json.dumps(event))
