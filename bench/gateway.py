@@ -9,8 +9,9 @@ once, 8 content chunks when streaming). The requests are the Claude CLI's own (t
 gets the same bodies translated to OpenAI chat by claude_gw's translator. For each mode
 (non-streaming, streaming) and concurrency, every contender gets its own pool of keep-alive
 connections from the load generator (bench/gateway_load.py, in this process); the repetitions
-alternate between contenders, so a slow moment on the shared machine hits all of them; each
-figure is the median over the repetitions. Before all that, on fresh processes, 256 concurrent
+alternate between contenders, so a slow moment on the shared machine hits all of them, and
+while one is measured the other gateway is paused (SIGSTOP), so that its idle work does not
+share the measured one's core; each figure is the median over the repetitions. Before all that, on fresh processes, 256 concurrent
 slow streams (the double paced to ~2 s per stream) measure each gateway's peak RSS. Cores: the
 gateways on core 0, the double and this process on core 1 (`taskset`, when there are 2 or more).
 
@@ -24,15 +25,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import resource
+import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,15 +159,38 @@ def self_cpu() -> float:
 
 
 async def measured_run(
-    contender: Contender, pool: Pool, upstream: Service, plan: Plan, max_requests: int | None
+    contender: Contender,
+    pool: Pool,
+    upstream: Service,
+    plan: Plan,
+    max_requests: int | None,
+    field_: Sequence[Contender] = (),
 ) -> dict[str, Any]:
-    """One bounded run with the server's CPU and peak RSS around it."""
+    """One bounded run with the server's CPU and peak RSS around it. The other gateways of
+    `field_` are paused meanwhile (SIGSTOP, then SIGCONT): they share the measured one's core,
+    and an idle LiteLLM still wakes up for its own background work."""
     pids = contender.service.pids
-    reset_peak_rss(pids)
-    cpu0, up0, gen0 = cpu_seconds(pids), cpu_seconds([upstream.process.pid]), self_cpu()
-    run = await pool.run(plan.duration, plan.timeout, max_requests)
-    cpu1, up1, gen1 = cpu_seconds(pids), cpu_seconds([upstream.process.pid]), self_cpu()
+    idle = [c.service for c in field_ if c is not contender and c.name != FLOOR]
+    with paused(idle):
+        reset_peak_rss(pids)
+        cpu0, up0, gen0 = cpu_seconds(pids), cpu_seconds([upstream.process.pid]), self_cpu()
+        run = await pool.run(plan.duration, plan.timeout, max_requests)
+        cpu1, up1, gen1 = cpu_seconds(pids), cpu_seconds([upstream.process.pid]), self_cpu()
     return summarize(run, cpu1 - cpu0, up1 - up0, gen1 - gen0, peak_rss_mb(pids))
+
+
+@contextlib.contextmanager
+def paused(services: Sequence[Service]) -> Iterator[None]:
+    """Every process of `services` stopped (SIGSTOP) for the duration, then continued."""
+    pids = [pid for service in services for pid in service.pids]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 def summarize(run: Run, cpu: float, up_cpu: float, gen_cpu: float, peak: float) -> dict[str, Any]:
@@ -216,7 +242,8 @@ async def measure_cell(
     try:
         for _ in range(plan.repeat):
             for c in field_:
-                reps[c.name].append(await measured_run(c, pools[c.name], upstream, plan, None))
+                run = await measured_run(c, pools[c.name], upstream, plan, None, field_)
+                reps[c.name].append(run)
     finally:
         for pool in pools.values():
             pool.close()
@@ -235,7 +262,7 @@ async def measure_hold(field_: list[Contender], upstream: Service, plan: Plan) -
             c.pools.append(pool)
             idle = rss_mb(c.service.pids)
             try:
-                run = await measured_run(c, pool, upstream, plan, plan.hold_streams)
+                run = await measured_run(c, pool, upstream, plan, plan.hold_streams, field_)
             finally:
                 pool.close()
             results[c.name] = {**run, "rss_before_mb": idle}
