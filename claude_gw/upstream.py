@@ -208,6 +208,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     socket, on every request: encode/httpcore#1035) and 0.31 ms on aiohttp. No limit on
     connections; idle ones are closed after 5 s, as httpx does. The session is made on first
     use, inside the event loop that serves (it is bound to that loop).
+
+    Not the `httpx-aiohttp` package's transport: its error table (0.2.0) turns every
+    `aiohttp.ClientConnectionError`, a server that drops the connection mid-answer included,
+    into `httpx.ConnectTimeout`, and the gateway must tell a reset (502) from a timeout (504).
     """
 
     def __init__(self, *, keepalive_expiry: float = 5.0) -> None:
