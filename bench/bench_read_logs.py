@@ -6,7 +6,7 @@ Generates (or reuses, under `bench/.data/`, keyed by N, seed and generator versi
 with `bench.gen_logs`, then runs every contender in its own subprocess (`bench.contenders`), K
 times, and prints one table: wall time (best of K), peak RSS over the interpreter + imports
 baseline (largest of K), that peak divided by the input file size, speed ratios, and PASS/FAIL
-for each of the issue's targets.
+for each of the targets.
 
 The baselines cannot read the generated file (`pd.read_json` stops at the first bad line;
 `pl.read_ndjson` too, even with `ignore_errors`), so they read a copy without the not-JSON,

@@ -11,8 +11,9 @@ gets the same bodies translated to OpenAI chat by claude_gw's translator. For ea
 connections from the load generator (bench/gateway_load.py, in this process); the repetitions
 alternate between contenders, so a slow moment on the shared machine hits all of them, and
 while one is measured the other gateway is paused (SIGSTOP), so that its idle work does not
-share the measured one's core; each figure is the median over the repetitions. Before all that, on fresh processes, 256 concurrent
-slow streams (the double paced to ~2 s per stream) measure each gateway's peak RSS. Cores: the
+share the measured one's core; each figure is the median over the repetitions. Before all
+that, on fresh processes, 256 concurrent slow streams (the double paced to ~2 s per stream)
+measure each gateway's peak RSS. Cores: the
 gateways on core 0, the double and this process on core 1 (`taskset`, when there are 2 or more).
 
 Measured per run: throughput, latency p50/p99 (first byte sent to last byte received), the

@@ -1,4 +1,4 @@
-"""The benchmark's results: one `Outcome` per contender, the issue's targets, the table."""
+"""The benchmark's results: one `Outcome` per contender, the targets, the table."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def verdict(value: tuple[float, bool] | None, ok: bool, missing: str) -> dict[st
 
 
 def targets(outcomes: list[Outcome]) -> list[dict[str, Any]]:
-    """The issue's targets, each with its measured value and PASS / FAIL."""
+    """The targets, each with its measured value and PASS / FAIL."""
     o = by_name(outcomes)
     pl, pd = o.get("read_logs_polars"), o.get("read_logs_pandas")
     base, raw = o.get("pandas_baseline"), o.get("read_ndjson")
