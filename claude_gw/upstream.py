@@ -85,17 +85,7 @@ class Upstream:
         """POST a non-streaming request; the parsed completion and the response headers."""
         async with self._send(body, headers) as response:
             raw = await self._read(response)
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(
-                f"upstream {self.label} answered 200 with a body that is not JSON: {raw[:200]!r}"
-            ) from None
-        if not isinstance(doc, dict):
-            raise UpstreamError(
-                f"upstream {self.label} answered 200 with JSON that is not an object"
-            )
-        return doc, response.headers
+        return parse_answer(raw, self.label), response.headers
 
     @asynccontextmanager
     async def stream(
@@ -192,10 +182,28 @@ class Upstream:
         )
 
     def _scrubbed(self, error: GatewayError) -> GatewayError:
-        if self._api_key and self._api_key in error.message:
-            error.message = error.message.replace(self._api_key, "***")
-            error.args = (error.message,)
-        return error
+        return without_key(error, self._api_key)
+
+
+def parse_answer(raw: bytes, label: str) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; `UpstreamError` naming the upstream otherwise."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(
+            f"upstream {label} answered 200 with a body that is not JSON: {raw[:200]!r}"
+        ) from None
+    if not isinstance(doc, dict):
+        raise UpstreamError(f"upstream {label} answered 200 with JSON that is not an object")
+    return doc
+
+
+def without_key(error: GatewayError, api_key: str | None) -> GatewayError:
+    """`error` with the key masked in its message (an upstream may quote it back)."""
+    if api_key and api_key in error.message:
+        error.message = error.message.replace(api_key, "***")
+        error.args = (error.message,)
+    return error
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):

@@ -1,11 +1,12 @@
 """Non-streaming upstream calls through an injected `aiohttp.ClientSession` (the replay engine's).
 
-The contract of `Upstream.complete` (`upstream.py`), on another HTTP client: the same URL,
-headers and key handling, every transport failure a `GatewayError` naming the upstream, every
-non-2xx answer the error the client should see (`translate.errors`), the key never in a
-message. The replay engine keeps dozens of requests in flight at once, and there httpx 0.28's
-connection pool costs about 1 ms of CPU per request (its idle-connection scan is quadratic,
-encode/httpcore#1035) against about 0.15 ms for aiohttp's, on the same loopback upstream.
+The contract of `Upstream.complete` (`upstream.py`), on aiohttp alone: the same URL, headers
+and key handling, every transport failure a `GatewayError` naming the upstream, every non-2xx
+answer the error the client should see (`translate.errors`), the key never in a message. The
+gateway's `Upstream` wraps each call in httpx's `Request` and `Response` (its streaming code
+reads them); the replay engine, which keeps dozens of whole calls in flight on one core and
+needs neither, spends its CPU on the call itself: a bare aiohttp call costs 0.12 ms there,
+httpx 0.28 with its own pool 4.5 ms (encode/httpcore#1035; `bench/README.md`, "Replay").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from yarl import URL
 
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
 from claude_gw.translate.errors import upstream_http_error
+from claude_gw.upstream import parse_answer, without_key
 
 
 class AiohttpUpstream:
@@ -66,20 +68,7 @@ class AiohttpUpstream:
             error = upstream_http_error(status, raw, headers, upstream=self.label)
             error.upstream_status = status
             raise self._scrubbed(error)
-        return self._parsed(raw), {k.lower(): v for k, v in headers.items()}
-
-    def _parsed(self, raw: bytes) -> dict[str, Any]:
-        try:
-            doc = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(
-                f"upstream {self.label} answered 200 with a body that is not JSON: {raw[:200]!r}"
-            ) from None
-        if not isinstance(doc, dict):
-            raise UpstreamError(
-                f"upstream {self.label} answered 200 with JSON that is not an object"
-            )
-        return doc
+        return parse_answer(raw, self.label), {k.lower(): v for k, v in headers.items()}
 
     def _transport_error(self, exc: BaseException) -> GatewayError:
         reason = str(exc) or type(exc).__name__
@@ -95,7 +84,4 @@ class AiohttpUpstream:
         )
 
     def _scrubbed(self, error: GatewayError) -> GatewayError:
-        if self._api_key and self._api_key in error.message:
-            error.message = error.message.replace(self._api_key, "***")
-            error.args = (error.message,)
-        return error
+        return without_key(error, self._api_key)

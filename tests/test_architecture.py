@@ -15,7 +15,12 @@ ALLOWED = {
     "claude_gw.translate": ("claude_gw.wire", "claude_gw.errors", "claude_gw.translate"),
     "claude_gw.logs": ("claude_gw.wire", "claude_gw.errors", "claude_gw.logs", "claude_gw.tokens"),
     "claude_gw.upstream": ("claude_gw.errors", "claude_gw.translate", "claude_gw.wire"),
-    "claude_gw.upstream_aiohttp": ("claude_gw.errors", "claude_gw.translate", "claude_gw.wire"),
+    "claude_gw.upstream_aiohttp": (
+        "claude_gw.errors",
+        "claude_gw.translate",
+        "claude_gw.wire",
+        "claude_gw.upstream",
+    ),
     "claude_gw.server": (
         "claude_gw.server",
         "claude_gw.translate",
