@@ -33,6 +33,7 @@ ALLOWED = {
         "claude_gw.simulated",  # the built-in backend, a transport like any other upstream
         "claude_gw",  # exactly the package, for __version__; not its subpackages
         "claude_gw.aio",
+        "claude_gw.listener",
     ),
     "claude_gw.capture": ("claude_gw.config", "claude_gw.server", "claude_gw.logs"),
     "claude_gw.kong": ("claude_gw.kong", "claude_gw.config"),
@@ -52,10 +53,16 @@ ALLOWED = {
         "claude_gw",
         "claude_gw.aio",
     ),
-    "claude_gw.simulated": ("claude_gw.simulated", "claude_gw.tokens", "claude_gw.wire"),
+    "claude_gw.simulated": (
+        "claude_gw.simulated",
+        "claude_gw.tokens",
+        "claude_gw.wire",
+        "claude_gw.listener",
+    ),
     "claude_gw.config": ("claude_gw.errors",),
     "claude_gw.tokens": ("claude_gw.wire",),
     "claude_gw.aio": (),
+    "claude_gw.listener": ("claude_gw", "claude_gw.aio"),
 }
 
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from claude_gw import __version__, aio
+from claude_gw import __version__, aio, listener
 from claude_gw.cli.kong import add_kong_config_option, routes_from_kong
 from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
 from claude_gw.config import Settings
@@ -102,7 +102,7 @@ async def serve(routes: list[Settings], *, check: bool) -> None:
             raise
     host, port = routes[0].host, routes[0].port
     try:
-        sock = runner.bind(host, port)
+        sock = listener.bind(host, port)
     except OSError as exc:
         await close_all(upstreams)
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
@@ -112,7 +112,7 @@ async def serve(routes: list[Settings], *, check: bool) -> None:
         sock.close()
         await close_all(upstreams)
         raise CliError(f"cannot open the log {exc.filename}: {exc.strerror}") from None
-    lines = startup_lines(routes, upstreams, runner.url_of(sock))
+    lines = startup_lines(routes, upstreams, listener.url_of(sock))
     print("\n".join(lines), file=sys.stderr, flush=True)
     # What start-up made (modules, the price table, the app) lives as long as the process:
     # frozen, the garbage collector's full passes no longer walk it on every request burst.

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,8 +19,8 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 
-from claude_gw import aio
 from claude_gw.config import SIMULATED, Settings
+from claude_gw.listener import ThreadedServer, bind, url_of
 from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import Gateway, create_app
@@ -132,28 +130,6 @@ def build_routes_gateway(
     return Gateway(triples, on_shutdown=[shutdown])
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; `OSError` (with a readable `strerror`) when the address is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: accepted sockets inherit it, and asyncio sets TCP_NODELAY only on
-    # sockets whose proto says TCP. Without it Nagle held each response's body until the
-    # client's delayed ACK of the headers: +40 ms per non-streaming answer.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.listen(2048)
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
-
-
 def uvicorn_server(app: Gateway) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
@@ -183,8 +159,7 @@ class BackgroundGateway:
     url: str = ""
 
     def __post_init__(self) -> None:
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._running: ThreadedServer | None = None
 
     @property
     def log_path(self) -> Path:
@@ -194,18 +169,10 @@ class BackgroundGateway:
         warm_up(tokenizer=self.settings.long_context_model is not None)
         sock = bind(self.settings.host, self.settings.port)
         self.url = url_of(sock)
-        self._server = uvicorn_server(build_gateway(self.settings))
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: aio.run(server.serve(sockets=[sock])), name="claude-gw", daemon=True
+        self._running = ThreadedServer(
+            uvicorn_server(build_gateway(self.settings)), sock, name="claude-gw"
         )
-        self._thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.01)
+        self._running.start(STARTUP_TIMEOUT_S)
         return self
 
     def __exit__(
@@ -217,10 +184,5 @@ class BackgroundGateway:
         self.stop()
 
     def stop(self) -> None:
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(GRACEFUL_SHUTDOWN_S + 5)
-        if self._thread.is_alive():
-            self._server.force_exit = True
-            self._thread.join(5)
+        if self._running is not None:
+            self._running.stop(GRACEFUL_SHUTDOWN_S)

@@ -8,9 +8,6 @@ early closes the body generator (which the simulator counts in `stats.streams_ca
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -25,6 +22,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from claude_gw.listener import ThreadedServer, bind, url_of
 from claude_gw.simulated.simulator import Simulator
 
 Scope = MutableMapping[str, Any]
@@ -149,23 +147,16 @@ def serve_simulated(sim: Simulator | None = None, *, port: int = 0) -> Iterator[
     `SHUTDOWN_TIMEOUT_S` seconds to finish, then their connections are closed.
     Raises `OSError` when the port is taken and `RuntimeError` when uvicorn does not start.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = bind("127.0.0.1", port)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.listen(128)
-        server = _uvicorn_server(asgi_app(sim or Simulator()))
-        thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[sock])),
-            name="claude-gw-simulated",
-            daemon=True,
+        running = ThreadedServer(
+            _uvicorn_server(asgi_app(sim or Simulator())), sock, name="claude-gw-simulated"
         )
-        thread.start()
+        running.start(STARTUP_TIMEOUT_S)
         try:
-            _wait_started(server, thread)
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+            yield f"{url_of(sock)}/v1"
         finally:
-            _stop(server, thread)
+            running.stop(SHUTDOWN_TIMEOUT_S)
     finally:
         sock.close()
 
@@ -179,19 +170,3 @@ def _uvicorn_server(app: ASGIApp) -> uvicorn.Server:
         timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
     )
     return uvicorn.Server(config)
-
-
-def _wait_started(server: uvicorn.Server, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the simulated backend did not start")
-        time.sleep(0.01)
-
-
-def _stop(server: uvicorn.Server, thread: threading.Thread) -> None:
-    server.should_exit = True
-    thread.join(SHUTDOWN_TIMEOUT_S + 2)
-    if thread.is_alive():  # a connection uvicorn would not let go of
-        server.force_exit = True
-        thread.join(SHUTDOWN_TIMEOUT_S)
