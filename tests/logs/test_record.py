@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
+import sys
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record, parse_query
-from claude_gw.logs.redact import scrub_secrets, scrub_secrets_everywhere
+from claude_gw.logs.redact import FIRST_LETTERS, scrub_secrets, scrub_secrets_everywhere
 
 KONG = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong" / "claude.json"
 T0 = 5000.0  # monotonic reading at arrival
@@ -620,6 +622,14 @@ FRAGMENTS = [
 def test_scrub_secrets_equals_applying_every_pattern(text: str) -> None:
     # the literal hints only skip work: the result is the one of every pattern applied
     assert scrub_secrets(text) == scrub_secrets_everywhere(text)
+
+
+def test_the_first_letters_are_every_character_a_pattern_can_start_with() -> None:
+    # the scan's lookahead must let through whatever the patterns' first letters (s, a, b, k,
+    # t; case-insensitive) match, or a key spelled with an odd character would go unmasked
+    first = re.compile("(?i)[sabkt]")
+    matching = {chr(c) for c in range(sys.maxunicode + 1) if first.match(chr(c))}
+    assert set(FIRST_LETTERS) == matching
 
 
 # --------------------------------------------------------------------------- query strings
