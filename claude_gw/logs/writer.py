@@ -1,8 +1,12 @@
 """`LogWriter`: appends whole NDJSON lines to a file from a dedicated thread.
 
 Contracts:
-- `write()` never waits on the disk: it hands the line to a bounded queue (at most `put_timeout`
+- `write()` never waits on the disk: it appends the line to a bounded queue (at most `put_timeout`
   seconds when the queue is full) and returns, so it is safe on the event loop and from any thread.
+- The writer thread is woken by the first line after it went idle, then waits `linger` seconds
+  (5 ms) for more before writing: one wake-up per batch, not per line. Waking a thread for every
+  line cost the gateway 70-100 µs of CPU per request on one core (GIL and thread switches), ten
+  times the write itself.
 - Every line reaches the file whole: the writer thread joins the lines queued together into one
   batch and appends it with a single `os.write` on an `O_APPEND` descriptor, which the kernel
   applies atomically with respect to other appenders, so lines never interleave even with
@@ -18,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -30,7 +35,7 @@ logger = logging.getLogger("claude_gw.logs.writer")
 FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
 MODE: Final = 0o644
 MAX_BATCH_BYTES: Final = 1 << 20  # one write call carries at most ~1 MiB of whole lines
-_STOP: Final = b""  # sentinel: never a valid line, since write() always ends lines in b"\n"
+LINGER_S: Final = 0.005
 
 WriteFn = Callable[[int, bytes], int]
 ErrorCallback = Callable[[Exception], None]
@@ -51,13 +56,18 @@ class LogWriter:
         max_queued: int = 100_000,
         put_timeout: float = 0.1,
         write_fn: WriteFn = os.write,
+        linger: float = LINGER_S,
     ) -> None:
         self.path = Path(path)
         self.on_error = on_error
         self.put_timeout = put_timeout
+        self.linger = linger
         self._write_fn = write_fn
-        self._queue: queue.Queue[bytes] = queue.Queue(maxsize=max_queued)
-        self._lock = threading.Lock()  # guards `_closed` and the counters
+        self._max_queued = max_queued
+        self._pending: deque[bytes] = deque()  # appended by write(), popped by the thread
+        self._lock = threading.Lock()  # guards `_closed`, the counters and waits for room
+        self._room = threading.Condition(self._lock)  # notified when the thread takes lines
+        self._wake = threading.Event()  # set: lines (or the stop) are waiting
         self._closed = False
         self._thread: threading.Thread | None = None
         self._fd: int | None = None
@@ -95,14 +105,19 @@ class LogWriter:
         with self._lock:
             if self._closed:
                 error = RuntimeError(f"log writer for {self.path} is closed")
+            elif len(self._pending) < self._max_queued or self._room.wait_for(
+                lambda: len(self._pending) < self._max_queued, self.put_timeout
+            ):
+                self._pending.append(line)
+                error = None
             else:
-                try:
-                    self._queue.put(line, timeout=self.put_timeout)
-                    return
-                except queue.Full:
-                    error = RuntimeError(f"log queue for {self.path} is full: the disk is too slow")
-            self._failed += 1
-        self._report(error, 1)
+                error = RuntimeError(f"log queue for {self.path} is full: the disk is too slow")
+            if error is not None:
+                self._failed += 1
+        if error is not None:
+            self._report(error, 1)
+        elif not self._wake.is_set():  # the line is queued before the flag is read: none missed
+            self._wake.set()
 
     def close(self, timeout: float = 10.0) -> None:
         """Write everything queued so far, stop the thread and close the file; idempotent."""
@@ -112,17 +127,14 @@ class LogWriter:
             self._closed = True
         thread = self._thread
         if thread is not None:
-            try:
-                self._queue.put(_STOP, timeout=timeout)
-            except queue.Full:
-                pass  # the thread is stuck on the disk: reported just below
+            self._wake.set()
             thread.join(timeout)
             if thread.is_alive():
                 logger.error(
                     "log writer for %s did not finish within %.1fs; %d lines still queued",
                     self.path,
                     timeout,
-                    self._queue.qsize(),
+                    len(self._pending),
                 )
                 return
         else:  # never started: write what was queued, here
@@ -144,37 +156,33 @@ class LogWriter:
     # ----------------------------------------------------------------- writer thread
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch = [self._queue.get()]
-            stopping = self._collect(batch)
-            lines = [line for line in batch if line is not _STOP]
-            if lines:
-                self._write_batch(lines)
+        while True:
+            self._wake.wait()
+            self._wake.clear()  # before taking lines: a line queued after this sets it again
+            if not self._closed and self.linger > 0:
+                time.sleep(self.linger)  # let the lines of a busy moment gather into one batch
+            closing = self._closed  # read before draining: no line can follow a close
+            self._drain_into_batches()
+            if closing:
+                return
 
-    def _collect(self, batch: list[bytes]) -> bool:
-        """Add whatever else is queued (up to MAX_BATCH_BYTES); True once the stop mark is seen."""
-        size = len(batch[0])
-        while batch[-1] is not _STOP and size < MAX_BATCH_BYTES:
-            try:
-                line = self._queue.get_nowait()
-            except queue.Empty:
-                return False
+    def _take_batch(self) -> list[bytes]:
+        """Queued lines from the oldest, up to MAX_BATCH_BYTES (at least one if any)."""
+        batch: list[bytes] = []
+        size = 0
+        pending = self._pending
+        while pending and size < MAX_BATCH_BYTES:
+            line = pending.popleft()
             batch.append(line)
             size += len(line)
-        return batch[-1] is _STOP
+        if batch:
+            with self._lock:
+                self._room.notify_all()
+        return batch
 
     def _drain_into_batches(self) -> None:
-        while True:
-            batch: list[bytes] = []
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                return
-            self._collect(batch)
-            lines = [line for line in batch if line is not _STOP]
-            if lines:
-                self._write_batch(lines)
+        while batch := self._take_batch():
+            self._write_batch(batch)
 
     def _write_batch(self, lines: list[bytes]) -> None:
         data = b"".join(lines)
