@@ -145,6 +145,25 @@ def test_lines_queued_together_go_out_in_one_write_of_whole_lines(log_path: Path
     assert read_ids(log_path) == [("q", n) for n in range(500)]
 
 
+def test_lines_written_a_moment_apart_share_a_batch_and_a_lone_line_goes_out_soon(
+    log_path: Path,
+) -> None:
+    # one thread wake-up per batch: 40 lines 0.5 ms apart (a busy gateway) within a linger of
+    # 100 ms go out in a few writes, not 40; a line on its own still reaches the disk promptly
+    disk = GatedDisk()
+    with LogWriter(log_path, write_fn=disk, linger=0.1) as writer:
+        for n in range(40):
+            writer.write(line("burst", n))
+            time.sleep(0.0005)
+        wait_until(lambda: writer.lines_written == 40)
+        assert len(disk.calls) <= 4
+        began = time.monotonic()
+        writer.write(line("alone", 0))
+        wait_until(lambda: writer.lines_written == 41)
+        assert time.monotonic() - began < 2.0
+    assert read_ids(log_path)[-1] == ("alone", 0)
+
+
 def test_a_line_without_a_newline_gets_one(writer: LogWriter, log_path: Path) -> None:
     writer.write(b'{"source":"s","n":1}')
     writer.write(b'{"source":"s","n":2}\n')
