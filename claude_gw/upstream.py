@@ -10,17 +10,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import httpx
 import orjson
+from yarl import URL
 
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
 from claude_gw.translate.errors import upstream_http_error
 
 SIMULATED_BASE_URL = "http://simulated.invalid/v1"
+
+
+class UpstreamResponse(Protocol):
+    """What `Upstream.stream` yields: an `httpx.Response`, or aiohttp's answer in its shape."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
+
+    async def aread(self) -> bytes: ...
+
+    async def aclose(self) -> None: ...
 
 
 class Upstream:
@@ -43,6 +60,8 @@ class Upstream:
         to it straight, past the client's redirect, auth and cookie layers (an upstream call
         uses none of them), which cost about a quarter of the gateway's CPU per request. The
         client's timeouts still apply; give no transport when the client must apply proxies.
+        An `AiohttpTransport` is called without httpx's request and response objects at all
+        (0.27 -> 0.17 ms of CPU per non-streaming call of the Claude CLI's size).
         """
         self.client = client
         self.base_url = base_url.rstrip("/")
@@ -53,6 +72,9 @@ class Upstream:
         self._transport = transport
         self._timeout = client.timeout.as_dict()
         self._url = httpx.URL(self.chat_url, params=self._query or None)  # parsed once
+        self._aiohttp = transport if isinstance(transport, AiohttpTransport) else None
+        self._aiohttp_url = URL(str(self._url), encoded=True)
+        self._aiohttp_timeout = aiohttp_timeout(self._timeout)
         self._headers = {"content-type": "application/json", **(extra_headers or {})}
         header = (auth_header or "authorization").lower()
         if api_key:
@@ -81,7 +103,7 @@ class Upstream:
 
     async def complete(
         self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> tuple[dict[str, Any], httpx.Headers]:
+    ) -> tuple[dict[str, Any], Mapping[str, str]]:
         """POST a non-streaming request; the parsed completion and the response headers."""
         async with self._send(body, headers) as response:
             raw = await self._read(response)
@@ -90,13 +112,13 @@ class Upstream:
     @asynccontextmanager
     async def stream(
         self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[UpstreamResponse]:
         """POST a streaming request; yields the open 2xx response, closed on exit (which
         cancels the upstream request when the caller leaves early)."""
         async with self._send(body, headers) as response:
             yield response
 
-    async def iter_bytes(self, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def iter_bytes(self, response: UpstreamResponse) -> AsyncIterator[bytes]:
         """The raw body of a streaming response, with transport errors mapped."""
         try:
             async for chunk in response.aiter_bytes():
@@ -121,7 +143,7 @@ class Upstream:
     @asynccontextmanager
     async def _send(
         self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-    ) -> AsyncIterator[httpx.Response]:
+    ) -> AsyncIterator[UpstreamResponse]:
         try:
             content = orjson.dumps(body)
         except orjson.JSONEncodeError as exc:
@@ -131,8 +153,13 @@ class Upstream:
         # Per-request headers win: the caller passes only what may replace the gateway's own
         # (Anthropic's version/beta headers, an auth header with allow_override).
         merged = {**self._headers, **(headers or {})}
+        response: UpstreamResponse
         try:
-            if self._transport is not None:
+            if self._aiohttp is not None:
+                response = await self._aiohttp.post(
+                    self._aiohttp_url, merged, content, self._aiohttp_timeout
+                )
+            elif self._transport is not None:
                 request = httpx.Request(
                     "POST",
                     self._url,
@@ -164,7 +191,7 @@ class Upstream:
         finally:
             await response.aclose()
 
-    async def _read(self, response: httpx.Response) -> bytes:
+    async def _read(self, response: UpstreamResponse) -> bytes:
         try:
             return await response.aread()
         except httpx.HTTPError as exc:
@@ -236,17 +263,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,  # httpx decodes, from the response headers
                 trust_env=False,  # proxies from the environment are httpx's mounts
             )
         return self._session
 
+    async def post(
+        self, url: URL, headers: Mapping[str, str], content: bytes, limits: aiohttp.ClientTimeout
+    ) -> AiohttpResponse:
+        """POST without httpx's objects; aiohttp's errors raised as httpx's (as below)."""
+        with _mapped_errors():
+            response = await self._open_session().request(
+                "POST", url, headers=headers, data=content, allow_redirects=False, timeout=limits
+            )
+        return AiohttpResponse(response)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._open_session()
-        timeouts = request.extensions.get("timeout", {})
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
-        )
+        timeout = aiohttp_timeout(request.extensions.get("timeout", {}))
         content = await request.aread()
         with _mapped_errors():
             response = await session.request(
@@ -260,7 +293,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         reason = (response.reason or "").encode("latin-1", "replace")
         return httpx.Response(
             response.status,
-            headers=list(response.raw_headers),
+            # the body is decoded already: httpx must not decode it again
+            headers=[(k, v) for k, v in response.raw_headers if k.lower() != b"content-encoding"],
             stream=_AiohttpStream(response),
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
@@ -270,6 +304,43 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def aiohttp_timeout(timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+    """httpx's timeouts (`Timeout.as_dict()`) as aiohttp's: connect, then each read."""
+    return aiohttp.ClientTimeout(
+        total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
+    )
+
+
+def _release(response: aiohttp.ClientResponse) -> None:
+    # A body read to the end gives its connection back to the pool; one left half-read (the
+    # client went away mid-stream) closes it, which cancels the upstream request.
+    if response.content.at_eof():
+        response.release()
+    else:
+        response.close()
+
+
+class AiohttpResponse:
+    """An aiohttp answer with the part of `httpx.Response`'s interface `Upstream` uses."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status_code = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
+        with _mapped_errors():
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aread(self) -> bytes:
+        with _mapped_errors():
+            return await self._response.read()
+
+    async def aclose(self) -> None:
+        _release(self._response)
 
 
 class _AiohttpStream(httpx.AsyncByteStream):
@@ -282,12 +353,7 @@ class _AiohttpStream(httpx.AsyncByteStream):
                 yield chunk
 
     async def aclose(self) -> None:
-        # A body read to the end gives its connection back to the pool; one left half-read
-        # (the client went away mid-stream) closes it, which cancels the upstream request.
-        if self._response.content.at_eof():
-            self._response.release()
-        else:
-            self._response.close()
+        _release(self._response)
 
 
 @contextmanager

@@ -4,6 +4,8 @@ environment proxy applies (claude_gw/upstream.py, claude_gw/server/runner.py).""
 from __future__ import annotations
 
 import asyncio
+import gzip
+from typing import Any
 
 import httpx
 import orjson
@@ -12,6 +14,7 @@ import pytest
 from claude_gw.config import Settings
 from claude_gw.server.runner import build_upstream, env_proxy_for
 from claude_gw.upstream import AiohttpTransport, Upstream
+from tests.servers import ServerThread
 
 KEY = "sk-test-upstream-key-0123456789"
 
@@ -100,3 +103,66 @@ def test_a_proxied_upstream_goes_through_the_client(monkeypatch: pytest.MonkeyPa
     assert proxied._transport is None
     asyncio.run(direct.client.aclose())
     asyncio.run(proxied.client.aclose())
+
+
+# --------------------------------------------------------------------------- compressed answers
+
+
+def gzipping_openai(seen: list[dict[str, str]]) -> Any:
+    """A test double of an OpenAI endpoint that gzips its answers, as servers may when the
+    client offers it: a chat completion, or an SSE stream when the request says `stream`."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        seen.append({k.decode(): v.decode() for k, v in scope["headers"]})
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if orjson.loads(body).get("stream"):
+            chunk = {"id": "c", "object": "chat.completion.chunk", "choices": []}
+            plain = b"".join(b"data: " + orjson.dumps(chunk) + b"\n\n" for _ in range(3))
+            plain += b"data: [DONE]\n\n"
+            kind = b"text/event-stream"
+        else:
+            plain = orjson.dumps({"id": "chatcmpl-gz", "object": "chat.completion"})
+            kind = b"application/json"
+        data = gzip.compress(plain)
+        headers = [(b"content-type", kind), (b"content-encoding", b"gzip")]
+        headers.append((b"content-length", str(len(data)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+    return app
+
+
+@pytest.mark.parametrize("straight", [True, False], ids=["straight", "through_client"])
+def test_a_gzipped_answer_is_decoded_once_either_way(straight: bool) -> None:
+    seen: list[dict[str, str]] = []
+    with ServerThread(gzipping_openai(seen)) as server:
+        transport = AiohttpTransport()
+        client = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(10.0))
+        upstream = Upstream(
+            client,
+            base_url=f"{server.base_url}/v1",
+            api_key=KEY,
+            transport=transport if straight else None,
+        )
+
+        async def call() -> tuple[dict[str, Any], bytes]:
+            async with client:
+                doc, _ = await upstream.complete({"model": "m"})
+                async with upstream.stream({"model": "m", "stream": True}) as response:
+                    assert response.status_code == 200
+                    streamed = b"".join([c async for c in upstream.iter_bytes(response)])
+                await transport.aclose()
+                return doc, streamed
+
+        doc, streamed = asyncio.run(call())
+    assert doc["id"] == "chatcmpl-gz"
+    assert streamed.count(b"chat.completion.chunk") == 3 and streamed.endswith(b"[DONE]\n\n")
+    assert all("gzip" in headers.get("accept-encoding", "") for headers in seen)
+    assert all(headers["authorization"] == f"Bearer {KEY}" for headers in seen)
