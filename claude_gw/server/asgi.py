@@ -4,7 +4,6 @@ running a handler that is cancelled when the client goes away."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
@@ -109,18 +108,24 @@ async def wait_for_disconnect(receive: Receive) -> None:
 async def run_until_disconnect(handler: Coroutine[Any, Any, None], receive: Receive) -> None:
     """Run `handler`; if the client disconnects first, cancel it (closing whatever upstream
     request it has open) and raise `ClientDisconnected`."""
-    task = asyncio.ensure_future(handler)
-    watcher = asyncio.ensure_future(wait_for_disconnect(receive))
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(handler)
+    disconnected = False
+
+    async def watch() -> None:
+        nonlocal disconnected
+        await wait_for_disconnect(receive)
+        if not task.done():  # a connection closed after the response ended is no disconnect
+            disconnected = True
+            task.cancel()
+
+    watcher = loop.create_task(watch())
     try:
-        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        task.cancel()
+        await task  # cancelling the caller cancels the handler too
+    except (Exception, asyncio.CancelledError):
+        if not disconnected:
+            raise
+    finally:
         watcher.cancel()
-        raise
-    watcher.cancel()
-    if task not in done:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    if disconnected:  # however the cancelled handler ended
         raise ClientDisconnected
-    task.result()

@@ -1,0 +1,150 @@
+"""How a translated stream reaches the client (claude_gw/server/messages.py, `StreamPump`): what
+one upstream read brings goes out in one send, and a quiet upstream gets pings from the pump's
+timer, never inside another send and never after the end. Driven at the ASGI level against a
+scripted test double of OpenAI's streaming endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from claude_gw.config import Settings
+from claude_gw.server.app import create_app
+from claude_gw.upstream import Upstream
+
+WIRE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "wire"
+STREAM = (WIRE / "openai-chat-stream-text.sse").read_bytes()
+BASE_URL = "http://openai.test/v1"
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def write(self, line: bytes) -> None:
+        self.lines.append(line)
+
+
+class ScriptedStream(httpx.AsyncByteStream):
+    """The body of a streamed answer: each piece after its pause (seconds)."""
+
+    def __init__(self, script: list[tuple[float, bytes]]) -> None:
+        self.script = script
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for pause, piece in self.script:
+            if pause:
+                await asyncio.sleep(pause)
+            yield piece
+
+
+def scripted_openai(script: list[tuple[float, bytes]]) -> httpx.MockTransport:
+    """A test double of OpenAI's chat completions endpoint that streams `script` back."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream"}
+        return httpx.Response(200, headers=headers, stream=ScriptedStream(script))
+
+    return httpx.MockTransport(answer)
+
+
+async def stream_through_gateway(
+    script: list[tuple[float, bytes]], *, ping_interval: float
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every ASGI message the gateway sent for one streamed request, and its log record."""
+    transport = scripted_openai(script)
+    client = httpx.AsyncClient(transport=transport)
+    upstream = Upstream(client, base_url=BASE_URL, api_key="sk-test", transport=transport)
+    sink = ListSink()
+    settings = Settings(upstream_url=BASE_URL, ping_interval=ping_interval)
+    app = create_app(settings, upstream=upstream, log_writer=sink)
+    body = orjson.dumps(
+        {
+            "model": "gpt-5-mini",
+            "max_tokens": 64,
+            "stream": True,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+    )
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/messages",
+        "query_string": b"",
+        "scheme": "http",
+        "headers": [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+    }
+    finished = asyncio.Event()
+    requested = False
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await finished.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, receive, send), timeout=10)
+    finished.set()
+    await client.aclose()
+    assert len(sink.lines) == 1
+    return sent, orjson.loads(sink.lines[0])
+
+
+def event_names(data: bytes) -> list[str]:
+    return [
+        line[len(b"event: ") :].decode() for line in data.split(b"\n") if line[:7] == b"event: "
+    ]
+
+
+def bodies(sent: list[dict[str, Any]]) -> list[bytes]:
+    return [m["body"] for m in sent if m["type"] == "http.response.body" and m["body"]]
+
+
+def test_a_stream_read_at_once_goes_out_in_one_send_that_ends_the_response() -> None:
+    sent, record = asyncio.run(stream_through_gateway([(0, STREAM)], ping_interval=5))
+    # the fixture's 13 events in one read: the response head, then one send with every
+    # translated event, closing events included, that also ends the body
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[-1]["more_body"] is False
+    names = event_names(sent[-1]["body"])
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    assert "content_block_delta" in names and "ping" not in names
+    assert record["response"]["status"] == 200 and record["claude_gw"]["error_type"] is None
+
+
+def test_a_quiet_upstream_gets_pings_after_message_start_and_none_after_the_end() -> None:
+    events = STREAM.split(b"\n\n")
+    first, rest = events[0] + b"\n\n", b"\n\n".join(events[1:])
+    # the role chunk at once, then 0.35 s of silence (3 intervals of 0.1 s), then the rest
+    sent, record = asyncio.run(
+        stream_through_gateway([(0, first), (0.35, rest)], ping_interval=0.1)
+    )
+    names = [name for chunk in bodies(sent) for name in event_names(chunk)]
+    assert names[0] == "message_start"
+    pings = [i for i, name in enumerate(names) if name == "ping"]
+    assert 2 <= len(pings) <= 4  # about one per interval of silence
+    assert max(pings) < names.index("message_stop")
+    assert all(name != "ping" for name in names[names.index("content_block_start") :])
+    assert names[-1] == "message_stop"
+    assert record["claude_gw"]["error_type"] is None
+
+
+def test_pings_keep_coming_while_the_upstream_stays_silent_before_its_first_byte() -> None:
+    # nothing at all for 0.45 s: the client gets message_start with the first ping, then pings
+    sent, _ = asyncio.run(stream_through_gateway([(0.45, STREAM)], ping_interval=0.1))
+    names = [name for chunk in bodies(sent) for name in event_names(chunk)]
+    assert names[:2] == ["message_start", "ping"]
+    assert 3 <= names.count("ping") <= 5
+    assert names.count("message_start") == 1 and names[-1] == "message_stop"
