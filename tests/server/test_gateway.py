@@ -521,3 +521,23 @@ def test_each_record_names_the_routing_rule_that_chose_its_model(tmp_path, fake_
     ]
     rules = [r["claude_gw"]["route_rule"] for r in gw.records()]
     assert rules == ["client", "subagent", "long_context"]
+
+
+def test_a_bug_in_the_record_builder_stops_only_its_own_line(gateway, monkeypatch, caplog):
+    import claude_gw.server.app as app_module
+
+    real_build = app_module.build_record
+
+    def build(exchange, context):
+        if exchange.client_model == "break-the-builder":
+            raise ValueError("a bug in the record builder")
+        return real_build(exchange, context)
+
+    monkeypatch.setattr(app_module, "build_record", build)
+    client = gateway.client()
+    broken = client.messages.create(**ask("first", model="break-the-builder"))
+    fine = client.messages.create(**ask("second"))
+    assert broken.content and fine.content  # the answers do not depend on the log
+    records = gateway.records()
+    assert [r["ai"]["proxy"]["meta"]["request_model"] for r in records] == ["gpt-5-mini"]
+    assert "could not build the log record" in caplog.text
