@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 
 from claude_gw.errors import InvalidRequest
 from claude_gw.translate.models import TargetModel
@@ -54,7 +54,7 @@ DROPPED_BLOCK_TYPES = frozenset({"thinking", "redacted_thinking"})
 def anthropic_to_openai(req: AnthropicRequest, *, target: TargetModel) -> ChatRequest:
     """The Chat Completions request for `req`, addressed to `target` (see the module docstring)."""
     doc: Any = req
-    if not isinstance(doc, Mapping):
+    if not _is_object(doc):
         _fail("body", f"must be a JSON object, not {type(doc).__name__}")
     out: ChatRequest = {"model": target.name, "messages": _messages(doc)}
     out["max_completion_tokens"] = _max_tokens(doc.get("max_tokens"))
@@ -78,6 +78,11 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    # a JSON object is a dict: the exact type test is 10x cheaper than the ABC's
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -93,7 +98,7 @@ def _string(value: Any, path: str, *, non_empty: bool = False) -> str:
 
 
 def _object(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if not _is_object(value):
         _fail(path, f"must be an object, not {_show(value)}")
     return value
 
@@ -138,7 +143,7 @@ def _top_system(system: Any) -> str:
 
 
 def _message(message: Any, path: str, open_calls: dict[str, str]) -> list[ChatMessage]:
-    if not isinstance(message, Mapping):
+    if not _is_object(message):
         _fail(path, f"must be an object with role and content, not {_show(message)}")
     role = message.get("role")
     if role not in ("user", "assistant", "system"):
@@ -161,13 +166,13 @@ def _blocks(content: Any, path: str, *, allow_empty: bool) -> list[Mapping[str, 
     if not content and not allow_empty:
         _fail(path, "must not be empty")
     for j, block in enumerate(content):
-        if not isinstance(block, Mapping) or not isinstance(block.get("type"), str):
+        if not _is_object(block) or not isinstance(block.get("type"), str):
             _fail(f"{path}.{j}", f"must be a content block with a string type, not {_show(block)}")
     return content
 
 
 def _text(block: Any, path: str) -> str:
-    if not isinstance(block, Mapping) or block.get("type") != "text":
+    if not _is_object(block) or block.get("type") != "text":
         _fail(path, f"must be a text block, not {_show(block)}")
     return _string(block.get("text"), f"{path}.text")
 
@@ -363,7 +368,10 @@ def _function(tool: Mapping[str, Any], path: str, name: str) -> ChatFunction:
     if description is not None:
         function["description"] = _string(description, f"{path}.description")
     schema = _object(tool.get("input_schema"), f"{path}.input_schema")
-    function["parameters"] = {key: value for key, value in schema.items() if key != "$schema"}
+    if isinstance(schema, dict) and "$schema" not in schema:
+        function["parameters"] = schema  # the client's own object: there is nothing to drop
+    else:
+        function["parameters"] = {key: value for key, value in schema.items() if key != "$schema"}
     return function
 
 
