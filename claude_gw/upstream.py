@@ -22,6 +22,7 @@ from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, Upstre
 from claude_gw.translate.errors import upstream_http_error
 
 SIMULATED_BASE_URL = "http://simulated.invalid/v1"
+Body = Mapping[str, Any] | bytes  # a request body, or its JSON already encoded (`encode_body`)
 
 
 class UpstreamResponse(Protocol):
@@ -102,7 +103,7 @@ class Upstream:
         return parts.hostname or "", parts.port or default
 
     async def complete(
-        self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+        self, body: Body, headers: Mapping[str, str] | None = None
     ) -> tuple[dict[str, Any], Mapping[str, str]]:
         """POST a non-streaming request; the parsed completion and the response headers."""
         async with self._send(body, headers) as response:
@@ -111,11 +112,13 @@ class Upstream:
 
     @asynccontextmanager
     async def stream(
-        self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+        self, body: Body, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[UpstreamResponse]:
         """POST a streaming request; yields the open 2xx response, closed on exit (which
         cancels the upstream request when the caller leaves early)."""
-        async with self._send(body, headers) as response:
+        sending = self._send(body, headers)
+        del body
+        async with sending as response:
             yield response
 
     async def iter_bytes(self, response: UpstreamResponse) -> AsyncIterator[bytes]:
@@ -142,14 +145,10 @@ class Upstream:
 
     @asynccontextmanager
     async def _send(
-        self, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+        self, body: Body, headers: Mapping[str, str] | None = None
     ) -> AsyncIterator[UpstreamResponse]:
-        try:
-            content = orjson.dumps(body)
-        except orjson.JSONEncodeError as exc:
-            # orjson writes at most 254 levels: a client body nested just under that grows past
-            # it in translation (tools' input_schema gains wrapper levels). The client's fault.
-            raise InvalidRequest(f"the request cannot be sent upstream: {exc}") from None
+        content = body if isinstance(body, bytes) else encode_body(body)
+        del body  # a stream can last minutes: the request's objects need not
         # Per-request headers win: the caller passes only what may replace the gateway's own
         # (Anthropic's version/beta headers, an auth header with allow_override).
         merged = {**self._headers, **(headers or {})}
@@ -210,6 +209,16 @@ class Upstream:
 
     def _scrubbed(self, error: GatewayError) -> GatewayError:
         return without_key(error, self._api_key)
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """The JSON sent upstream; `InvalidRequest` for what cannot be written."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError as exc:
+        # orjson writes at most 254 levels: a client body nested just under that grows past
+        # it in translation (tools' input_schema gains wrapper levels). The client's fault.
+        raise InvalidRequest(f"the request cannot be sent upstream: {exc}") from None
 
 
 def parse_answer(raw: bytes, label: str) -> dict[str, Any]:

@@ -6,7 +6,8 @@ scripted test double of OpenAI's streaming endpoint."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,33 +32,45 @@ class ListSink:
 
 
 class ScriptedStream(httpx.AsyncByteStream):
-    """The body of a streamed answer: each piece after its pause (seconds)."""
+    """The body of a streamed answer: each piece after its pause (seconds). `on_start` is
+    called when the gateway starts reading it."""
 
-    def __init__(self, script: list[tuple[float, bytes]]) -> None:
+    def __init__(
+        self, script: list[tuple[float, bytes]], on_start: Callable[[], None] | None = None
+    ) -> None:
         self.script = script
+        self.on_start = on_start
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self.on_start is not None:
+            self.on_start()
         for pause, piece in self.script:
             if pause:
                 await asyncio.sleep(pause)
             yield piece
 
 
-def scripted_openai(script: list[tuple[float, bytes]]) -> httpx.MockTransport:
+def scripted_openai(
+    script: list[tuple[float, bytes]], on_start: Callable[[], None] | None = None
+) -> httpx.MockTransport:
     """A test double of OpenAI's chat completions endpoint that streams `script` back."""
 
     async def answer(request: httpx.Request) -> httpx.Response:
         headers = {"content-type": "text/event-stream"}
-        return httpx.Response(200, headers=headers, stream=ScriptedStream(script))
+        return httpx.Response(200, headers=headers, stream=ScriptedStream(script, on_start))
 
     return httpx.MockTransport(answer)
 
 
 async def stream_through_gateway(
-    script: list[tuple[float, bytes]], *, ping_interval: float
+    script: list[tuple[float, bytes]],
+    *,
+    ping_interval: float,
+    prompt: str = "hi",
+    on_start: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every ASGI message the gateway sent for one streamed request, and its log record."""
-    transport = scripted_openai(script)
+    transport = scripted_openai(script, on_start)
     client = httpx.AsyncClient(transport=transport)
     upstream = Upstream(client, base_url=BASE_URL, api_key="sk-test", transport=transport)
     sink = ListSink()
@@ -68,7 +81,7 @@ async def stream_through_gateway(
             "model": "gpt-5-mini",
             "max_tokens": 64,
             "stream": True,
-            "messages": [{"role": "user", "content": "hi"}],
+            "messages": [{"role": "user", "content": prompt}],
         }
     )
     scope = {
@@ -148,3 +161,29 @@ def test_pings_keep_coming_while_the_upstream_stays_silent_before_its_first_byte
     assert names[:2] == ["message_start", "ping"]
     assert 3 <= names.count("ping") <= 5
     assert names.count("message_start") == 1 and names[-1] == "message_stop"
+
+
+def test_the_parsed_request_is_not_kept_while_the_answer_streams() -> None:
+    # a stream can last minutes: 256 of them must not hold 256 parsed Claude CLI requests
+    marker = "a prompt that only this test sends, 5f0c2b"
+    held: list[int] = []
+
+    def count_request_objects() -> None:
+        # a dict of strings only is not tracked by gc; the `messages` list holding it is
+        held.append(
+            sum(
+                1
+                for o in gc.get_objects()
+                if isinstance(o, list)
+                for item in o
+                if isinstance(item, dict) and item.get("content") == marker
+            )
+        )
+
+    _, record = asyncio.run(
+        stream_through_gateway(
+            [(0, STREAM)], ping_interval=5, prompt=marker, on_start=count_request_objects
+        )
+    )
+    assert held == [0]  # neither the client's message nor its translation is alive
+    assert record["response"]["status"] == 200
