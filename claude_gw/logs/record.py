@@ -86,15 +86,43 @@ def parse_query(query: str) -> dict[str, Any]:
 
 def log_headers(headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Lower-cased names; a repeated header becomes a list; secret headers become REDACTED."""
-    return grouped(
-        (name, REDACTED if name in SECRET_HEADERS else scrub_secrets(value))
-        for name, value in ((k.lower(), v) for k, v in headers)
-    )
+    result: dict[str, Any] = {}
+    for name, value in headers:
+        name = name.lower()
+        value = REDACTED if name in SECRET_HEADERS else scrubbed_header(value)
+        if name not in result:
+            result[name] = value
+        elif isinstance(result[name], list):
+            result[name].append(value)
+        else:
+            result[name] = [result[name], value]
+    return result
+
+
+# A client sends the same header values on every request of a session (user agent, beta flags,
+# session id): each is scrubbed once. Bounded; values over 512 characters are not kept.
+_SCRUBBED: dict[str, str] = {}
+_SCRUBBED_MAX = 4096
+
+
+def scrubbed_header(value: str) -> str:
+    """`scrub_secrets(value)`, remembered for short values."""
+    done = _SCRUBBED.get(value)
+    if done is None:
+        done = scrub_secrets(value)
+        if len(value) <= 512:
+            if len(_SCRUBBED) >= _SCRUBBED_MAX:
+                _SCRUBBED.clear()
+            _SCRUBBED[value] = done
+    return done
 
 
 def header_value(ex: Exchange, name: str) -> str | None:
     """The first value of a request header, by case-insensitive name."""
-    return next((v for k, v in ex.headers if k.lower() == name), None)
+    for key, value in ex.headers:
+        if key.lower() == name:
+            return value
+    return None
 
 
 def request_uri(ex: Exchange) -> str:

@@ -698,3 +698,22 @@ def test_encode_record_never_raises_and_stringifies_the_unencodable(value: Any, 
 def test_every_scenario_encodes_to_exactly_one_line(name: str) -> None:
     line = encode_record(build_record(SCENARIOS[name], ctx(log_payloads=True)))
     assert line.endswith(b"\n") and b"\n" not in line[:-1]
+
+
+def test_header_values_are_scrubbed_the_same_from_the_cache_and_long_ones_are_not_kept() -> None:
+    from claude_gw.logs import record
+
+    secret = "Bearer sk-abcdefghijklmnopqrstuvwxyz012345"
+    headers = [("X-Forwarded-Auth", secret), ("User-Agent", "claude-cli/2.1.331")]
+    first, again = record.log_headers(headers), record.log_headers(headers)
+    assert (
+        first
+        == again
+        == {
+            "x-forwarded-auth": "Bearer REDACTED",
+            "user-agent": "claude-cli/2.1.331",
+        }
+    )
+    long_value = "sk-" + "x" * 600
+    assert record.scrubbed_header(long_value) == "REDACTED"
+    assert long_value not in record._SCRUBBED and secret in record._SCRUBBED
