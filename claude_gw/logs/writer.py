@@ -101,7 +101,7 @@ class LogWriter:
         a line that cannot be queued is counted in `lines_failed` and reported.
         """
         line = record_line if record_line.endswith(b"\n") else record_line + b"\n"
-        # The lock orders write() against close(): no line can slip in after the stop mark.
+        # The lock orders write() against close(): no line is queued once close() has begun.
         with self._lock:
             if self._closed:
                 error = RuntimeError(f"log writer for {self.path} is closed")

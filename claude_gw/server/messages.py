@@ -11,6 +11,7 @@ failure becomes an in-stream `error` event.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Any
@@ -35,6 +36,8 @@ from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.upstream import Upstream, encode_body
+
+logger = logging.getLogger("claude_gw.server")
 
 OVERHEAD_HEADER = "x-claude-gw-overhead-ms"
 SSE_HEADERS = {
@@ -225,6 +228,12 @@ class MessagesHandler:
                 exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
 
 
+def _ping_failed(task: asyncio.Task[None]) -> None:
+    """Say why a ping task failed (it is nobody's to await), rather than lose it."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        logger.warning("a keep-alive ping could not be sent: %r", error)
+
+
 class StreamPump:
     """Moves one upstream SSE stream to the client: decode, translate, ping, finish.
 
@@ -290,6 +299,7 @@ class StreamPump:
             self._timer = self._loop.call_later(self._interval - quiet, self._on_timer)
         elif self._pinging is None or self._pinging.done():
             self._pinging = self._loop.create_task(self._ping())
+            self._pinging.add_done_callback(_ping_failed)
         else:  # the last ping is still being sent (a slow client): look again later
             self._timer = self._loop.call_later(self._interval, self._on_timer)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from claude_gw.config import Settings
 from claude_gw.server.app import create_app
@@ -68,6 +69,7 @@ async def stream_through_gateway(
     ping_interval: float,
     prompt: str = "hi",
     on_start: Callable[[], None] | None = None,
+    failing_pings: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every ASGI message the gateway sent for one streamed request, and its log record."""
     transport = scripted_openai(script, on_start)
@@ -106,6 +108,8 @@ async def stream_through_gateway(
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
+        if failing_pings and b"event: ping" in message.get("body", b""):
+            raise RuntimeError("the ping could not be written")
         sent.append(message)
 
     await asyncio.wait_for(app(scope, receive, send), timeout=10)
@@ -187,3 +191,15 @@ def test_the_parsed_request_is_not_kept_while_the_answer_streams() -> None:
     )
     assert held == [0]  # neither the client's message nor its translation is alive
     assert record["response"]["status"] == 200
+
+
+def test_a_ping_that_cannot_be_sent_is_reported_and_the_stream_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sent, record = asyncio.run(
+        stream_through_gateway([(0.25, STREAM)], ping_interval=0.1, failing_pings=True)
+    )
+    names = [name for chunk in bodies(sent) for name in event_names(chunk)]
+    assert "ping" not in names and names[-1] == "message_stop"
+    assert "a keep-alive ping could not be sent" in caplog.text
+    assert record["claude_gw"]["error_type"] is None
