@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 import orjson
@@ -27,8 +28,10 @@ from tests.reliability.asgi_driver import (
     simulated_app,
 )
 
+# `python -m tests.reliability.long` raises the number of examples through this variable.
+EXAMPLES = int(os.environ.get("CLAUDE_GW_RELIABILITY_EXAMPLES", "120"))
 PROPERTY = settings(
-    max_examples=120,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

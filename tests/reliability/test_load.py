@@ -91,10 +91,12 @@ async def one(client: httpx.AsyncClient, url: str, index: int) -> Outcome:
     return outcome
 
 
-async def load(url: str) -> list[Outcome]:
-    limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=0)
+async def load(url: str, count: int = REQUESTS, first: int = 0) -> list[Outcome]:
+    """`count` concurrent requests, numbered from `first` (the number picks the fault)."""
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
     async with httpx.AsyncClient(limits=limits, timeout=CLIENT_TIMEOUT_S) as client:
-        return await asyncio.gather(*(one(client, url, i) for i in range(REQUESTS)))
+        indexes = range(first, first + count)
+        return await asyncio.gather(*(one(client, url, i) for i in indexes))
 
 
 def assert_answer(outcome: Outcome) -> None:
