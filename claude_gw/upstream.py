@@ -8,7 +8,7 @@ Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error mess
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
@@ -121,13 +121,9 @@ class Upstream:
         async with sending as response:
             yield response
 
-    async def iter_bytes(self, response: UpstreamResponse) -> AsyncIterator[bytes]:
+    def iter_bytes(self, response: UpstreamResponse) -> AsyncIterator[bytes]:
         """The raw body of a streaming response, with transport errors mapped."""
-        try:
-            async for chunk in response.aiter_bytes():
-                yield chunk
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
+        return _Chunks(response.aiter_bytes(), (httpx.HTTPError,), self._transport_error)
 
     async def check(self) -> None:
         """Startup probe: raise `UpstreamError` if the upstream cannot be reached or rejects
@@ -339,10 +335,8 @@ class AiohttpResponse:
         self.status_code = response.status
         self.headers: Mapping[str, str] = response.headers
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        with _mapped_errors():
-            async for chunk in self._response.content.iter_any():
-                yield chunk
+    def aiter_bytes(self) -> AsyncIterator[bytes]:
+        return _Chunks(self._response.content.iter_any(), AIOHTTP_ERRORS, _as_httpx_error)
 
     async def aread(self) -> bytes:
         with _mapped_errors():
@@ -365,13 +359,53 @@ class _AiohttpStream(httpx.AsyncByteStream):
         _release(self._response)
 
 
+class _Chunks:
+    """An async iterator over `source` that raises `mapped(error)` instead of each error of the
+    types in `catch`. A class, not an async generator: a generator left unfinished (the stream
+    ended at `[DONE]`, or the client left) is closed by the event loop's finalizer hook, which
+    costs a task and a wake-up of the loop per stream; this one has nothing to finalize."""
+
+    __slots__ = ("_catch", "_mapped", "_source")
+
+    def __init__(
+        self,
+        source: AsyncIterator[bytes],
+        catch: tuple[type[BaseException], ...],
+        mapped: Callable[[Any], Exception],
+    ) -> None:
+        self._source = source
+        self._catch = catch
+        self._mapped = mapped
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._source.__anext__()
+        except self._catch as error:
+            raise self._mapped(error) from error
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+AIOHTTP_ERRORS = (TimeoutError, aiohttp.ClientError)
+
+
 @contextmanager
 def _mapped_errors() -> Iterator[None]:
     """Turn aiohttp's exceptions into the httpx ones `Upstream` maps (`raise ... from`)."""
     try:
         yield
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise _httpx_error(exc)(str(exc) or type(exc).__name__) from exc
+    except AIOHTTP_ERRORS as exc:
+        raise _as_httpx_error(exc) from exc
+
+
+def _as_httpx_error(exc: BaseException) -> httpx.TransportError:
+    return _httpx_error(exc)(str(exc) or type(exc).__name__)
 
 
 def _httpx_error(exc: BaseException) -> type[httpx.TransportError]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ import pytest
 
 from claude_gw.config import Settings
 from claude_gw.server.app import create_app
-from claude_gw.upstream import Upstream
+from claude_gw.upstream import AiohttpTransport, Upstream
+from tests.servers import ServerThread
 
 WIRE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "wire"
 STREAM = (WIRE / "openai-chat-stream-text.sse").read_bytes()
@@ -70,13 +72,16 @@ async def stream_through_gateway(
     prompt: str = "hi",
     on_start: Callable[[], None] | None = None,
     failing_pings: bool = False,
+    upstream: Upstream | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Every ASGI message the gateway sent for one streamed request, and its log record."""
+    """Every ASGI message the gateway sent for one streamed request, and its log record.
+    The upstream streams `script`, unless another `upstream` is given."""
     transport = scripted_openai(script, on_start)
     client = httpx.AsyncClient(transport=transport)
-    upstream = Upstream(client, base_url=BASE_URL, api_key="sk-test", transport=transport)
+    if upstream is None:
+        upstream = Upstream(client, base_url=BASE_URL, api_key="sk-test", transport=transport)
     sink = ListSink()
-    settings = Settings(upstream_url=BASE_URL, ping_interval=ping_interval)
+    settings = Settings(upstream_url=upstream.base_url, ping_interval=ping_interval)
     app = create_app(settings, upstream=upstream, log_writer=sink)
     body = orjson.dumps(
         {
@@ -203,3 +208,53 @@ def test_a_ping_that_cannot_be_sent_is_reported_and_the_stream_goes_on(
     assert "ping" not in names and names[-1] == "message_stop"
     assert "a keep-alive ping could not be sent" in caplog.text
     assert record["claude_gw"]["error_type"] is None
+
+
+def sse_openai(body: bytes) -> Any:
+    """A test double of OpenAI's streaming endpoint on a real socket: `body`, one event per
+    HTTP chunk, as OpenAI sends them."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for event in body.split(b"\n\n")[:-1]:
+            await send({"type": "http.response.body", "body": event + b"\n\n", "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def test_a_stream_leaves_no_async_generator_for_the_loop_to_finalize() -> None:
+    # an async generator dropped unfinished (the stream ends at [DONE]) is closed by the event
+    # loop's finalizer hook: a task and a wake-up of the loop for every stream
+    finalized: list[object] = []
+
+    async def run(base_url: str) -> list[dict[str, Any]]:
+        firstiter, finalizer = sys.get_asyncgen_hooks()
+
+        def counted(agen: Any) -> None:
+            finalized.append(agen)
+            if finalizer is not None:
+                finalizer(agen)
+
+        sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=counted)
+        transport = AiohttpTransport()
+        client = httpx.AsyncClient(transport=transport)
+        upstream = Upstream(client, base_url=base_url, api_key="sk-test", transport=transport)
+        records = []
+        for _ in range(3):
+            _, record = await stream_through_gateway([], ping_interval=5, upstream=upstream)
+            records.append(record)
+        await transport.aclose()
+        gc.collect()
+        return records
+
+    with ServerThread(sse_openai(STREAM)) as server:
+        records = asyncio.run(run(f"{server.base_url}/v1"))
+    assert [r["response"]["status"] for r in records] == [200] * 3
+    assert all(r["ai"]["proxy"]["usage"]["completion_tokens"] == 74 for r in records)
+    assert finalized == []
