@@ -15,12 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-import orjson
 from yarl import URL
 
-from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
+from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
 from claude_gw.translate.errors import upstream_http_error
-from claude_gw.upstream import parse_answer, without_key
+from claude_gw.upstream import encode_body, parse_answer, without_key
 
 
 class AiohttpUpstream:
@@ -52,10 +51,7 @@ class AiohttpUpstream:
 
     async def complete(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """POST `body`; the parsed JSON object and the response headers (names lower-cased)."""
-        try:
-            content = orjson.dumps(body)
-        except orjson.JSONEncodeError as exc:
-            raise InvalidRequest(f"the request cannot be sent upstream: {exc}") from None
+        content = encode_body(body)
         try:
             async with self.session.post(
                 self.url, data=content, headers=self._headers, timeout=self.timeout

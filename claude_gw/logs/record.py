@@ -86,17 +86,13 @@ def parse_query(query: str) -> dict[str, Any]:
 
 def log_headers(headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Lower-cased names; a repeated header becomes a list; secret headers become REDACTED."""
-    result: dict[str, Any] = {}
-    for name, value in headers:
-        name = name.lower()
-        value = REDACTED if name in SECRET_HEADERS else scrubbed_header(value)
-        if name not in result:
-            result[name] = value
-        elif isinstance(result[name], list):
-            result[name].append(value)
-        else:
-            result[name] = [result[name], value]
-    return result
+    lowered = [(name.lower(), value) for name, value in headers]
+    return grouped(
+        [
+            (name, REDACTED if name in SECRET_HEADERS else scrubbed_header(value))
+            for name, value in lowered
+        ]
+    )
 
 
 # A client sends the same header values on every request of a session (user agent, beta flags,
