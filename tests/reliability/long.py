@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claude_gw.config import Secret, Settings
 from claude_gw.server.runner import build_gateway
 from tests.reliability.asgi_driver import CLIENT_KEY, UPSTREAM_KEY
 from tests.reliability.faulty_upstream import FaultyUpstream
@@ -46,6 +45,7 @@ from tests.reliability.test_load import (
     Outcome,
     assert_answer,
     back_to,
+    gateway_settings,
     load,
     request_state,
     wait_until_idle,
@@ -167,15 +167,7 @@ def load_rounds(rounds: int, requests: int, workdir: Path) -> list[Round]:
     done: list[Round] = []
     logged: set[int] = set()
     with FaultyUpstream() as upstream:
-        settings = Settings(
-            upstream_url=upstream.base_url,
-            api_key=Secret(UPSTREAM_KEY),
-            log_path=log_path,
-            read_timeout=6.0,
-            connect_timeout=5.0,
-            ping_interval=0.5,
-        )
-        with ServerThread(build_gateway(settings)) as server:
+        with ServerThread(build_gateway(gateway_settings(upstream, log_path))) as server:
             url = f"{server.base_url}/v1/messages"
             for number in range(1, rounds + 1):
                 started = time.monotonic()

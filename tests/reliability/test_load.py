@@ -141,21 +141,25 @@ def back_to(baseline: int) -> int:
     return alive
 
 
+def gateway_settings(upstream: FaultyUpstream, log_path: Path) -> Settings:
+    """The gateway in front of the faulty upstream: a 6 s read timeout ends the stalls."""
+    return Settings(
+        upstream_url=upstream.base_url,
+        api_key=Secret(UPSTREAM_KEY),
+        log_path=log_path,
+        read_timeout=6.0,
+        connect_timeout=5.0,
+        ping_interval=0.5,
+    )
+
+
 def test_a_thousand_concurrent_requests_against_a_faulty_upstream_keep_every_invariant(
     tmp_path: Path,
 ) -> None:
     log_path = tmp_path / "claude.json"
     baseline = request_state()
     with FaultyUpstream() as upstream:
-        settings = Settings(
-            upstream_url=upstream.base_url,
-            api_key=Secret(UPSTREAM_KEY),
-            log_path=log_path,
-            read_timeout=6.0,
-            connect_timeout=5.0,
-            ping_interval=0.5,
-        )
-        with ServerThread(build_gateway(settings)) as server:
+        with ServerThread(build_gateway(gateway_settings(upstream, log_path))) as server:
             outcomes = asyncio.run(load(f"{server.base_url}/v1/messages"))
             assert wait_until_idle(upstream) < DRAIN_TIMEOUT_S, upstream.active
             assert back_to(baseline) <= baseline  # no request's state is retained

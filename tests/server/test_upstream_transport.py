@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from claude_gw.config import Settings
+from claude_gw.server.asgi import read_body
 from claude_gw.server.runner import build_upstream, env_proxy_for
 from claude_gw.upstream import AiohttpTransport, Upstream
 from tests.servers import ServerThread
@@ -116,12 +117,7 @@ def gzipping_openai(seen: list[dict[str, str]]) -> Any:
         if scope["type"] != "http":
             return
         seen.append({k.decode(): v.decode() for k, v in scope["headers"]})
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(scope, receive, limit=1 << 20)
         if orjson.loads(body).get("stream"):
             chunk = {"id": "c", "object": "chat.completion.chunk", "choices": []}
             plain = b"".join(b"data: " + orjson.dumps(chunk) + b"\n\n" for _ in range(3))
