@@ -76,10 +76,7 @@ class Upstream:
         self._aiohttp = transport if isinstance(transport, AiohttpTransport) else None
         self._aiohttp_url = URL(str(self._url), encoded=True)
         self._aiohttp_timeout = aiohttp_timeout(self._timeout)
-        self._headers = {"content-type": "application/json", **(extra_headers or {})}
-        header = (auth_header or "authorization").lower()
-        if api_key:
-            self._headers[header] = f"Bearer {api_key}" if header == "authorization" else api_key
+        self._headers = request_headers(api_key, auth_header, extra_headers)
 
     @property
     def label(self) -> str:
@@ -205,6 +202,18 @@ class Upstream:
 
     def _scrubbed(self, error: GatewayError) -> GatewayError:
         return without_key(error, self._api_key)
+
+
+def request_headers(
+    api_key: str | None, auth_header: str | None, extra_headers: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The headers of every upstream request: JSON, the extra ones, and the key, sent as
+    `Authorization: Bearer <key>` or as the raw value of `auth_header` (e.g. `api-key`)."""
+    headers = {"content-type": "application/json", **(extra_headers or {})}
+    header = (auth_header or "authorization").lower()
+    if api_key:
+        headers[header] = f"Bearer {api_key}" if header == "authorization" else api_key
+    return headers
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:

@@ -19,7 +19,7 @@ from yarl import URL
 
 from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
 from claude_gw.translate.errors import upstream_http_error
-from claude_gw.upstream import encode_body, parse_answer, without_key
+from claude_gw.upstream import encode_body, parse_answer, request_headers, without_key
 
 
 class AiohttpUpstream:
@@ -44,10 +44,7 @@ class AiohttpUpstream:
         self.url = URL(f"{self.base_url}{path}")  # parsed once, not on every request
         self.label = f"{provider} at {self.base_url}"
         self._api_key = api_key
-        self._headers = {"content-type": "application/json", **(extra_headers or {})}
-        header = (auth_header or "authorization").lower()
-        if api_key:
-            self._headers[header] = f"Bearer {api_key}" if header == "authorization" else api_key
+        self._headers = request_headers(api_key, auth_header, extra_headers)
 
     async def complete(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """POST `body`; the parsed JSON object and the response headers (names lower-cased)."""
