@@ -76,9 +76,10 @@ async def stream_through_gateway(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every ASGI message the gateway sent for one streamed request, and its log record.
     The upstream streams `script`, unless another `upstream` is given."""
-    transport = scripted_openai(script, on_start)
-    client = httpx.AsyncClient(transport=transport)
+    client = None
     if upstream is None:
+        transport = scripted_openai(script, on_start)
+        client = httpx.AsyncClient(transport=transport)
         upstream = Upstream(client, base_url=BASE_URL, api_key="sk-test", transport=transport)
     sink = ListSink()
     settings = Settings(upstream_url=upstream.base_url, ping_interval=ping_interval)
@@ -119,7 +120,8 @@ async def stream_through_gateway(
 
     await asyncio.wait_for(app(scope, receive, send), timeout=10)
     finished.set()
-    await client.aclose()
+    if client is not None:
+        await client.aclose()
     assert len(sink.lines) == 1
     return sent, orjson.loads(sink.lines[0])
 
