@@ -235,13 +235,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from claude_gw.replay import RetryPolicy, estimate, replay
 
     requests, targets = load(args, environ)
+    if not args.dry_run:
+        if not args.output:
+            raise CliError("replay: give -o OUT (or --dry-run)")
+        check_keys(targets, environ)
     estimates = estimate(requests, targets)
     print("\n".join(estimate_lines(estimates)), file=sys.stderr)
     if args.dry_run:
         return 0
-    if not args.output:
-        raise CliError("replay: give -o OUT (or --dry-run)")
-    check_keys(targets, environ)
     if not confirmed(estimates, args):
         return 1
     tally = Tally()
