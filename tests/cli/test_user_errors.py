@@ -162,6 +162,21 @@ CASES = [
         ["-o", "no such directory"],
     ),
     ("kong_config_missing_file", ["kong-config", "--kong-config", "{tmp}/no.yaml"], ["no.yaml"]),
+    (
+        "kong_config_not_text",
+        ["kong-config", "--kong-config", "{tmp}/binary.toml"],
+        ["binary.toml", "UTF-8"],
+    ),
+    (
+        "serve_log_in_a_file",
+        ["serve", "--upstream", "simulated", "--port", "0", "--log", "{tmp}/empty.json/x"],
+        ["empty.json"],
+    ),
+    (
+        "serve_log_is_a_directory",
+        ["serve", "--upstream", "simulated", "--port", "0", "--log", "{tmp}"],
+        ["{tmp}", "directory"],
+    ),
     # the command itself
     ("unknown_command", ["srve"], ["invalid choice", "srve"]),
     ("misspelt_help", ["--hlep"], ["unrecognized", "--hlep"]),
