@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from claude_gw.capture import CaptureResult, check_name, describe_record, run_capture
+from claude_gw.cli import values
 from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
 
 EPILOG = """\
@@ -41,6 +42,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--gateway",
         metavar="URL",
+        type=values.http_url,
         help="use the gateway already running at URL instead of starting one; pass its --log "
         "to get the summary",
     )

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from claude_gw.capture import client_env
+from claude_gw.cli import values
 from claude_gw.cli.options import add_gateway_options, settings_from
 
 EXPORTED = (
@@ -31,6 +32,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--gateway",
         metavar="URL",
+        type=values.http_url,
         help="the gateway's URL (default http://HOST:PORT from the options)",
     )
     parser.add_argument(

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from claude_gw.cli import values
 from claude_gw.config import (
     DEFAULT_LONG_CONTEXT_TOKENS,
     DEFAULT_MODEL,
@@ -40,7 +41,7 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
     add("--host", help=env_help("address to listen on (default 127.0.0.1)", "host"))
     add(
         "--port",
-        type=int,
+        type=values.port,
         help=env_help("port to listen on; 0 picks a free one (default 8000)", "port"),
     )
     add(
@@ -98,13 +99,13 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--connect-timeout",
-        type=float,
+        type=values.seconds,
         metavar="S",
         help=env_help("seconds to connect to the upstream (default 10)", "connect_timeout"),
     )
     add(
         "--read-timeout",
-        type=float,
+        type=values.seconds,
         metavar="S",
         help=env_help(
             "seconds to wait for upstream data before giving up (default 600)", "read_timeout"
@@ -112,7 +113,7 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--ping-interval",
-        type=float,
+        type=values.seconds,
         metavar="S",
         help=env_help(
             "send a stream ping after this many silent seconds (default 5)", "ping_interval"
@@ -187,7 +188,7 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--long-context-tokens",
-        type=int,
+        type=values.count,
         metavar="N",
         help=env_help(
             f"threshold for --long-context-model (default {DEFAULT_LONG_CONTEXT_TOKENS})",
