@@ -227,7 +227,9 @@ class _Secret:
             if text.startswith(self.text, at):
                 end, matched = at + len(self.text), len(self.text)
             else:
-                while matched < len(self.text) and end < len(text) and text[end] == self.text[matched]:
+                while (
+                    matched < len(self.text) and end < len(text) and text[end] == self.text[matched]
+                ):
                     end, matched = end + 1, matched + 1
             if not self.short or self._stands_alone(text, at, end):
                 found.append((at, end, matched))
@@ -399,9 +401,30 @@ class StreamMasker:
                 continue
             parts += [window[at : max(start, offset)], REDACTED]
             at = end
-            if end == len(window) and matched < len(secret.text) and secret.text[matched - 1] == window[-1]:
+            if (
+                end == len(window)
+                and matched < len(secret.text)
+                and secret.text[matched - 1] == window[-1]
+            ):
                 rest = secret.text[matched:]
                 self._run = rest.encode("latin-1") if as_bytes else rest
         parts.append(window[at:])
         out = "".join(parts)
         return out.encode("latin-1") if as_bytes else out  # type: ignore[return-value]
+
+
+# --- Terminal output ----------------------------------------------------------------------------
+
+_SHOWN_AS_IS = frozenset("\t")
+
+
+def printable(text: str, *, keep: str = "") -> str:
+    """`text` safe to print on a terminal: every control character (ESC, CR, BEL, the C1 range)
+    and every invisible format character (the bidirectional overrides) written as a Python
+    escape, `\\x1b[31m` instead of red. Characters in `keep` (e.g. newlines) stay."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() or char in keep or char in _SHOWN_AS_IS else repr(char)[1:-1]
+        for char in text
+    )
