@@ -8,10 +8,10 @@ Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error mess
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
-from base64 import b64encode
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import aiohttp

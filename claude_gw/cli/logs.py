@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from claude_gw.cli.options import CliError
+from claude_gw.logs.redact import printable
 
 EPILOG = """\
 FILES may be files (.gz read transparently), directories or globs, from claude_gw or from Kong
@@ -65,7 +66,7 @@ def load(files: list[str]) -> Any:
     except FileNotFoundError as exc:
         raise CliError(f"logs: {exc}") from None
     for line in report_lines(report):
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     return frame
 
 
@@ -101,7 +102,10 @@ def run_summary(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from claude_gw.analysis.metrics import summary
 
     table = summary(load(args.files), by=args.by)
-    sys.stdout.write(render(table, args.format))
+    text = render(table, args.format)
+    if args.format == "table" or sys.stdout.isatty():  # model names come from upstreams
+        text = printable(text, keep="\n")
+    sys.stdout.write(text)
     return 0
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, unquote, unquote_plus
 from typing import Any, AnyStr
+from urllib.parse import quote, unquote, unquote_plus
 
 REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset(

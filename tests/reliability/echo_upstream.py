@@ -9,8 +9,8 @@ a careless error page does. The text chooses with two markers:
   plain text), `stream_error` (an `error` chunk inside a stream), `stream_not_json` (a stream
   line that is not JSON), `status_429` (an error answer, the key in its message and in
   `retry-after`), `content` (the answer's text, streamed in 3-character pieces when streaming),
-  `redirect` (a 302 to another host), `huge_usage` (a usage count of 10**30), `model` (the
-  answer's model name carries the text after `[model:` up to `]`);
+  `redirect` (a 302 to another host), `huge_usage` (a usage count of 10**30); and
+  `[model:HEX]` names the answer's model (its UTF-8 in hex, so it can hold any character);
 - `[form:FORM]`: how the key is written: `whole`, `prefix` (its first 40 characters), `percent`
   (every character percent-encoded) or `json` (every character a JSON `\\u` escape; raw JSON
   bodies only).
@@ -25,7 +25,7 @@ from typing import Any
 
 ECHO = re.compile(rb"\[echo:(\w+)\]")
 FORM = re.compile(rb"\[form:(\w+)\]")
-MODEL = re.compile(rb"\[model:([^\]]*)\]")
+MODEL = re.compile(rb"\[model:([0-9a-f]*)\]")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -104,7 +104,8 @@ class EchoUpstream:
             return
         place = (ECHO.search(body) or [b"", b"content"])[1].decode()
         form = (FORM.search(body) or [b"", b"whole"])[1].decode()
-        model = (MODEL.search(body) or [b"", b"gpt-5-mini"])[1].decode("unicode_escape")
+        found = MODEL.search(body)
+        model = bytes.fromhex(found[1].decode()).decode() if found else "gpt-5-mini"
         stream = json.loads(body).get("stream") is True
         await answer(send, place, written(key, form), stream, model)
 

@@ -164,9 +164,7 @@ def test_the_passthrough_route_masks_the_key_in_answers_and_streams(
         for place in ("content", "error_200", "not_json_200", "status_429"):
             for form in ("whole", "prefix", "json"):
                 body = {**ask(place, form, stream=False), "max_tokens": 16}
-                answers.append(
-                    answer_text(client.post(f"{base}/v1/chat/completions", json=body))
-                )
+                answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=body)))
         streamed = {**ask("stream_not_json", "whole", stream=True)}
         answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=streamed)))
     for answer in answers:
@@ -246,3 +244,35 @@ def test_an_upstream_redirect_is_a_502_api_error_not_a_client_error(gateway: Any
     assert response.json()["error"]["type"] == "api_error"
     wait_for_lines(log_path, 1)
     assert json.loads(log_path.read_text())["upstream_status"] == "302"
+
+
+EVIL_MODEL = "gpt\x1b]0;owned\x07\x1b[2J\u202eevil"
+
+
+def test_upstream_model_names_with_escape_sequences_reach_the_terminal_escaped(
+    gateway: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from claude_gw.capture import describe_record
+    from claude_gw.cli import main
+
+    base, log_path = gateway(api_key=Secret(BEARER_KEY))
+    body = {**ask("ok", "whole", stream=False), "model": EVIL_MODEL}  # the client's, and
+    body["messages"][0]["content"] += f" [model:{EVIL_MODEL.encode().hex()}]"  # the upstream's
+    assert httpx.post(f"{base}/v1/messages", json=body, timeout=10).status_code == 200
+    wait_for_lines(log_path, 1)
+    record = json.loads(log_path.read_text())
+    assert record["ai"]["proxy"]["meta"]["response_model"] == EVIL_MODEL  # logged as it came
+    line = describe_record(record)  # what `capture --follow` prints
+    assert "\\x1b]0;owned\\x07" in line and "\x1b" not in line and "\u202e" not in line
+    capfd.readouterr()
+    assert main(["logs", "summary", "--by", "model", str(log_path)]) == 0
+    out, err = capfd.readouterr()
+    assert "\\x1b[2J" in out
+    assert not any(c in out + err for c in ("\x1b", "\x07", "\u202e"))
+
+
+def test_printable_keeps_what_it_is_told_and_escapes_every_control_character() -> None:
+    from claude_gw.logs.redact import printable
+
+    assert printable("plain text, ünïcode") == "plain text, ünïcode"
+    assert printable("a\nb\x1b[31mc\x9bd\r", keep="\n") == "a\nb\\x1b[31mc\\x9bd\\r"
