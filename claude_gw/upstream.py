@@ -216,7 +216,8 @@ class Upstream:
 def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
     """(`url` without its `user:password@`, the decoded (user, password)); None when it has
     none. The credentials are sent as `Authorization: Basic` (what curl and browsers do with
-    them) unless the key already takes that header; they are never shown: labels, logs and messages name the URL without them."""
+    them) unless the key already takes that header; they are never shown: labels, logs and
+    messages name the URL without them."""
     parts = urlsplit(url)
     if "@" not in parts.netloc:
         return url, None

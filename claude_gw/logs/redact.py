@@ -285,7 +285,7 @@ class Masker:
 
     def may_hold(self, text: str | bytes) -> bool:
         """False when `text` surely holds no secret (the cheap test `text` and `data` run)."""
-        heads = self._heads_bytes if isinstance(text, bytes) else self._heads
+        heads: tuple[Any, ...] = self._heads_bytes if isinstance(text, bytes) else self._heads
         return any(head in text for head in heads) or (bool(heads) and _has_escape(text))
 
     def text(self, text: str) -> str:
@@ -378,7 +378,7 @@ class StreamMasker:
         if not (self._masker.may_hold(chunk) or self._masker.may_hold(probe)):
             self._tail = chunk[-_TAIL:] if len(chunk) >= _TAIL else (tail + chunk)[-_TAIL:]
             return chunk
-        out = self._masked(tail, chunk)
+        out: AnyStr = self._masked(tail, chunk)
         self._tail = (tail + out)[-_TAIL:]
         return out
 
@@ -390,11 +390,13 @@ class StreamMasker:
         self._run = rest[n:] if n == len(chunk) and n < len(rest) else None
         return chunk[n:]
 
-    def _masked(self, tail: AnyStr, chunk: AnyStr) -> AnyStr:
+    def _masked(self, tail: Any, chunk: Any) -> Any:
         as_bytes = isinstance(chunk, bytes)
-        window = (tail + chunk).decode("latin-1") if as_bytes else tail + chunk  # type: ignore[union-attr]
+        joined = tail + chunk
+        window: str = joined.decode("latin-1") if as_bytes else joined
         offset = len(tail)
-        parts, at = [], offset
+        parts: list[str] = []
+        at = offset
         spans = self._masker.spans(window)
         for start, end, secret, matched in spans:
             if end <= offset:
@@ -410,7 +412,7 @@ class StreamMasker:
                 self._run = rest.encode("latin-1") if as_bytes else rest
         parts.append(window[at:])
         out = "".join(parts)
-        return out.encode("latin-1") if as_bytes else out  # type: ignore[return-value]
+        return out.encode("latin-1") if as_bytes else out
 
 
 # --- Terminal output ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import MutableMapping
 from typing import Any
 
 from claude_gw.logs.redact import Masker, printable
@@ -23,9 +24,9 @@ def masked_send(send: Send, masker: Masker) -> Send:
     if not masker:
         return send
     body = masker.stream()
-    held: list[dict[str, Any]] = []
+    held: list[MutableMapping[str, Any]] = []
 
-    async def masked(message: dict[str, Any]) -> None:
+    async def masked(message: MutableMapping[str, Any]) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             headers = [(name, masker.data(value)) for name, value in message.get("headers", ())]
@@ -45,7 +46,9 @@ def masked_send(send: Send, masker: Masker) -> Send:
     return masked
 
 
-def with_length(start: dict[str, Any], masked: int, sent: int) -> dict[str, Any]:
+def with_length(
+    start: MutableMapping[str, Any], masked: int, sent: int
+) -> MutableMapping[str, Any]:
     """The held `http.response.start` with its content-length corrected for the masking (a
     response with a length has one body write)."""
     if masked == sent:

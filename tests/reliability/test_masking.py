@@ -66,7 +66,7 @@ def stream_texts(body: str) -> str:
 
 
 def assert_no_key(data: str, key: str, where: str) -> None:
-    for form in decoded_forms(data) + [stream_texts(data)]:
+    for form in [*decoded_forms(data), stream_texts(data)]:
         assert key[:8] not in form, f"a prefix of the key reached the {where}: {form[:400]!r}"
 
 
