@@ -286,7 +286,21 @@ class Masker:
     def may_hold(self, text: str | bytes) -> bool:
         """False when `text` surely holds no secret (the cheap test `text` and `data` run)."""
         heads: tuple[Any, ...] = self._heads_bytes if isinstance(text, bytes) else self._heads
-        return any(head in text for head in heads) or (bool(heads) and _has_escape(text))
+        for head in heads:  # a loop, not any(): no generator on the hot path
+            if head in text:
+                return True
+        return bool(heads) and _has_escape(text)
+
+    def starts_in(self, tail: Any, chunk: Any) -> bool:
+        """Whether a secret's first characters may begin in `tail` and go on in `chunk`."""
+        if not tail:
+            return False
+        probe = tail + chunk[:_TAIL]
+        heads: tuple[Any, ...] = self._heads_bytes if isinstance(chunk, bytes) else self._heads
+        for head in heads:
+            if head in probe:
+                return True
+        return False
 
     def text(self, text: str) -> str:
         """`text` with every secret run masked (see the class)."""
@@ -374,8 +388,7 @@ class StreamMasker:
             if not chunk:
                 return chunk
         tail: Any = self._tail if isinstance(self._tail, type(chunk)) else type(chunk)()
-        probe = tail + chunk[:_TAIL]
-        if not (self._masker.may_hold(chunk) or self._masker.may_hold(probe)):
+        if not (self._masker.may_hold(chunk) or self._masker.starts_in(tail, chunk)):
             self._tail = chunk[-_TAIL:] if len(chunk) >= _TAIL else (tail + chunk)[-_TAIL:]
             return chunk
         out: AnyStr = self._masked(tail, chunk)

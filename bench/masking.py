@@ -1,0 +1,70 @@
+"""The masking step's cost per request, on the bytes one Claude CLI request makes leave.
+
+    python -m bench.masking
+
+What one request sends through `server.masking` and `logs.redact.Masker` with a key configured:
+the response headers, the answer body (one-shot: one write; streaming: one write per upstream
+read, 12 here, and the per-block text masks of the deltas) and the log line (the fixture's
+Kong 3.13 record, 3-4 KB). Timed with `timeit`, best of 5; compare with the gateway's CPU per
+request in `python -m bench.gateway` (0.2-0.3 ms on a quiet machine, bench/README.md).
+"""
+
+from __future__ import annotations
+
+import timeit
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from claude_gw.logs.redact import Masker
+from claude_gw.server.masking import masked_send
+
+FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "kong" / "claude.json"
+KEY = "sk-proj-Zq81xWv3Lm0pTt7Rk2Ny5Ub9Hc4Jd6Fg1Se8Ao3Ki7Ql2Wm5Xn0Rb4Vz6Cy9Du1"
+
+
+async def _sink(message: Any) -> None:
+    return None
+
+
+def request_cost(masker: Masker, writes: list[bytes], line: bytes, deltas: list[str]) -> None:
+    send = masked_send(_sink, masker)
+    start = {"type": "http.response.start", "status": 200, "headers": [(b"request-id", b"x")]}
+    # the sink never waits: each send runs to its end in one step, without an event loop
+    for message in (start, *({"type": "http.response.body", "body": d} for d in writes)):
+        try:
+            send(message).send(None)
+        except StopIteration:
+            pass
+    masks = masker.stream()
+    for text in deltas:
+        masks.feed(text)
+    masker.data(line)
+
+
+def main() -> None:
+    line = FIXTURE.read_bytes().splitlines()[0] + b"\n"
+    text = "The function reads the log, groups by session and returns a frame. " * 12
+    message = {"type": "message", "content": [{"type": "text", "text": text}]}
+    oneshot = [orjson.dumps(message)]
+    deltas = [text[i : i + 60] for i in range(0, len(text), 60)][:12]
+    event = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    stream = [event + orjson.dumps({"text": d}) + b"}\n\n" for d in deltas]
+    masker = Masker([KEY])
+    for name, writes, texts in (("one-shot", oneshot, []), ("streaming", stream, deltas)):
+        for label, used in (("no key", Masker()), ("key", masker)):
+            runs = timeit.repeat(
+                lambda u=used, w=writes, t=texts: request_cost(u, w, line, t), number=2000, repeat=5
+            )
+            print(f"{name:10} {label:7} {min(runs) / 2000 * 1e6:7.1f} us per request")
+    plain = timeit.repeat(lambda: masker.data(line), number=20000, repeat=5)
+    print(f"log line ({len(line)} B) masked: {min(plain) / 20000 * 1e6:.2f} us")
+    body = oneshot[0]
+    print(
+        f"answer ({len(body)} B) masked: {min(timeit.repeat(lambda: masker.data(body), number=20000, repeat=5)) / 20000 * 1e6:.2f} us"
+    )
+
+
+if __name__ == "__main__":
+    main()
