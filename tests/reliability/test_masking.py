@@ -276,3 +276,72 @@ def test_printable_keeps_what_it_is_told_and_escapes_every_control_character() -
 
     assert printable("plain text, ünïcode") == "plain text, ünïcode"
     assert printable("a\nb\x1b[31mc\x9bd\r", keep="\n") == "a\nb\\x1b[31mc\\x9bd\\r"
+
+
+def serve_until_listening(args: list[str], env: dict[str, str]) -> tuple[int | None, str]:
+    """Run `claude-gw serve ARGS` until it says it listens (then stop it) or exits; its exit
+    status (None when it was stopped) and everything it printed."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "claude_gw", "serve", "--port", "0", *args]
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    listening = False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and not listening:
+            line = process.stdout.readline()
+            if not line:
+                break  # it exited
+            lines.append(line)
+            listening = "use:" in line  # the last start-up line
+    finally:
+        if listening or time.monotonic() >= deadline:
+            process.terminate()
+        rest, _ = process.communicate(timeout=30)
+    stopped = listening
+    return (None if stopped else process.returncode), "".join(lines) + rest
+
+
+def test_a_url_password_survives_start_up_without_a_traceback_and_is_never_printed(
+    echo: tuple[EchoUpstream, str], tmp_path: Path
+) -> None:
+    upstream, url = echo
+    password = "Pa55-w0rd-of-the-proxy"
+    with_userinfo = url.replace("http://", f"http://gw-user:{password}@")
+    log = str(tmp_path / "claude.json")
+    status, printed = serve_until_listening(
+        ["--upstream", with_userinfo, "--log", log], {"OPENAI_API_KEY": BEARER_KEY}
+    )
+    assert status is None, printed  # the start-up probe passed, and it served
+    assert "listening on" in printed and "Traceback" not in printed
+    assert upstream.seen == [BEARER_KEY]  # the probe sent the key (it takes Authorization)
+    assert password not in printed and "gw-user" not in printed and BEARER_KEY[:8] not in printed
+    assert url in printed  # the upstream is named, without its credentials
+
+
+def test_an_unreachable_upstream_with_a_url_password_is_one_line_without_it(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"http://gw-user:Pa55-w0rd-of-the-proxy@127.0.0.1:{port}/v1"
+    status, printed = serve_until_listening(
+        ["--upstream", url, "--log", str(tmp_path / "claude.json")], {"OPENAI_API_KEY": "sk-x"}
+    )
+    assert status == 2, printed
+    assert printed.startswith("claude-gw: cannot reach upstream openai at http://127.0.0.1:")
+    assert printed.count("\n") == 1 and "Pa55" not in printed and "gw-user" not in printed
