@@ -382,20 +382,32 @@ class StreamPump:
 
     def _mask_deltas(self, events: list[Any]) -> None:
         """Mask the upstream's secrets in the text, thinking and tool input of `events`, each
-        block's deltas as one text (in place: the events are about to be encoded)."""
+        block's deltas as one text (in place: the events are about to be encoded).
+
+        The deltas of one upstream read (often several) are looked at joined, at the cost of
+        one; only when that finds a secret is each delta masked on its own."""
+        texts: dict[int, list[tuple[int, str, str]]] = {}
         for at, event in enumerate(events):
-            if event.get("type") != "content_block_delta":
+            if event.get("type") == "content_block_delta":
+                delta = event["delta"]
+                for name in DELTA_TEXTS:
+                    value = delta.get(name)
+                    if isinstance(value, str):
+                        texts.setdefault(event["index"], []).append((at, name, value))
+        for index, found in texts.items():
+            mask = self._block_masks.get(index)
+            if mask is None:
+                mask = self._block_masks[index] = self._masker.stream()
+            before = mask.state
+            joined = found[0][2] if len(found) == 1 else "".join(v for _, _, v in found)
+            if mask.feed(joined) is joined:
                 continue
-            delta = event["delta"]
-            for name in DELTA_TEXTS:
-                value = delta.get(name)
-                if isinstance(value, str):
-                    mask = self._block_masks.get(event["index"])
-                    if mask is None:
-                        mask = self._block_masks[event["index"]] = self._masker.stream()
-                    masked = mask.feed(value)
-                    if masked is not value:
-                        events[at] = {**event, "delta": {**delta, name: masked}}
+            mask.state = before
+            for at, name, value in found:
+                masked = mask.feed(value)
+                if masked is not value:
+                    event = events[at]
+                    events[at] = {**event, "delta": {**event["delta"], name: masked}}
 
     async def _emit_bytes(self, data: bytes, *, last: bool = False) -> None:
         async with self._sending:

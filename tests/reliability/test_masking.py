@@ -145,11 +145,13 @@ def test_a_key_streamed_in_three_character_pieces_never_assembles_in_the_anthrop
     gateway: Any,
 ) -> None:
     base, _ = gateway(api_key=Secret(BEARER_KEY))
-    client = anthropic.Anthropic(base_url=base, api_key="x", max_retries=0)
     body = ask("content", "whole", stream=True)
-    with client.messages.stream(
-        model=body["model"], max_tokens=16, messages=body["messages"]
-    ) as stream:
+    with (
+        anthropic.Anthropic(base_url=base, api_key="x", max_retries=0) as client,
+        client.messages.stream(
+            model=body["model"], max_tokens=16, messages=body["messages"]
+        ) as stream,
+    ):
         text = "".join(stream.text_stream)
     assert text.startswith("key: ") and "REDACTED" in text
     assert BEARER_KEY[:8] not in text
