@@ -292,18 +292,6 @@ class Masker:
                 return True
         return bool(heads) and _has_escape(text)
 
-    def starts_in(self, tail: Any, chunk: Any) -> bool:
-        """Whether a secret's first characters may begin in `tail` and go on in `chunk`."""
-        if not tail:
-            return False
-        heads: tuple[Any, ...] = self._heads_bytes if isinstance(chunk, bytes) else self._heads
-        for head in heads:
-            # the run would start inside `tail`, so `tail` holds the secret's first character
-            # (SSE writes end in "\n\n", and most text tails lack it: no probe is built)
-            if tail.find(head[:1]) != -1 and (tail + chunk[:_TAIL]).find(head) != -1:
-                return True
-        return False
-
     def text(self, text: str) -> str:
         """`text` with every secret run masked (see the class)."""
         if not self.may_hold(text) or not (spans := self.spans(text)):
@@ -340,9 +328,9 @@ class Masker:
         parts.append(text[at:])
         return "".join(parts)
 
-    def stream(self) -> StreamMasker:
+    def stream(self, *, escapes: bool = True) -> StreamMasker:
         """A masker for one stream of text chunks (see `StreamMasker`)."""
-        return StreamMasker(self)
+        return StreamMasker(self, escapes=escapes)
 
 
 def _merged(spans: list[Span]) -> list[Span]:
@@ -375,10 +363,13 @@ class StreamMasker:
     and the next ones, is masked.
     """
 
-    __slots__ = ("_masker", "_run", "_tail")
+    __slots__ = ("_escapes", "_masker", "_run", "_tail")
 
-    def __init__(self, masker: Masker) -> None:
+    def __init__(self, masker: Masker, *, escapes: bool = True) -> None:
+        """`escapes=False`: plain runs only, for texts whose escaped forms another masking
+        sees (the text deltas of events whose encoded bytes are masked as well)."""
         self._masker = masker
+        self._escapes = escapes
         self._tail: str | bytes = ""  # the last `MIN_PREFIX - 1` characters sent
         self._run: str | bytes | None = None  # the rest of a secret whose run reached the end
 
@@ -391,7 +382,18 @@ class StreamMasker:
             if not chunk:
                 return chunk
         tail: Any = self._tail if type(self._tail) is type(chunk) else chunk[:0]
-        if masker.may_hold(chunk) or masker.starts_in(tail, chunk):
+        # inline, not may_hold(): this runs once per upstream read of every stream
+        hit = self._escapes and _has_escape(chunk)
+        if not hit:
+            probe = tail + chunk[:_TAIL]
+            heads: tuple[Any, ...] = (
+                masker._heads_bytes if isinstance(chunk, bytes) else masker._heads
+            )
+            for head in heads:
+                if chunk.find(head) != -1 or probe.find(head) != -1:
+                    hit = True
+                    break
+        if hit:
             out: AnyStr = self._masked(tail, chunk)
             self._tail = (tail + out)[-_TAIL:]
             return out

@@ -397,7 +397,8 @@ class StreamPump:
         for index, found in texts.items():
             mask = self._block_masks.get(index)
             if mask is None:
-                mask = self._block_masks[index] = self._masker.stream()
+                # plain runs: escaped ones are masked in the encoded events' bytes
+                mask = self._block_masks[index] = self._masker.stream(escapes=False)
             before = mask.state
             joined = found[0][2] if len(found) == 1 else "".join(v for _, _, v in found)
             if mask.feed(joined) is joined:
