@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from claude_gw.config import Settings
+from claude_gw.logs.redact import printable
 from claude_gw.server.runner import BackgroundGateway
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -289,7 +290,8 @@ def describe_record(record: Mapping[str, Any]) -> str:
     status, tokens (prompt, cached, completion, reasoning), stop reason, tool calls, error.
 
     `12:03:04.512 gpt-5-mini-simulated 200 1310 in (0 cached) 1732 out (1708 reasoning)
-    tool_use, 1 tool call`; a count_tokens request reads `... 200 count_tokens`."""
+    tool_use, 1 tool call`; a count_tokens request reads `... 200 count_tokens`. Control
+    characters (terminal escapes) are shown escaped."""
     ours = record.get("claude_gw") or {}
     proxy = (record.get("ai") or {}).get("proxy") or {}
     meta = proxy.get("meta") or {}
@@ -298,14 +300,14 @@ def describe_record(record: Mapping[str, Any]) -> str:
     status = (record.get("response") or {}).get("status", "?")
     head = f"{started:%H:%M:%S}.{started.microsecond // 1000:03d} {model} {status}"
     if ours.get("endpoint") == "count_tokens":
-        return f"{head} count_tokens"
+        return printable(f"{head} count_tokens")
     parts = [head + " " + token_text(proxy.get("usage") or {})]
     if ours.get("stop_reason"):
         calls = ours.get("tool_calls") or 0
         parts.append(f"{ours['stop_reason']}, {calls} tool call{'' if calls == 1 else 's'}")
     if ours.get("error_type"):
         parts.append(f"error {ours['error_type']}: {ours.get('error_message') or ''}".rstrip())
-    return " ".join(parts)
+    return printable(" ".join(parts))  # model names and messages come from upstreams
 
 
 def token_text(usage: Mapping[str, Any]) -> str:

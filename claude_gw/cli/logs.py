@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from claude_gw.cli.options import CliError
+from claude_gw.logs.redact import printable
 
 if TYPE_CHECKING:
     from claude_gw.logs.cost_modes import CostMode
@@ -177,7 +178,7 @@ def load(files: list[str], *, cost: str = "auto") -> Any:
             raise
         raise CliError(f"logs: cannot read {', '.join(files)}: {_first_line(exc)}") from None
     for line in report_lines(report):
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     if frame.height == 0:
         raise CliError(f"logs: no records in {', '.join(report.files or files)}")
     return frame
@@ -292,7 +293,10 @@ def run_summary(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     table = summary(frame, by=args.by)
     if table.height == 0:
         raise CliError(f"logs: no model calls in {', '.join(args.files)} (only count_tokens)")
-    sys.stdout.write(render(table, args.format))
+    text = render(table, args.format)
+    if args.format == "table" or sys.stdout.isatty():  # model names come from upstreams
+        text = printable(text, keep="\n")
+    sys.stdout.write(text)
     return 0
 
 

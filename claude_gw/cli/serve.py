@@ -14,7 +14,9 @@ from claude_gw.cli.kong import add_kong_config_option, routes_from_kong
 from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError
+from claude_gw.logs.redact import printable
 from claude_gw.server import runner
+from claude_gw.server.masking import console_text
 from claude_gw.upstream import Upstream
 
 EPILOG = """\
@@ -80,7 +82,7 @@ async def check_upstream(upstream: Upstream) -> None:
         await upstream.check()
     except GatewayError as error:
         await upstream.client.aclose()
-        raise CliError(error.message) from None
+        raise CliError(console_text(upstream.masker, error.message)) from None
 
 
 async def close_all(upstreams: list[Upstream]) -> None:
@@ -113,7 +115,7 @@ async def serve(routes: list[Settings], *, check: bool) -> None:
         await close_all(upstreams)
         raise CliError(f"cannot open the log {exc.filename}: {exc.strerror}") from None
     lines = startup_lines(routes, upstreams, listener.url_of(sock))
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    print(printable("\n".join(lines), keep="\n"), file=sys.stderr, flush=True)
     # What start-up made (modules, the price table, the app) lives as long as the process:
     # frozen, the garbage collector's full passes no longer walk it on every request burst.
     gc.freeze()

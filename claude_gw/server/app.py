@@ -22,6 +22,7 @@ from claude_gw.errors import GatewayError, MethodNotAllowed, NotFound
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record
+from claude_gw.logs.redact import Masker
 from claude_gw.server.asgi import (
     ClientDisconnected,
     Receive,
@@ -31,6 +32,7 @@ from claude_gw.server.asgi import (
     header,
     header_list,
 )
+from claude_gw.server.masking import log_exception, masked_send
 from claude_gw.server.messages import MessagesHandler, gateway_headers
 from claude_gw.server.passthrough import chat_completions, openai_error_body
 from claude_gw.upstream import Upstream
@@ -138,6 +140,10 @@ class Gateway:
             )
             for s, u, w in routes
         ]
+        # every route's secrets, masked in every answer, log line and console line
+        self.masker = Masker()
+        for configured in self.routes:
+            self.masker |= configured.upstream.masker
 
     def route_for(self, path: str) -> Route | None:
         scored = [(route.match(path), i, route) for i, route in enumerate(self.routes)]
@@ -151,7 +157,7 @@ class Gateway:
         if scope["type"] != "http":
             return
         exchange = self._new_exchange(scope)
-        responder = Responder(send)
+        responder = Responder(masked_send(send, self.masker))
         matched = self.route_for(exchange.path)
         route_ = matched or self.routes[0]  # an unrouted request is logged by the first route
         exchange.provider = route_.upstream.provider
@@ -165,7 +171,7 @@ class Gateway:
         except GatewayError as error:
             await self._fail(route_, exchange, responder, error)
         except Exception as exc:  # a bug: still answer in the Anthropic shape and log the line
-            logger.exception("internal error while handling %s", exchange.path)
+            log_exception(logger, self.masker, "internal error while handling %s", exchange.path)
             internal = GatewayError(f"internal error in claude_gw: {type(exc).__name__}")
             await self._fail(route_, exchange, responder, internal)
         finally:
@@ -229,9 +235,11 @@ class Gateway:
         try:
             line = encode_record(build_record(exchange, route_.context))
         except Exception:  # never lose the line over a bug in the record builder
-            logger.exception("could not build the log record for %s", exchange.request_id)
+            log_exception(
+                logger, self.masker, "could not build the log record for %s", exchange.request_id
+            )
             return
-        route_.log_writer.write(line)
+        route_.log_writer.write(self.masker.data(line))
 
     def _new_exchange(self, scope: Scope) -> Exchange:
         client = scope.get("client") or ("", 0)
