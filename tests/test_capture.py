@@ -364,9 +364,9 @@ def test_capture_maps_a_haiku_subagent_to_the_small_model(
     )
     assert out["result"].startswith("Tool Agent returned:")
     # The subagent's answer came back to the main loop as the Agent tool's result.
-    tool_messages = [m for m in simulator.stats.bodies[-1]["messages"] if m["role"] == "tool"]
+    tool_messages = [m for m in simulator.recorder.bodies[-1]["messages"] if m["role"] == "tool"]
     assert "subagent-was-here" in tool_messages[-1]["content"]
-    models = [body["model"] for body in simulator.stats.bodies]
+    models = [body["model"] for body in simulator.recorder.bodies]
     assert models.count("gpt-5-nano") == 1 and models.count("gpt-5-mini") == 2
     (sub,) = [r for r in records if r["ai"]["proxy"]["meta"]["request_model"] == "gpt-5-nano"]
     assert sub["claude_gw"]["agent_id"]  # x-claude-code-agent-id: only on subagent requests
@@ -398,7 +398,7 @@ def test_a_body_over_the_limit_makes_the_cli_compact_and_finish(
     too_long = [r for r in records if r["response"]["status"] == 400]
     assert all(r["claude_gw"]["error_message"].startswith("prompt is too long") for r in too_long)
     compaction = [
-        b for b in simulator.stats.bodies if "CRITICAL: Respond with TEXT ONLY" in json.dumps(b)
+        b for b in simulator.recorder.bodies if "CRITICAL: Respond with TEXT ONLY" in json.dumps(b)
     ]
     assert compaction, "the CLI sent no compaction request"
 

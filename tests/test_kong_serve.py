@@ -96,8 +96,8 @@ def test_the_tutorials_three_files_serve_its_route_with_its_model_and_log(
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
     finally:
         served.stop()
-    assert [body["model"] for body in simulator.stats.bodies] == ["gpt-5-mini", "gpt-5-mini"]
-    assert simulator.stats.headers[-1]["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    assert [body["model"] for body in simulator.recorder.bodies] == ["gpt-5-mini", "gpt-5-mini"]
+    assert simulator.recorder.headers[-1]["authorization"] == f"Bearer {UPSTREAM_KEY}"
     lines = records(tmp_path)
     assert len(lines) == 3
     assert {line["route"]["name"] for line in lines} == {"example-route"}
@@ -254,7 +254,7 @@ def test_model_options_allow_override_and_model_name_header_follow_kong(
         assert theirs.headers["x-kong-llm-model"] == "openai/gpt-4.1"
     finally:
         served.stop()
-    sent = simulator.stats.bodies[-1]
+    sent = simulator.recorder.bodies[-1]
     assert sent["max_completion_tokens"] == 321 and sent["temperature"] == 0.5
 
 
@@ -282,9 +282,9 @@ def test_provider_anthropic_passes_requests_through_to_an_anthropic_upstream(
         assert answer.json()["content"][0]["text"] == "passed through"
     finally:
         served.stop()
-    assert simulator.stats.paths[-1] == "/v1/messages"
-    assert simulator.stats.headers[-1]["x-api-key"] == UPSTREAM_KEY
-    assert simulator.stats.bodies[-1]["model"] == "claude-sonnet-4-6"
+    assert simulator.recorder.paths[-1] == "/v1/messages"
+    assert simulator.recorder.headers[-1]["x-api-key"] == UPSTREAM_KEY
+    assert simulator.recorder.bodies[-1]["model"] == "claude-sonnet-4-6"
     (line,) = records(tmp_path)
     assert line["ai"]["proxy"]["meta"]["provider_name"] == "anthropic"
     assert line["ai"]["proxy"]["usage"]["completion_tokens"] > 0
