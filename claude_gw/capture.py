@@ -47,9 +47,12 @@ PASSED_NAMES = frozenset(
     }
 )
 PASSED_PREFIXES = ("LC_", "XDG_", "CLAUDE_CODE_", "DISABLE_")
-# A variable passed by prefix is still dropped when its name says it holds a secret
-# (CLAUDE_CODE_OAUTH_TOKEN is a login to Anthropic, not a setting).
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|COOKIE|SESSION", re.IGNORECASE)
+# A variable passed by prefix is still dropped when a word of its name says it holds a secret
+# (CLAUDE_CODE_OAUTH_TOKEN is a login to Anthropic, not a setting; ..._MAX_OUTPUT_TOKENS is).
+SECRET_NAME = re.compile(
+    r"(?:^|_)(?:\w*KEY|\w*TOKEN|SECRET|PASSW\w*|CREDENTIALS?|\w*AUTH|COOKIE|SESSION)(?:_|$)",
+    re.IGNORECASE,
+)
 # Never passed, even when named with --pass-env: the gateway's own keys and configuration.
 GATEWAY_SECRET_NAMES = frozenset({"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"})
 GATEWAY_SECRET_PREFIXES = ("CLAUDE_GW_", "DECK_", "OPENAI_", "AWS_")

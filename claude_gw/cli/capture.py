@@ -30,13 +30,14 @@ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1. ANTHROPIC_API_KEY is the first key o
 --client-key-file, else a placeholder. Nothing else of your environment reaches it but PATH,
 HOME, USER, LOGNAME, SHELL, PWD, TERM, COLORTERM, TERM_PROGRAM, COLUMNS, LINES, NO_COLOR,
 FORCE_COLOR, LANG, LANGUAGE, TZ, TMPDIR, TMP, TEMP, EDITOR, VISUAL, CLAUDE_CONFIG_DIR and the
-LC_*, XDG_*, CLAUDE_CODE_* and DISABLE_* variables whose names do not say KEY, TOKEN, SECRET,
-PASSW(ORD), CREDENTIAL, AUTH, COOKIE or SESSION; add others with --pass-env. The gateway's keys
-(OPENAI_API_KEY, ANTHROPIC_API_KEY, CLAUDE_GW_*, DECK_*, AWS_*) never do: the command runs
-model-written shell commands. It keeps your terminal: an interactive `claude` stays
-interactive. Every record it causes is labelled `claude_gw.capture = NAME` in the log.
-The exit status is the command's. With --follow, one line per record goes to stderr as the
-gateway logs it (best with `claude -p`: an interactive claude owns the terminal).
+LC_*, XDG_*, CLAUDE_CODE_* and DISABLE_* variables without a word such as KEY, TOKEN, SECRET,
+PASSWORD, CREDENTIALS, AUTH, COOKIE or SESSION in their names; add others with --pass-env.
+The gateway's keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, CLAUDE_GW_*, DECK_*, AWS_*) never
+do: the command runs model-written shell commands. It keeps your terminal: an interactive
+`claude` stays interactive. Every record it causes is labelled `claude_gw.capture = NAME`
+in the log. The exit status is the command's. With --follow, one line per record goes to
+stderr as the gateway logs it (best with `claude -p`: an interactive claude owns the
+terminal).
 
 examples:
   claude-gw capture --upstream simulated -- claude -p "say hi"
