@@ -7,7 +7,8 @@ the two keys' SHA-256 digests: neither where a guess first differs from a key, n
 matched, nor the keys' lengths change how long the check takes.
 
 Two sources fill a `ClientAuth`: `--client-key-file` (`read_client_keys`: the key in
-`x-api-key`, as the Claude CLI and the anthropic SDK send it, or `Authorization: Bearer`), and
+`x-api-key`, as the Claude CLI sends ANTHROPIC_API_KEY, or `Authorization: Bearer`, as it sends
+ANTHROPIC_AUTH_TOKEN and as the anthropic Python SDK 2.x sends its `api_key`), and
 Kong's `key-auth` plugin in decK files (`claude_gw.kong`: its `key_names` looked up in the
 headers, then in the query string, and its consumers' `keyauth_credentials`).
 """
@@ -55,10 +56,10 @@ class Credential:
 class ClientAuth:
     """The keys a route accepts, and where requests may carry one.
 
-    `header_names` are read first (case-insensitive), then `Authorization: Bearer` when
-    `bearer` is on, then the `query_names` of the query string: the first place that has a key
-    is the one that counts (Kong's order). Two values for the same name are refused, as Kong's
-    key-auth refuses a duplicate key."""
+    For each name of `header_names` and `query_names` in turn, the header (case-insensitive),
+    then the query parameter (case-sensitive), as Kong's key-auth looks; then
+    `Authorization: Bearer` when `bearer` is on. The first key found is the one that counts.
+    Two values under one name are refused, as Kong refuses a duplicate key."""
 
     credentials: tuple[Credential, ...]
     header_names: tuple[str, ...] = ("x-api-key",)
@@ -86,20 +87,19 @@ class ClientAuth:
         return found
 
     def presented_key(self, headers: Sequence[tuple[str, str]], query_string: str) -> str | None:
-        for name in self.header_names:
-            value = _single(headers, name, "header")
+        """Name by name (Kong's order): the header, then the query parameter; then a bearer
+        token."""
+        query = parse_qsl(query_string, keep_blank_values=True) if self.query_names else []
+        for name in dict.fromkeys((*self.header_names, *self.query_names)):
+            value = _single(headers, name, "header") if name in self.header_names else None
+            if not value and name in self.query_names:
+                value = _single(query, name, "query parameter", fold_case=False)
             if value:
                 return value
         if self.bearer:
             value = _single(headers, "authorization", "header")
             if value and value[: len(_BEARER)].lower() == _BEARER:
                 return value[len(_BEARER) :].strip()
-        if self.query_names:
-            query = parse_qsl(query_string, keep_blank_values=True)
-            for name in self.query_names:
-                value = _single(query, name, "query parameter", fold_case=False)
-                if value:
-                    return value
         return None
 
 

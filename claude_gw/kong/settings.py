@@ -6,13 +6,13 @@ subagent and long-context models, extra upstream headers, an upstream API other 
 Completions, the simulated upstream) is said in comments at the top.
 
 `settings_for_route(route, base)` fills the route's identity, upstream, auth, model and logging
-from its effective ai-proxy and file-log plugins, keeping everything else (host, port, timeouts)
-from `base`, including the model options that replace the client's values (`max_tokens`,
-`temperature`, `top_p`, `top_k`) and `auth.allow_override` for an auth header. `Settings` has no
-field for the rest, so it is not carried over (see `not_carried_over`): `allow_override` for an
-auth parameter, an auth parameter in the body, `response_streaming`,
-`logging.log_statistics: false`, file-log `reopen` (a moved log is always reopened), and the
-plugin id.
+from its effective ai-proxy and file-log plugins and its client keys from key-auth, keeping
+everything else (host, port, timeouts) from `base`, including the model options that replace
+the client's values (`max_tokens`, `temperature`, `top_p`, `top_k`) and `auth.allow_override`
+for an auth header. `Settings` has no field for the rest, so it is not carried over (see
+`not_carried_over`): `allow_override` for an auth parameter, an auth parameter in the body,
+`response_streaming`, `logging.log_statistics: false`, file-log `reopen` (a moved log is
+always reopened), and the plugin id.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from claude_gw.config import OPENAI_URL, ConfigError, Secret, Settings
 from claude_gw.kong import schema
 from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.export import DEFAULT_KEY_ENV, export_deck
+from claude_gw.kong.keyauth import client_auth
 from claude_gw.kong.model import (
     CHAT_SUFFIX,
     MESSAGES_SUFFIX,
@@ -76,6 +77,8 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         log_payloads=ai.log_payloads,
         max_body_bytes=ai.body_limit or base.max_body_bytes,
         log_path=Path(route.file_log.path) if route.file_log else base.log_path,
+        # key-auth's consumer keys; a route without key-auth keeps --client-key-file's
+        client_auth=client_auth(route.key_auth) if route.key_auth else base.client_auth,
     )
 
 
