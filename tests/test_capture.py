@@ -573,3 +573,24 @@ def test_capture_keeps_the_terminal_for_an_interactive_command(tmp_path):
         os.close(terminal)
         os.close(controller)
     assert result.returncode == 0, result.stderr
+
+
+def test_env_exports_the_first_client_key_and_unsets_the_shells_token(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("env-client-key-0123456789\nenv-client-key-9876543210\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "claude_gw", "env", "--client-key-file", str(keys)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={
+            "PATH": os.environ["PATH"],
+            "ANTHROPIC_API_KEY": "sk-ant-mine",
+            "ANTHROPIC_AUTH_TOKEN": "my-token",
+        },
+    )
+    lines = result.stdout.splitlines()
+    assert "export ANTHROPIC_API_KEY=env-client-key-0123456789" in lines
+    assert lines[-1] == "unset ANTHROPIC_AUTH_TOKEN"
+    assert "sk-ant-mine" not in result.stdout and "my-token" not in result.stdout

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from claude_gw.auth import read_client_keys
 from claude_gw.config import Settings
 from claude_gw.errors import ClientUnauthenticated
 from claude_gw.kong import KongConfigError, behaviour_differences, export_deck, load_deck
 from claude_gw.kong.keyauth import client_auth
-from claude_gw.kong.settings import settings_for_route
+from claude_gw.kong.settings import deck_from_settings, settings_for_route
 from tests.kong.helpers import ENV, ai_proxy, route
 
 ALICE_KEY = "alice-key-0123456789abcdef"
@@ -156,3 +157,21 @@ def test_an_export_writes_key_auth_and_consumers_without_a_key_in_clear():
     differences = behaviour_differences(config, load_deck([("out.yaml", text)], other))
     assert differences and all(line.startswith("routes[team].key_auth") for line in differences)
     assert not any(BOB_KEY in line or "other-0123456789" in line for line in differences)
+
+
+def test_client_keys_from_the_flags_are_written_as_key_auth_and_consumers(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text(f"{ALICE_KEY}\n{BOB_KEY}\n")
+    settings = Settings(client_auth=read_client_keys(keys))
+    text = deck_from_settings(settings)
+    assert ALICE_KEY not in text and BOB_KEY not in text
+    assert "Authorization: Bearer; Kong's key-auth reads x-api-key only" in text
+    env = {**ENV, "DECK_CLIENT_1_KEY": ALICE_KEY, "DECK_CLIENT_2_KEY": BOB_KEY}
+    (back,) = load_deck([("out.yaml", text)], env).routes
+    assert back.key_auth is not None and back.key_auth.key_names == ("x-api-key",)
+    assert [(k.consumer, k.key) for k in back.key_auth.credentials] == [
+        ("client-1", ALICE_KEY),
+        ("client-2", BOB_KEY),
+    ]
+    auth = settings_for_route(back, Settings()).client_auth
+    assert auth is not None and auth.authenticate([("x-api-key", BOB_KEY)]).consumer == "client-2"
