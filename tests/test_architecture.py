@@ -43,7 +43,7 @@ ALLOWED = {
         "claude_gw.listener",
     ),
     "claude_gw.capture": ("claude_gw.config", "claude_gw.server", "claude_gw.logs"),
-    "claude_gw.kong": ("claude_gw.kong", "claude_gw.config"),
+    "claude_gw.kong": ("claude_gw.kong", "claude_gw.config", "claude_gw.auth"),
     "claude_gw.analysis": ("claude_gw.analysis", "claude_gw.logs"),
     # the replay engine speaks to upstreams the way the gateway does: through its dialects
     "claude_gw.replay": (
@@ -66,7 +66,8 @@ ALLOWED = {
         "claude_gw.wire",
         "claude_gw.listener",
     ),
-    "claude_gw.config": ("claude_gw.errors",),
+    "claude_gw.config": ("claude_gw.errors", "claude_gw.auth"),
+    "claude_gw.auth": ("claude_gw.errors",),
     "claude_gw.tokens": ("claude_gw.wire",),
     "claude_gw.aio": (),
     "claude_gw.listener": ("claude_gw", "claude_gw.aio"),

@@ -20,6 +20,7 @@ from claude_gw.config import (
     parse_model_rule,
     parse_pair,
     parse_size,
+    read_client_auth,
 )
 
 
@@ -57,6 +58,15 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
         "--api-key-file",
         metavar="FILE",
         help=env_help("read the upstream key from FILE instead of OPENAI_API_KEY", "api_key_file"),
+    )
+    add(
+        "--client-key-file",
+        metavar="FILE",
+        help=env_help(
+            "accept only clients that send one of the keys in FILE (one per line, 16+ "
+            "characters) as x-api-key or Authorization: Bearer; others get a 401",
+            "client_key_file",
+        ),
     )
     add(
         "--model",
@@ -205,6 +215,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         )
     rules = tuple(parse_model_rule(r, "--map") for r in args.model_map) if args.model_map else None
     settings = settings.with_options(
+        client_auth=read_client_auth(args.client_key_file),
         host=args.host,
         port=args.port,
         upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
@@ -247,6 +258,17 @@ def is_loopback(url: str) -> bool:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1); False for everything
+    else, including the wildcard addresses and names that would need resolving."""
+    if host.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
