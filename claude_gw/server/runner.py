@@ -25,11 +25,10 @@ from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import Gateway, create_app
 from claude_gw.server.dialects import DIALECTS
+from claude_gw.server.protocol import ClientLimits, connection_cap, guarded_protocol
 from claude_gw.tokens import preload
 from claude_gw.upstream import SIMULATED_BASE_URL, AiohttpTransport, Upstream
 
-# Seconds uvicorn waits for in-flight requests on SIGTERM/SIGINT before cancelling them.
-GRACEFUL_SHUTDOWN_S = 30
 STARTUP_TIMEOUT_S = 30.0
 
 
@@ -130,13 +129,28 @@ def build_routes_gateway(
     return Gateway(triples, on_shutdown=[shutdown])
 
 
+def client_limits(settings: Settings) -> ClientLimits:
+    return ClientLimits(
+        header_timeout=settings.header_timeout,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections=connection_cap(settings.max_connections),
+    )
+
+
 def uvicorn_server(app: Gateway) -> uvicorn.Server:
+    """uvicorn serving `app` with the first route's limits (they are the process's)."""
+    settings = app.routes[0].settings
     config = uvicorn.Config(
         app,
+        http=guarded_protocol(client_limits(settings)),
+        ws="none",
         log_level="warning",
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]
+        # in-flight requests get this long on SIGTERM/SIGINT; then they are cancelled, and
+        # the app ends each with an error (see Gateway) and logs it as interrupted
+        timeout_graceful_shutdown=settings.shutdown_grace,  # type: ignore[arg-type]
     )
     return uvicorn.Server(config)
 
@@ -185,4 +199,4 @@ class BackgroundGateway:
 
     def stop(self) -> None:
         if self._running is not None:
-            self._running.stop(GRACEFUL_SHUTDOWN_S)
+            self._running.stop(self.settings.shutdown_grace)
