@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,6 +47,7 @@ def build_upstream(settings: Settings) -> Upstream:
             provider=SIMULATED,
             path=DIALECTS[settings.upstream_api].path,
             transport=transport,
+            **answer_limits(settings),
         )
     # httpx's interface on aiohttp's connection pool (AiohttpTransport: 6x less CPU per request
     # than httpcore's). No cap on upstream connections (there is one per client request at
@@ -65,7 +67,15 @@ def build_upstream(settings: Settings) -> Upstream:
         # straight to the transport, unless a proxy from the environment applies (the client
         # routes through it)
         transport=None if env_proxy_for(settings.upstream_url) else transport,
+        **answer_limits(settings),
     )
+
+
+def answer_limits(settings: Settings) -> dict[str, Any]:
+    return {
+        "max_answer_bytes": settings.max_answer_bytes,
+        "max_decompression_ratio": settings.max_decompression_ratio,
+    }
 
 
 def env_proxy_for(url: str) -> bool:
