@@ -121,7 +121,8 @@ class GuardedReceive:
             self._done = True
             raise RequestTimeout(
                 f"the request body did not arrive within {self._timeout:g} s "
-                "(claude-gw serve --body-timeout)"
+                "(claude-gw serve --body-timeout)",
+                headers={"connection": "close"},  # the rest of the body is not awaited
             ) from None
         if message["type"] != "http.request" or not message.get("more_body", False):
             self._done = True

@@ -47,6 +47,8 @@ OVER_CAP_HEADER_S = 1.0
 # could lose the answer before reading it (nginx's lingering close).
 LINGER_S = 2.0
 MAX_AUTO_CONNECTIONS = 10_000
+LOGGED_HEADERS = 100
+LOGGED_HEADER_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,13 @@ def guarded_protocol(limits: ClientLimits) -> type[asyncio.Protocol]:
 
     Protocol.limits = limits
     return Protocol
+
+
+def bounded(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """At most LOGGED_HEADERS headers, each name and value cut at LOGGED_HEADER_BYTES: what a
+    refused request's log record shows of headers that may be megabytes long."""
+    cut = LOGGED_HEADER_BYTES
+    return [(name[:cut], value[:cut]) for name, value in headers[:LOGGED_HEADERS]]
 
 
 def _size(amount: int) -> str:
@@ -155,6 +164,7 @@ class GuardedProtocol(HttpToolsProtocol):
         refusal: GatewayError | None = None
         if size > self.limits.max_header_bytes:
             refusal = self._too_large()
+            self.headers[:] = bounded(self.headers)  # the scope's list: what the log shows
         elif self._over_cap:
             refusal = GatewayOverloaded(
                 f"claude-gw is serving its limit of {self.limits.max_connections} connections "
@@ -267,7 +277,7 @@ class GuardedProtocol(HttpToolsProtocol):
                 "path": path.decode("latin-1"),
                 "raw_path": path,
                 "query_string": query,
-                "headers": [(n, v[:8192]) for n, v in headers],
+                "headers": bounded(headers),
                 "state": self.app_state.copy(),
             },
         )
