@@ -26,7 +26,7 @@ SIMULATED_BASE_URL = "http://simulated.invalid/v1"
 # The limits on an answer's size after decompression, and on how many times a compressed answer
 # may expand (the values of config's DEFAULT_MAX_ANSWER and DEFAULT_MAX_DECOMPRESSION_RATIO).
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
-MAX_DECOMPRESSION_RATIO = 100.0
+MAX_DECOMPRESSION_RATIO = 200.0
 RATIO_FLOOR = 1024 * 1024  # the ratio is checked once this much is decoded (small answers vary)
 INFLATE_STEP = 256 * 1024  # bytes decompressed per step: a bomb stops within one step
 ACCEPTED_ENCODINGS = "gzip, deflate"  # what the gateway asks for, and decodes itself

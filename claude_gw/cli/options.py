@@ -77,7 +77,7 @@ LIMIT_OPTIONS: tuple[tuple[str, str, str, Callable[[str, str], Any], str, str], 
     (
         "--max-decompression-ratio", "max_decompression_ratio", "max_decompression_ratio",
         parse_ratio, "N",
-        "how many times a compressed upstream answer may expand; 502 beyond (default 100)",
+        "how many times a compressed upstream answer may expand; 502 beyond (default 200)",
     ),
     (
         "--shutdown-grace", "shutdown_grace", "shutdown_grace", parse_seconds, "S",
