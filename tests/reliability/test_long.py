@@ -61,6 +61,45 @@ def test_a_wrong_answer_is_reported() -> None:
     assert problems and problems[0].startswith("request 3 (status_429)")
 
 
+def left(index: int) -> Outcome:
+    """A client that left on purpose: `test_load.plan` makes request 3 (a `stall`) leave after
+    0.45 s and request 10 at once."""
+    return Outcome(index, long.plan(index)[0], stream=False, status=None)
+
+
+def left_record(index: int, status: int, error_type: str | None) -> bytes:
+    doc = {
+        "request": {"headers": {ID_HEADER: str(index)}},
+        "response": {"status": status},
+        "claude_gw": {"error_type": error_type},
+    }
+    return json.dumps(doc).encode() + b"\n"
+
+
+def test_a_client_that_left_early_logged_as_a_499_disconnect_is_no_problem() -> None:
+    assert long.plan(3)[2] == pytest.approx(0.45) and long.plan(10)[2] == 0.0
+    log = left_record(3, 499, "client_disconnected")
+    problems, _ = long.check_round([left(3), left(10)], log, logged_before=set())
+    assert problems == []  # request 10 left at once: it may never have reached the gateway
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        pytest.param(b"", "request 3 left after 0.45 s, unlogged", id="unlogged"),
+        pytest.param(
+            left_record(3, 499, "api_error"), "logged as api_error", id="499_not_a_disconnect"
+        ),
+        pytest.param(left_record(3, 500, "api_error"), "logged as a 500", id="wrong_status"),
+    ],
+)
+def test_a_client_that_left_early_and_is_logged_wrongly_is_reported(
+    log: bytes, expected: str
+) -> None:
+    problems, _ = long.check_round([left(3)], log, logged_before=set())
+    assert any(expected in problem for problem in problems), problems
+
+
 def test_a_small_long_run_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert long.main(["--rounds", "2", "--requests", "40", "--examples", "0"]) == 0
     out = capsys.readouterr().out
