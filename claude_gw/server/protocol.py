@@ -119,6 +119,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._over_cap = False
         self._refused = False
         self._began = False  # the parser has seen the start of the current request
+        self._uncounted = False  # part of the current request's headers was not counted
 
     # -------------------------------------------------------------- connection events
 
@@ -159,8 +160,13 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._cancel_header_timer()
         self._awaiting_headers = False
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        # The raw bytes counted bound the headers' size from above, unless this request began
+        # in the read that ended the one before (pipelined): then count them exactly.
+        size = self._header_bytes
+        if self._uncounted or size > self.limits.max_header_bytes:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         self._header_bytes = 0
+        self._uncounted = False
         refusal: GatewayError | None = None
         if size > self.limits.max_header_bytes:
             refusal = self._too_large()
@@ -189,6 +195,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         self._header_bytes = 0
         self._began = False
+        self._uncounted = True  # the rest of this read is not counted
 
     # -------------------------------------------------------------- refusals
 

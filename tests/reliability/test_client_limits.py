@@ -77,7 +77,7 @@ def test_headers_sent_a_byte_at_a_time_get_a_408_within_the_header_timeout(
         sock.sendall(HEAD)
         sock.settimeout(0.1)
         answer = b""
-        for byte in b"x-slow: " + b"a" * 40:  # 1 byte every 0.1 s: 4.8 s if the gateway waited
+        for byte in b"x-slow: " + b"a" * 92:  # 1 byte every 0.1 s: 10 s if the gateway waited
             try:
                 sock.sendall(bytes([byte]))
                 answer += sock.recv(65536)
@@ -95,7 +95,7 @@ def test_headers_sent_a_byte_at_a_time_get_a_408_within_the_header_timeout(
     assert status == 408 and body["type"] == "error"
     assert body["error"]["type"] == "timeout_error"
     assert "--header-timeout" in body["error"]["message"]
-    assert 1.0 <= elapsed < 3.0
+    assert 1.0 <= elapsed < 6.0  # slack for a busy machine; the client would take 10 s
     (record,) = records(gw)
     assert record["response"]["status"] == 408
     assert record["claude_gw"]["error_type"] == "timeout_error"
@@ -109,7 +109,7 @@ def test_a_silent_connection_is_closed_at_the_header_timeout_unanswered_and_unlo
         data, closed_after = read_all(sock, 5)
         sock.close()
         time.sleep(0.1)  # the writer's linger: a line would be there by now
-    assert data == b"" and 0.4 < closed_after < 2.0
+    assert data == b"" and 0.4 < closed_after < 4.0  # read_all would wait 5 s
     assert records(gw) == []
 
 
@@ -232,13 +232,13 @@ def test_a_body_that_stops_coming_gets_a_408_after_the_body_timeout(tmp_path: Pa
         sock = connect(gw)
         started = time.monotonic()
         sock.sendall(HEAD + b"content-length: 1000\r\n\r\n" + b'{"model": ')
-        answer, _ = read_all(sock, 5)
+        answer, _ = read_all(sock, 10)
         elapsed = time.monotonic() - started
         sock.close()
         deadline_lines(gw.log_path, 1)
     status, _, body = answer_of(answer)
     assert status == 408 and "--body-timeout" in body["error"]["message"]
-    assert 1.0 <= elapsed < 3.0
+    assert 1.0 <= elapsed < 6.0  # answered and closed by the gateway (read_all waits 10 s)
     (record,) = records(gw)
     assert record["response"]["status"] == 408
 
@@ -274,3 +274,18 @@ def test_bodies_beyond_the_in_flight_cap_get_529_with_retry_after_and_are_logged
         assert refused.json()["error"]["type"] == "overloaded_error"
         assert "--max-inflight" in refused.json()["error"]["message"]
     assert sorted(r["response"]["status"] for r in records(gw)) == statuses
+
+
+def test_pipelined_requests_on_one_connection_are_all_answered_under_the_limits(
+    tmp_path: Path,
+) -> None:
+    body = json.dumps(ASK).encode()
+    request = HEAD + b"content-length: %d\r\n\r\n" % len(body) + body
+    with gateway(tmp_path, max_header_bytes=1024, idle_timeout=0.5) as gw:
+        sock = connect(gw)
+        sock.sendall(request * 3)  # three requests in one write: the parser sees them at once
+        answers, _ = read_all(sock, 5)
+        sock.close()
+        deadline_lines(gw.log_path, 3)
+    assert answers.count(b"HTTP/1.1 200 OK") == 3
+    assert [r["response"]["status"] for r in records(gw)] == [200, 200, 200]
