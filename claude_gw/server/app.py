@@ -32,7 +32,7 @@ from claude_gw.server.asgi import (
     header,
     header_list,
 )
-from claude_gw.server.masking import log_exception, masked_send
+from claude_gw.server.masking import guard_console, masked_send
 from claude_gw.server.messages import MessagesHandler, gateway_headers
 from claude_gw.server.passthrough import chat_completions, openai_error_body
 from claude_gw.upstream import Upstream
@@ -144,6 +144,7 @@ class Gateway:
         self.masker = Masker()
         for configured in self.routes:
             self.masker |= configured.upstream.masker
+        guard_console(self.masker)
 
     def route_for(self, path: str) -> Route | None:
         scored = [(route.match(path), i, route) for i, route in enumerate(self.routes)]
@@ -171,7 +172,7 @@ class Gateway:
         except GatewayError as error:
             await self._fail(route_, exchange, responder, error)
         except Exception as exc:  # a bug: still answer in the Anthropic shape and log the line
-            log_exception(logger, self.masker, "internal error while handling %s", exchange.path)
+            logger.exception("internal error while handling %s", exchange.path)
             internal = GatewayError(f"internal error in claude_gw: {type(exc).__name__}")
             await self._fail(route_, exchange, responder, internal)
         finally:
@@ -235,9 +236,7 @@ class Gateway:
         try:
             line = encode_record(build_record(exchange, route_.context))
         except Exception:  # never lose the line over a bug in the record builder
-            log_exception(
-                logger, self.masker, "could not build the log record for %s", exchange.request_id
-            )
+            logger.exception("could not build the log record for %s", exchange.request_id)
             return
         route_.log_writer.write(self.masker.data(line))
 
