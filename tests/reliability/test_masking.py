@@ -167,8 +167,11 @@ def test_the_passthrough_route_masks_the_key_in_answers_and_streams(
             for form in ("whole", "prefix", "json"):
                 body = {**ask(place, form, stream=False), "max_tokens": 16}
                 answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=body)))
-        streamed = {**ask("stream_not_json", "whole", stream=True)}
-        answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=streamed)))
+        for place in ("stream_not_json", "stream_error", "content"):
+            streamed = ask(place, "whole", stream=True)
+            answers.append(
+                answer_text(client.post(f"{base}/v1/chat/completions", json=streamed))
+            )
     for answer in answers:
         assert_no_key(answer, BEARER_KEY, "client")
     wait_for_lines(log_path, len(answers))
