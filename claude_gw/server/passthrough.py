@@ -1,7 +1,9 @@
 """`<prefix>/v1/chat/completions` on a route with Kong's `llm_format: openai`: clients that speak
 OpenAI chat completions. The request goes upstream untranslated (only the model is set by the
 route's rules, and a stream asks for usage so it can be logged); the answer comes back as the
-upstream sent it, and is read on the way for the log record, the same as a translated one.
+upstream sent it, and is read on the way for the log record, the same as a translated one
+(with secrets to mask, a stream goes out event by event, and the rare read that continues a
+secret over chunks is written anew: `ContentMasks`).
 """
 
 from __future__ import annotations
