@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from claude_gw.cli.options import CliError
-from claude_gw.logs.redact import printable
+from claude_gw.logs.mask import printable
 
 EPILOG = """\
 FILES may be files (.gz read transparently), directories or globs, from claude_gw or from Kong

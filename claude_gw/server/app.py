@@ -21,8 +21,8 @@ from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, MethodNotAllowed, NotFound
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
+from claude_gw.logs.mask import Masker
 from claude_gw.logs.record import RecordContext, build_record
-from claude_gw.logs.redact import Masker
 from claude_gw.server.asgi import (
     ClientDisconnected,
     Receive,

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import MutableMapping
 from typing import Any
 
-from claude_gw.logs.redact import Masker, printable
+from claude_gw.logs.mask import Masker, printable
 from claude_gw.server.asgi import Send
 
 

@@ -14,7 +14,7 @@ import orjson
 
 from claude_gw.errors import UpstreamError
 from claude_gw.logs.exchange import Exchange
-from claude_gw.logs.redact import Masker, StreamMasker
+from claude_gw.logs.mask import Masker, StreamMasker
 from claude_gw.server.asgi import Receive, Responder, Scope, header, run_until_disconnect
 from claude_gw.server.messages import SSE_HEADERS, MessagesHandler, gateway_headers
 from claude_gw.translate.response import map_finish_reason

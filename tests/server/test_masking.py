@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from claude_gw.logs.redact import Masker
+from claude_gw.logs.mask import Masker
 from claude_gw.server.masking import guard_console, masked_send
 
 KEY = "sk-proj-Zq81xWv3Lm0pTt7Rk2Ny5Ub9Hc4Jd6Fg1Se8Ao3Ki7Ql2Wm5Xn0Rb4Vz6Cy9Du1"
