@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from claude_gw.logs.redact import Masker
+from claude_gw.logs.mask import Masker
 from claude_gw.server.masking import masked_send
 from claude_gw.translate.sse import encode_event
 from claude_gw.translate.stream import StreamTranslator

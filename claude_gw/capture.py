@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from claude_gw.config import Secret, Settings
-from claude_gw.logs.redact import printable
+from claude_gw.logs.mask import printable
 from claude_gw.server.runner import BackgroundGateway
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

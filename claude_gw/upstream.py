@@ -21,7 +21,8 @@ import orjson
 from yarl import URL
 
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
-from claude_gw.logs.redact import SECRET_HEADERS, Masker
+from claude_gw.logs.mask import Masker
+from claude_gw.logs.redact import SECRET_HEADERS
 from claude_gw.translate.errors import upstream_http_error
 
 SIMULATED_BASE_URL = "http://simulated.invalid/v1"

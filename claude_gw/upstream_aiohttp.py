@@ -18,7 +18,7 @@ import aiohttp
 from yarl import URL
 
 from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
-from claude_gw.logs.redact import Masker
+from claude_gw.logs.mask import Masker
 from claude_gw.translate.errors import upstream_http_error
 from claude_gw.upstream import (
     basic_auth,

@@ -14,14 +14,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "claude_gw"
 ALLOWED = {
     "claude_gw.translate": ("claude_gw.wire", "claude_gw.errors", "claude_gw.translate"),
     "claude_gw.logs": ("claude_gw.wire", "claude_gw.errors", "claude_gw.logs", "claude_gw.tokens"),
-    # logs.redact is pure: the senders mask their secrets in the errors they raise
+    # logs.mask and logs.redact are pure: the senders mask their secrets in the errors they raise
     "claude_gw.upstream": (
         "claude_gw.errors",
         "claude_gw.translate",
         "claude_gw.wire",
+        "claude_gw.logs.mask",
         "claude_gw.logs.redact",
     ),
     "claude_gw.upstream_aiohttp": (
+        "claude_gw.logs.mask",
         "claude_gw.logs.redact",
         "claude_gw.errors",
         "claude_gw.translate",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from claude_gw.cli.options import CliError
-from claude_gw.logs.redact import printable
+from claude_gw.logs.mask import printable
 
 if TYPE_CHECKING:
     from claude_gw.logs.cost_modes import CostMode

@@ -21,7 +21,7 @@ from claude_gw.cli.options import (
 )
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError
-from claude_gw.logs.redact import printable
+from claude_gw.logs.mask import printable
 from claude_gw.server import runner
 from claude_gw.server.masking import console_text
 from claude_gw.upstream import Upstream

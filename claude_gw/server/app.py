@@ -31,8 +31,9 @@ from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, GatewayOverloaded, MethodNotAllowed, NotFound
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
+from claude_gw.logs.mask import Masker
 from claude_gw.logs.record import RecordContext, build_record
-from claude_gw.logs.redact import REDACTED, Masker
+from claude_gw.logs.redact import REDACTED
 from claude_gw.server.asgi import (
     ClientDisconnected,
     GuardedReceive,
@@ -44,7 +45,7 @@ from claude_gw.server.asgi import (
     header,
     header_list,
 )
-from claude_gw.server.masking import log_exception, masked_send
+from claude_gw.server.masking import guard_console, masked_send
 from claude_gw.server.messages import MessagesHandler, gateway_headers
 from claude_gw.server.passthrough import chat_completions, openai_error_body
 from claude_gw.server.protocol import refusal_of
@@ -213,6 +214,7 @@ class Gateway:
         self.active = 0  # requests being handled (the shutdown waits for their log lines)
         self._idle = asyncio.Event()  # set while `active` is 0
         self._idle.set()
+        guard_console(self.masker)
 
     def route_for(self, path: str) -> Route | None:
         scored = [(route.match(path), i, route) for i, route in enumerate(self.routes)]
@@ -249,7 +251,7 @@ class Gateway:
         except asyncio.CancelledError:  # the server's shutdown grace is over: end it and say so
             await self._interrupted(route_, exchange, responder)
         except Exception as exc:  # a bug: still answer in the Anthropic shape and log the line
-            log_exception(logger, self.masker, "internal error while handling %s", exchange.path)
+            logger.exception("internal error while handling %s", exchange.path)
             internal = GatewayError(f"internal error in claude_gw: {type(exc).__name__}")
             await self._fail(route_, exchange, responder, internal)
         finally:
@@ -343,9 +345,7 @@ class Gateway:
         try:
             line = encode_record(build_record(exchange, route_.context))
         except Exception:  # never lose the line over a bug in the record builder
-            log_exception(
-                logger, self.masker, "could not build the log record for %s", exchange.request_id
-            )
+            logger.exception("could not build the log record for %s", exchange.request_id)
             return
         route_.log_writer.write(self.masker.data(line))
 

@@ -5,17 +5,19 @@ every console line the server writes.
 masker (`logs.redact.Masker`: the upstream keys, any 8+ prefix of them, URL credentials), the
 body as one stream, so a key split over two writes is masked too. A response with a
 `content-length` is held back until its body is masked, so that the length stays true.
-`console_text` is the same for console lines, with terminal escapes made visible.
+`console_text` is the same for console lines, with terminal escapes made visible, and
+`guard_console` applies it to every record of the serving loggers (`ConsoleFilter`).
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+import weakref
 from collections.abc import MutableMapping
 from typing import Any
 
-from claude_gw.logs.redact import Masker, printable
+from claude_gw.logs.mask import Masker, printable
 from claude_gw.server.asgi import Send
 
 
@@ -65,9 +67,45 @@ def console_text(masker: Masker, text: str) -> str:
     return printable(masker.text(text), keep="\n")
 
 
-def log_exception(logger: logging.Logger, masker: Masker, message: str, *args: object) -> None:
-    """`logger.exception(message, *args)`, with the message and the traceback masked and
-    escaped: a traceback quotes exception messages, which may quote upstream answers."""
-    text = message % args if args else message
-    trace = traceback.format_exc()
-    logger.error("%s", console_text(masker, f"{text}\n{trace}".rstrip("\n")))
+# The loggers of the serving path: what they say may quote upstream answers (messages, model
+# names), client strings (paths) and exception messages.
+SERVING_LOGGERS = (
+    "claude_gw.server",
+    "claude_gw.logs.cost",
+    "claude_gw.logs.encode",
+    "claude_gw.logs.record",
+    "claude_gw.logs.writer",
+)
+
+
+class ConsoleFilter(logging.Filter):
+    """Masks (every live gateway's secrets) and escapes each record of the serving loggers,
+    its traceback included, before any handler formats it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maskers: weakref.WeakSet[Masker] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self._safe(record.getMessage()), ()
+        if record.exc_info:
+            trace = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text, record.exc_info = self._safe(trace), None
+        return True
+
+    def _safe(self, text: str) -> str:
+        for masker in list(self.maskers):
+            text = masker.text(text)
+        return printable(text, keep="\n")
+
+
+CONSOLE = ConsoleFilter()
+
+
+def guard_console(masker: Masker) -> None:
+    """Mask `masker`'s secrets in what the serving loggers say, for as long as it lives."""
+    CONSOLE.maskers.add(masker)
+    for name in SERVING_LOGGERS:
+        logger = logging.getLogger(name)
+        if CONSOLE not in logger.filters:
+            logger.addFilter(CONSOLE)

@@ -21,7 +21,7 @@ import orjson
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError
 from claude_gw.logs.exchange import Exchange
-from claude_gw.logs.redact import StreamMasker
+from claude_gw.logs.mask import StreamMasker
 from claude_gw.server.asgi import (
     Receive,
     Responder,

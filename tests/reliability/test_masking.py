@@ -167,8 +167,9 @@ def test_the_passthrough_route_masks_the_key_in_answers_and_streams(
             for form in ("whole", "prefix", "json"):
                 body = {**ask(place, form, stream=False), "max_tokens": 16}
                 answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=body)))
-        streamed = {**ask("stream_not_json", "whole", stream=True)}
-        answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=streamed)))
+        for place in ("stream_not_json", "stream_error", "content"):
+            streamed = ask(place, "whole", stream=True)
+            answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=streamed)))
     for answer in answers:
         assert_no_key(answer, BEARER_KEY, "client")
     wait_for_lines(log_path, len(answers))
@@ -274,7 +275,7 @@ def test_upstream_model_names_with_escape_sequences_reach_the_terminal_escaped(
 
 
 def test_printable_keeps_what_it_is_told_and_escapes_every_control_character() -> None:
-    from claude_gw.logs.redact import printable
+    from claude_gw.logs.mask import printable
 
     assert printable("plain text, ünïcode") == "plain text, ünïcode"
     assert printable("a\nb\x1b[31mc\x9bd\r", keep="\n") == "a\nb\\x1b[31mc\\x9bd\\r"
