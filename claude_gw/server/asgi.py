@@ -111,9 +111,9 @@ class GuardedReceive:
         if self._done:
             return await self._receive()
         loop = asyncio.get_running_loop()
-        if self._deadline is None:
+        first = self._deadline is None
+        if first:
             self._deadline = loop.time() + self._timeout
-            self._hold(declared_length(self._scope))
         try:
             async with asyncio.timeout_at(self._deadline):
                 message = await self._receive()
@@ -126,6 +126,8 @@ class GuardedReceive:
             ) from None
         if message["type"] != "http.request" or not message.get("more_body", False):
             self._done = True
+        elif first:  # a body in several parts: hold what it declares before reading on
+            self._hold(declared_length(self._scope))
         self._seen += len(message.get("body", b""))
         self._hold(self._seen - self._held)  # beyond the declared length only
         return message
