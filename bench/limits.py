@@ -81,14 +81,25 @@ class HugeUpstream:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": COMPLETION})
             return
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": HUGE_HEAD, "more_body": True})
         piece = b"a" * MIB
         for _ in range(self.answer_bytes // MIB):
+            if gone.is_set():
+                return
             self.sent += len(piece)
             await send({"type": "http.response.body", "body": piece, "more_body": True})
-            if self.sent % (64 * MIB) == 0:
+            if self.sent % (16 * MIB) == 0:
                 await asyncio.sleep(0)
+        watcher.cancel()
         await send({"type": "http.response.body", "body": b'"}}]}'})
 
 

@@ -21,6 +21,8 @@ from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
 from claude_gw.logs.mask import Masker
 from claude_gw.translate.errors import upstream_http_error
 from claude_gw.upstream import (
+    MAX_ANSWER_BYTES,
+    AnswerDecoder,
     basic_auth,
     encode_body,
     masked_error,
@@ -45,8 +47,12 @@ class AiohttpUpstream:
         auth_header: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
-        """`timeout`: seconds for a whole call, connecting included (None: no limit)."""
+        """`timeout`: seconds for a whole call, connecting included (None: no limit). An
+        answer over `max_answer_bytes` (decoded: the session decompresses, in bounded steps)
+        is an `UpstreamError`, and is not read further."""
+        self.max_answer_bytes = max_answer_bytes
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.base_url, credentials = split_userinfo(base_url.rstrip("/"))
@@ -65,7 +71,7 @@ class AiohttpUpstream:
             async with self.session.post(
                 self.url, data=content, headers=self._headers, timeout=self.timeout
             ) as resp:
-                raw = await resp.read()
+                raw = await self._read(resp)
                 status, headers = resp.status, resp.headers
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise self._transport_error(exc) from exc
@@ -78,6 +84,12 @@ class AiohttpUpstream:
         except GatewayError as error:
             raise self._scrubbed(error) from None
         return answer, {k.lower(): v for k, v in headers.items()}
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        counter = AnswerDecoder(
+            None, label=self.label, max_bytes=self.max_answer_bytes, max_ratio=float("inf")
+        )
+        return b"".join([counter.feed(chunk) async for chunk in resp.content.iter_any()])
 
     def _transport_error(self, exc: BaseException) -> GatewayError:
         reason = str(exc) or type(exc).__name__

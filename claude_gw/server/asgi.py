@@ -82,17 +82,23 @@ class GuardedReceive:
     """`receive` for one request, holding its body's bytes in `inflight` and giving up on a
     body still incomplete `timeout` seconds after the first call (the app asks for it right
     after the headers). Raises `GatewayOverloaded` (529) or `RequestTimeout` (408) from the
-    call that breaks a limit; `release()` gives the bytes back, once the request is over."""
+    call that breaks a limit; `release()` gives the bytes back, once the request is over.
+
+    The timeout is one timer per request that cancels the task if it is still waiting for the
+    body then (not an `asyncio.timeout` per call: that cost 9 us a request, most of the limits'
+    cost, `bench/limits_overhead.py`)."""
 
     __slots__ = (
-        "_deadline",
         "_done",
+        "_expired",
         "_held",
         "_inflight",
         "_receive",
         "_scope",
         "_seen",
         "_timeout",
+        "_timer",
+        "_waiting",
     )
 
     def __init__(
@@ -102,7 +108,9 @@ class GuardedReceive:
         self._scope = scope
         self._inflight = inflight
         self._timeout = timeout
-        self._deadline: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._waiting: asyncio.Task[Any] | None = None  # the task awaiting the body, if any
+        self._expired = False
         self._held = 0  # bytes this request holds in `inflight`
         self._seen = 0  # body bytes received
         self._done = False  # the whole body has come (or the client left)
@@ -110,31 +118,53 @@ class GuardedReceive:
     async def __call__(self) -> Message:
         if self._done:
             return await self._receive()
-        loop = asyncio.get_running_loop()
-        if self._deadline is None:
-            self._deadline = loop.time() + self._timeout
-            self._hold(declared_length(self._scope))
+        first = self._timer is None
+        if first:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self._timeout, self._expire)
+        if self._expired:
+            raise self._late()
+        self._waiting = asyncio.current_task()
         try:
-            async with asyncio.timeout_at(self._deadline):
-                message = await self._receive()
-        except TimeoutError:
-            self._done = True
-            raise RequestTimeout(
-                f"the request body did not arrive within {self._timeout:g} s "
-                "(claude-gw serve --body-timeout)",
-                headers={"connection": "close"},  # the rest of the body is not awaited
-            ) from None
+            message = await self._receive()
+        except asyncio.CancelledError:
+            if not self._expired or self._waiting is None:
+                raise
+            self._waiting.uncancel()  # our own cancellation: it ends here, as a 408
+            raise self._late() from None
+        finally:
+            self._waiting = None
         if message["type"] != "http.request" or not message.get("more_body", False):
-            self._done = True
+            self._end()
+        elif first:  # a body in several parts: hold what it declares before reading on
+            self._hold(declared_length(self._scope))
         self._seen += len(message.get("body", b""))
         self._hold(self._seen - self._held)  # beyond the declared length only
         return message
+
+    def _expire(self) -> None:
+        self._expired = True
+        if self._waiting is not None:  # waiting for the body right now: stop waiting
+            self._waiting.cancel()
+
+    def _late(self) -> RequestTimeout:
+        self._end()
+        return RequestTimeout(
+            f"the request body did not arrive within {self._timeout:g} s "
+            "(claude-gw serve --body-timeout)",
+            headers={"connection": "close"},  # the rest of the body is not awaited
+        )
+
+    def _end(self) -> None:
+        self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
 
     def _hold(self, amount: int) -> None:
         if amount <= 0:
             return
         if not self._inflight.take(amount):
-            self._done = True
+            self._end()
             raise GatewayOverloaded(
                 f"claude-gw holds {self._inflight.held} bytes of request bodies in flight, "
                 f"its limit is {self._inflight.limit} (claude-gw serve --max-inflight); "
@@ -143,6 +173,8 @@ class GuardedReceive:
         self._held += amount
 
     def release(self) -> None:
+        """Give back the bytes held (and stop the timer); at the end of the request."""
+        self._end()
         self._inflight.give_back(self._held)
         self._held = 0
 

@@ -136,6 +136,8 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._refused:
             return  # the refusal is on its way; what follows is not read
         if self._awaiting_headers:
+            if not self._began:
+                self._uncounted = False  # the next request begins in this read: all counted
             self._header_bytes += len(data)
             if self._header_timer is None:
                 self._arm_header_timer()

@@ -249,3 +249,25 @@ def upstream_defaults() -> tuple[int, float]:
     from claude_gw.upstream import MAX_ANSWER_BYTES
 
     return MAX_ANSWER_BYTES, MAX_DECOMPRESSION_RATIO
+
+
+def test_the_replay_sender_refuses_an_answer_over_its_cap(
+    bomb: bytes,
+) -> None:
+    import aiohttp
+
+    from claude_gw.upstream_aiohttp import AiohttpUpstream
+
+    double = HugeOpenAI(bomb)
+    with ServerThread(double) as server:
+
+        async def call() -> None:
+            async with aiohttp.ClientSession() as session:
+                upstream = AiohttpUpstream(
+                    session, base_url=f"{server.base_url}/v1", api_key=KEY, max_answer_bytes=MIB
+                )
+                await upstream.complete({**ASK, "messages": [{"role": "user", "content": "huge"}]})
+
+        # (how much the double got to send depends on loopback buffers here: not asserted)
+        with pytest.raises(UpstreamError, match="--max-answer"):
+            asyncio.run(call())

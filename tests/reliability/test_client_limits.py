@@ -279,13 +279,23 @@ def test_bodies_beyond_the_in_flight_cap_get_529_with_retry_after_and_are_logged
 def test_pipelined_requests_on_one_connection_are_all_answered_under_the_limits(
     tmp_path: Path,
 ) -> None:
-    body = json.dumps(ASK).encode()
+    # 2 KB bodies: each read holds more bytes than the 1 KiB header cap, all of them fine
+    body = json.dumps({**ASK, "messages": [{"role": "user", "content": "x" * 2000}]}).encode()
     request = HEAD + b"content-length: %d\r\n\r\n" % len(body) + body
-    with gateway(tmp_path, max_header_bytes=1024, idle_timeout=0.5) as gw:
-        sock = connect(gw)
-        sock.sendall(request * 3)  # three requests in one write: the parser sees them at once
-        answers, _ = read_all(sock, 5)
-        sock.close()
-        deadline_lines(gw.log_path, 3)
+    with FaultyUpstream() as upstream:  # answers at once: the three answers take milliseconds
+        settings = Settings(
+            upstream_url=upstream.base_url,
+            port=0,
+            log_path=tmp_path / "claude.json",
+            max_header_bytes=1024,
+            idle_timeout=0.5,
+        )
+        with BackgroundGateway(settings) as gw:
+            sock = connect(gw)
+            sock.sendall(request * 3)  # three requests in one write: parsed at once
+            answers, _ = read_all(sock, 10)
+            sock.close()
+            deadline_lines(gw.log_path, 3)
+        wait_until_idle(upstream)
     assert answers.count(b"HTTP/1.1 200 OK") == 3
     assert [r["response"]["status"] for r in records(gw)] == [200, 200, 200]
