@@ -831,5 +831,7 @@ def test_the_simulator_keeps_no_request_bodies_without_a_recorder() -> None:
 def test_a_recorder_keeps_every_request_so_the_measurement_sees_what_is_kept() -> None:
     recorder = RequestRecorder()
     sim = Simulator(time_scale=0, recorder=recorder)
-    assert resident_growth_over(sim, 300) > 25_000_000  # 300 x 100 KB = 30 MB kept
+    # 300 x 100 KB = 30 MB kept; measured 22-32 MB (the allocator may reuse memory freed by
+    # earlier tests), so half of it is the bar, still three times the bound above.
+    assert resident_growth_over(sim, 300) > 15_000_000
     assert len(recorder.bodies) == len(recorder.paths) == 310  # with the 10 warm-up requests
