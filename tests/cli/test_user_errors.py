@@ -29,6 +29,7 @@ CASES = [
     ("serve_port_not_a_number", ["serve", "--port", "abc"], ["--port", "abc"]),
     ("serve_zero_timeout", ["serve", "--connect-timeout", "0"], ["--connect-timeout", "positive"]),
     ("serve_negative_timeout", ["serve", "--read-timeout", "-5"], ["--read-timeout", "-5"]),
+    ("serve_nan_timeout", ["serve", "--ping-interval", "nan"], ["--ping-interval", "nan"]),
     ("serve_tokens_negative", ["serve", "--long-context-tokens", "-3"], ["--long-context-tokens"]),
     ("serve_bad_size", ["serve", "--max-body", "12XB"], ["--max-body", "12XB"]),
     ("serve_bad_map", ["serve", "--map", "foo"], ["--map", "PATTERN=MODEL"]),
