@@ -7,6 +7,7 @@ directory holding what the examples name, made from `data/`:
 - `claude.json`: `data/claude_gw-sessions.json` (claude_gw records, with payloads);
 - `kong-logs/`: `data/kong-3.13.json` and `data/kong-older.json`;
 - `logs/`: the three files gzipped;
+- `data/`: a copy of the repository's `data/` (for examples written to run in a checkout);
 - `.venv/bin/claude-gw` and `.venv/bin/python`: the interpreter running the tests (the README's
   install line makes `.venv`; these stand for it), and `claude-gw` on the PATH likewise;
 
@@ -45,7 +46,7 @@ from claude_gw.simulated import Simulator, serve_simulated
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
-FENCE = re.compile(r"^```\s*(\S*)\s*$")
+FENCE = re.compile(r"^(\s*)```\s*(\S*)\s*$")  # indented in a list item, too
 NOT_RUN = re.compile(r"^<!--\s*not run by tests/test_readme\.py:(.*)-->\s*$")
 SERVE = re.compile(r"(^|[\s/])claude-gw\s+serve\b")
 LISTENING = re.compile(r"listening on (http://\S+)")
@@ -78,11 +79,13 @@ def shell_blocks(markdown: str) -> list[Block]:
             continue
         end = next((j for j in range(index + 1, len(lines)) if lines[j].strip() == "```"), None)
         assert end is not None, f"README.md:{index + 1}: a code block is never closed"
-        if opening.group(1) in SHELLS:
+        if opening.group(2) in SHELLS:
             before = lines[index - 1] if index else ""
             marked = NOT_RUN.match(before.strip())
             reason = marked.group(1).strip() if marked else None
-            blocks.append(Block(index + 1, "\n".join(lines[index + 1 : end]) + "\n", reason))
+            indent = len(opening.group(1))
+            body = "\n".join(line[indent:] for line in lines[index + 1 : end]) + "\n"
+            blocks.append(Block(index + 1, body, reason))
         index = end + 1
     return blocks
 
@@ -100,10 +103,12 @@ def test_the_extraction_sees_fences_markers_and_other_languages():
     text = (
         "x\n```sh\nrun me\n```\n<!-- not run by tests/test_readme.py: needs a person -->\n"
         "```sh\nclaude\n```\n```python\nprint()\n```\n```\nplain\n```\n"
+        "- item:\n\n  ```sh\n  indented\n  ```\n"
     )
     assert shell_blocks(text) == [
         Block(2, "run me\n", None),
         Block(6, "claude\n", "needs a person"),
+        Block(17, "indented\n", None),
     ]
 
 
@@ -124,6 +129,7 @@ def wrapper(path: Path, *command: str) -> None:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     work = tmp_path / "work"
+    shutil.copytree(DATA, work / "data")
     (work / "kong-logs").mkdir(parents=True)
     (work / "logs").mkdir()
     shutil.copy(DATA / "claude_gw-sessions.json", work / "claude.json")
@@ -199,8 +205,17 @@ def log_lines(workdir: Path) -> int:
     return len(log.read_bytes().splitlines()) if log.exists() else 0
 
 
-def probe(url: str) -> str:
-    client = anthropic.Anthropic(base_url=f"{url}/anything", api_key="x", max_retries=0)
+def client_key(block: Block, workdir: Path) -> str:
+    """The first key of the block's --client-key-file, if it gives one, else any key."""
+    found = re.search(r"--client-key-file[ =](\S+)", block.text)
+    if not found:
+        return "x"
+    keys = (workdir / found.group(1)).read_text().splitlines()
+    return next(k.strip() for k in keys if k.strip() and not k.startswith("#"))
+
+
+def probe(url: str, key: str) -> str:
+    client = anthropic.Anthropic(base_url=f"{url}/anything", api_key=key, max_retries=0)
     message = client.messages.create(
         model="gpt-5-mini",
         max_tokens=1024,
@@ -252,7 +267,7 @@ def run_serving(block: Block, workdir: Path, env: dict[str, str]) -> None:
     seen: list[str] = []
     try:
         url = wait_for_url(lines, seen)
-        assert probe(url) == "hello from the README"
+        assert probe(url, client_key(block, workdir)) == "hello from the README"
     finally:
         stop(process)
         status = process.wait(timeout=60)

@@ -69,9 +69,9 @@ def check_output(args: argparse.Namespace) -> None:
         return
     path = Path(output)
     if path.is_dir():
-        raise CliError(f"-o {output}: is a directory, not a file")
+        raise CliError(f"{args.command}: cannot write {output}: it is a directory")
     if not path.parent.is_dir():
-        raise CliError(f"-o {output}: no such directory: {path.parent}")
+        raise CliError(f"{args.command}: cannot write {output}: no directory {str(path.parent)!r}")
 
 
 def path_message(exc: OSError) -> str:

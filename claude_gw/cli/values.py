@@ -8,6 +8,7 @@ its variable accept the same values.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -35,8 +36,16 @@ def checked(parse: Callable[[str, str], T | None], name: str) -> Callable[[str],
 
 
 port = checked(parse_port, "port")
-seconds = checked(parse_seconds, "seconds")
 count = checked(parse_count, "count")
+positive_seconds = checked(parse_seconds, "seconds")
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    value = positive_seconds(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds, got {text!r}")
+    return value
 
 
 def positive_number(text: str) -> float:
@@ -45,7 +54,7 @@ def positive_number(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
+    if not value > 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
     return value
 
