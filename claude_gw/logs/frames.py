@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import polars as pl
@@ -21,7 +22,7 @@ import polars as pl
 from claude_gw.logs.decode import Where, decode_lines
 from claude_gw.logs.report import LineIssue, LoadReport, LogFormatError, Problem
 from claude_gw.logs.schema import polars_schema
-from claude_gw.logs.shapes import GATEWAY_SHAPES, normalise, raw_dtype
+from claude_gw.logs.shapes import GATEWAY_SHAPES, need_of, normalise, raw_dtype
 from claude_gw.logs.sources import BLOCK_LINES, Block, Input
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # blocks decoded at the same time
@@ -35,14 +36,29 @@ DETAILS = {
 
 @dataclass(frozen=True)
 class Pipeline:
-    """How to turn lines into rows: with or without payload columns, strict or forgiving."""
+    """How to turn lines into rows: with or without payload columns, strict or forgiving,
+    every column of the schema or only `columns` (in that order; only the fields those read
+    are decoded)."""
 
     payloads: bool = False
     strict: bool = False
+    columns: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.columns is not None:
+            check_columns(self.columns, payloads=self.payloads)
 
     @property
     def schema(self) -> pl.Schema:
-        return polars_schema(payloads=self.payloads)
+        schema = polars_schema(payloads=self.payloads)
+        if self.columns is None:
+            return schema
+        return pl.Schema({name: schema[name] for name in self.columns})
+
+    @cached_property
+    def dtype(self) -> pl.Struct:
+        """The decode dtype (`shapes.raw_dtype`) of these columns."""
+        return raw_dtype(payloads=self.payloads, need=need_of(self.columns))
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.schema)
@@ -50,14 +66,16 @@ class Pipeline:
     def process(self, lines: pl.DataFrame, where: Where) -> tuple[pl.DataFrame, list[LineIssue]]:
         """The rows of the schema for `lines` (`source_line`, `line`), and the issues in line
         order. Strict: raises `LogFormatError` for the first line that would be skipped."""
-        decoded, issues = decode_lines(lines, raw_dtype(payloads=self.payloads), where)
+        decoded, issues = decode_lines(lines, self.dtype, where)
         staged = decoded.lazy().with_columns(source_file=pl.lit(where.file, pl.String()))
-        frame = normalise(staged, payloads=self.payloads).collect()
+        frame = normalise(
+            staged, payloads=self.payloads, columns=self.columns, dtype=self.dtype
+        ).collect()
         issues += _issues(frame, where.file)
         issues.sort(key=lambda issue: issue.line)
         if self.strict and (bad := next((i for i in issues if i.problem.skips), None)):
             raise LogFormatError(bad)
-        keep = frame.filter(pl.col("_problem").is_null()).drop("_problem", "_repair")
+        keep = frame.filter(pl.col("_problem").is_null()).drop("_line", "_problem", "_repair")
         return keep, issues
 
     def run(self, inputs: list[Input], block_lines: int = BLOCK_LINES) -> Iterator[Decoded]:
@@ -108,12 +126,24 @@ def _issues(frame: pl.DataFrame, file: str) -> list[LineIssue]:
     """Skipped records (`_problem`) and loaded ones that needed a repair (`_repair`)."""
     marked = frame.filter(pl.col("_problem").is_not_null() | pl.col("_repair").is_not_null())
     issues = []
-    for line, problem, repair in marked.select("source_line", "_problem", "_repair").iter_rows():
+    for line, problem, repair in marked.select("_line", "_problem", "_repair").iter_rows():
         if problem is not None:
             issues.append(LineIssue(file, line, Problem(problem), DETAILS[Problem(problem)]))
         else:
             issues.append(LineIssue(file, line, Problem.REPAIRED, repair))
     return issues
+
+
+def check_columns(columns: tuple[str, ...], *, payloads: bool) -> None:
+    """Raise ValueError unless `columns` are distinct columns of the schema (payload columns
+    only with `payloads`)."""
+    known = polars_schema(payloads=payloads)
+    unknown = [name for name in columns if name not in known]
+    if unknown:
+        hint = " (payload columns need payloads=True)" if not payloads else ""
+        raise ValueError(f"unknown columns {unknown}{hint}; the columns are {list(known)}")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"columns named twice in {list(columns)}")
 
 
 def count(report: LoadReport, decoded: Decoded) -> None:

@@ -38,8 +38,8 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +76,7 @@ def load_logs(
     payloads: bool = False,
     strict: bool = False,
     progress: bool | Progress | None = None,
+    columns: Sequence[str] | None = None,
 ) -> LoadResult:
     """Every record of `source` (see `sources.py` for what a source can be) as one frame of
     the documented schema, and the report of what was read and skipped.
@@ -83,11 +84,15 @@ def load_logs(
     `payloads=True` adds the request/response payload columns. `strict=True` raises
     `LogFormatError` (file, line, problem) at the first line that would be skipped.
     `progress=True` shows a tqdm bar; a callable gets (bytes done, bytes in all).
+    `columns=[...]` gives only those columns of the schema, in that order, and decodes only
+    the fields they read (faster); the rows, and the lines skipped, are the same as without
+    it (a field of an unexpected type is repaired, and reported, only if it is decoded).
+    Unknown or repeated names raise ValueError.
     """
     _check_engine(engine)
+    pipeline = Pipeline(payloads=payloads, strict=strict, columns=_columns(columns))
     inputs = resolve(source)
     report = LoadReport(files=[item.name for item in inputs])
-    pipeline = Pipeline(payloads=payloads, strict=strict)
     frames = list(_load_all(pipeline, inputs, report, _progress(progress, inputs)))
     frame = pl.concat(frames) if frames else pipeline.empty()
     return LoadResult(to_pandas(frame) if engine == "pandas" else frame, report)
@@ -100,10 +105,18 @@ def read_logs(
     payloads: bool = False,
     strict: bool = False,
     progress: bool | Progress | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Frame:
     """`load_logs(...).frame`; the report's summary goes to the log (WARNING if lines were
     skipped). Use `load_logs` to get the report itself."""
-    result = load_logs(source, engine=engine, payloads=payloads, strict=strict, progress=progress)
+    result = load_logs(
+        source,
+        engine=engine,
+        payloads=payloads,
+        strict=strict,
+        progress=progress,
+        columns=columns,
+    )
     level = logging.WARNING if result.report.lines_skipped else logging.INFO
     logger.log(level, "read_logs: %s", result.report.summary())
     return result.frame
@@ -113,8 +126,9 @@ def scan_logs(source: Source, *, payloads: bool = False, strict: bool = False) -
     """A LazyFrame of the documented schema over `source`, for data larger than memory.
 
     The files are listed now and read when the frame is collected, in batches of lines; a
-    filter is applied to each batch as it is normalised and only the selected columns are
-    computed, so memory holds one batch plus the result. Rows equal `read_logs`'s.
+    filter is applied to each batch as it is normalised and only the selected columns (and
+    those the filter reads) are decoded and computed, so memory holds one batch plus the
+    result. Rows equal `read_logs`'s.
     """
     inputs = resolve(source)
     pipeline = Pipeline(payloads=payloads, strict=strict)
@@ -126,7 +140,7 @@ def scan_logs(source: Source, *, payloads: bool = False, strict: bool = False) -
         batch_size: int | None,
     ) -> Iterator[pl.DataFrame]:
         remaining = n_rows
-        for decoded in pipeline.run(inputs):
+        for decoded in _projected(pipeline, with_columns, predicate).run(inputs):
             frame = decoded.frame
             if predicate is not None:
                 frame = frame.filter(predicate)
@@ -156,6 +170,24 @@ def read_parquet(path: str | os.PathLike[str], *, engine: Engine = "polars") -> 
     _check_engine(engine)
     frame = conform_polars(pl.read_parquet(Path(path)))
     return to_pandas(frame) if engine == "pandas" else frame
+
+
+def _columns(columns: Sequence[str] | None) -> tuple[str, ...] | None:
+    if isinstance(columns, str):
+        raise TypeError("columns must be a list of column names, not one string")
+    return None if columns is None else tuple(columns)
+
+
+def _projected(
+    pipeline: Pipeline, with_columns: list[str] | None, predicate: pl.Expr | None
+) -> Pipeline:
+    """`pipeline` computing only what a scan selects and filters on (all when it selects all)."""
+    if not with_columns:
+        return pipeline
+    needed = list(with_columns)
+    if predicate is not None:
+        needed += [name for name in predicate.meta.root_names() if name not in needed]
+    return replace(pipeline, columns=tuple(needed))
 
 
 def _check_engine(engine: str) -> None:
