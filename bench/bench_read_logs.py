@@ -60,7 +60,8 @@ class Contender:
 
 CONTENDERS = [
     Contender("read_logs_polars", "read_logs(engine='polars')", clean=False),
-    Contender("read_logs_columns", "read_logs(columns=<the 12>)", clean=False),
+    Contender("read_logs_logged", "read_logs(cost='logged')", clean=False),
+    Contender("read_logs_columns", "read_logs(columns=<the 12>, cost='logged')", clean=False),
     Contender("duckdb_columns", "duckdb read_ndjson, the 12 columns", clean=False),
     Contender("duckdb_full", "duckdb read_ndjson, every column", clean=False),
     Contender("read_logs_pandas", "read_logs(engine='pandas')", clean=False),

@@ -44,12 +44,20 @@ def read_logs_pandas(path: str) -> Any:
     return read_logs(path, engine="pandas")
 
 
+def read_logs_logged(path: str) -> Any:
+    """`read_logs` with the log's own costs (`cost="logged"`), as DuckDB extracts them."""
+    from claude_gw.logs.read import read_logs
+
+    return read_logs(path, cost="logged")
+
+
 def read_logs_columns(path: str) -> Any:
-    """`read_logs` asked for the twelve columns DuckDB extracts (`bench.duck.COLUMNS_12`)."""
+    """`read_logs` asked for the twelve columns DuckDB extracts (`bench.duck.COLUMNS_12`),
+    with the log's own costs."""
     from bench.duck import COLUMNS_12
     from claude_gw.logs.read import read_logs
 
-    return read_logs(path, columns=list(COLUMNS_12))
+    return read_logs(path, columns=list(COLUMNS_12), cost="logged")
 
 
 def duckdb_columns(path: str) -> Any:
@@ -96,6 +104,7 @@ def polars_read_ndjson_ignore_errors(path: str) -> Any:
 
 READERS: dict[str, Reader] = {
     "read_logs_polars": read_logs_polars,
+    "read_logs_logged": read_logs_logged,
     "read_logs_columns": read_logs_columns,
     "duckdb_columns": duckdb_columns,
     "duckdb_full": duckdb_full,
@@ -108,6 +117,7 @@ READERS: dict[str, Reader] = {
 # what each reader imports, done before the baseline reading so imports are not counted
 IMPORTS = {
     "read_logs_polars": ("polars", "claude_gw.logs.read"),
+    "read_logs_logged": ("polars", "claude_gw.logs.read"),
     "read_logs_columns": ("polars", "claude_gw.logs.read"),
     "duckdb_columns": ("polars", "duckdb", "pyarrow", "claude_gw.logs.frames"),
     "duckdb_full": ("polars", "duckdb", "pyarrow", "claude_gw.logs.frames"),

@@ -6,7 +6,9 @@ the fields they need (`columns=`, so DuckDB skips the rest of each record), and 
 `claude_gw/logs/shapes.py` column by column: the three Kong nestings (`ai.meta` / `ai.usage`,
 `ai["ai-proxy"]`, `ai.proxy`), ai-proxy-advanced (`ai["ai-proxy-advanced"]` and
 `tried_targets`), claude_gw's own key first where it has the value, Kong's placeholders
-("", "UNSPECIFIED") as null. `tests/test_bench_duck.py` checks that both give the same frame.
+("", "UNSPECIFIED") as null. `cost` is the log's own figure, as `read_logs(cost="logged")`
+gives it (pricing tokens with genai-prices, the default `auto` mode, is work DuckDB does not
+do). `tests/test_bench_duck.py` checks that both give the same frame.
 
     COLUMNS_12     the twelve columns an analysis of cost and latency reads
     query(path, COLUMNS_12) / query(path)   SQL for those, or for the whole schema
@@ -56,7 +58,9 @@ _RECORD = {
     f"meta {_META}, usage {_USAGE})",
     "claude_gw": "STRUCT(v BIGINT, session_id VARCHAR, agent_id VARCHAR, client VARCHAR, "
     "client_model VARCHAR, stop_reason VARCHAR, tool_calls BIGINT, error_type VARCHAR, "
-    "cost_source VARCHAR, endpoint VARCHAR)",
+    "cost_source VARCHAR, endpoint VARCHAR, capture VARCHAR, route_rule VARCHAR, "
+    "simulated BOOLEAN)",
+    "replay": "STRUCT(run_id VARCHAR, target VARCHAR, source_id VARCHAR)",
 }
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -137,10 +141,19 @@ _EXPRESSIONS = {
     "completion_tokens": "completion",
     "reasoning_tokens": "u.completion_tokens_details.reasoning_tokens",
     "total_tokens": "coalesce(u.total_tokens, prompt + completion)",
-    "cost": "case when claude_gw.cost_source = 'unpriced' then null else u.cost end",
+    "logged_cost": "logged_cost",
+    "cost": "logged_cost",
+    "cost_source": "case when logged_cost is not null then 'logged' else 'unpriced' end",
     "error_type": _error_type(),
     "stop_reason": "claude_gw.stop_reason",
     "tool_calls": "claude_gw.tool_calls",
+    "capture": "claude_gw.capture",
+    "route_rule": "claude_gw.route_rule",
+    "simulated": "coalesce(claude_gw.simulated, "
+    "coalesce(m.provider_name, t.provider) = 'simulated', false)",
+    "replay_run": "replay.run_id",
+    "replay_target": "replay.target",
+    "replay_source_id": "replay.source_id",
     "shape": "shape",
     "source_file": "filename",
     "source_line": "source_line",
@@ -188,7 +201,8 @@ with lines as (
 ), usage as (
   select *,
     coalesce(u.prompt_tokens, u.prompt_token) as prompt,
-    coalesce(u.completion_tokens, u.completion_token) as completion
+    coalesce(u.completion_tokens, u.completion_token) as completion,
+    case when claude_gw.cost_source = 'unpriced' then null else u.cost end as logged_cost
   from staged
   where shape is not null and (claude_gw is null or claude_gw.v = 1)
 )

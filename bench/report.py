@@ -60,7 +60,7 @@ class Outcome:
 # (read_logs contender, DuckDB contender, the columns both extract)
 DUCKDB_PAIRS = (
     ("read_logs_columns", "duckdb_columns", "the 12 columns"),
-    ("read_logs_polars", "duckdb_full", "every column"),
+    ("read_logs_logged", "duckdb_full", "every column"),
 )
 
 

@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 from bench import contenders, duck
 from bench.gen_logs import generate
 from claude_gw.logs import read_logs
+from claude_gw.logs.schema import polars_schema
 
 N = 3000
 
@@ -34,14 +35,14 @@ def as_read_logs(frame: pl.DataFrame, like: pl.DataFrame) -> pl.DataFrame:
 
 
 def test_duckdb_gives_read_logs_frame_column_for_column(log: Path) -> None:
-    expected = read_logs(log)
+    expected = read_logs(log, cost="logged")
     got = duck.read(str(log), threads=1)
     assert got.columns == expected.columns
     assert_frame_equal(as_read_logs(got, expected), expected)
 
 
 def test_duckdb_gives_the_twelve_columns_of_read_logs(log: Path) -> None:
-    expected = read_logs(log, columns=list(duck.COLUMNS_12))
+    expected = read_logs(log, columns=list(duck.COLUMNS_12), cost="logged")
     got = duck.read(str(log), duck.COLUMNS_12, threads=2)
     assert_frame_equal(as_read_logs(got, expected), expected)
 
@@ -57,10 +58,12 @@ def test_a_column_without_sql_is_refused() -> None:
         duck.query("x.json", ["time", "price"])
 
 
-@pytest.mark.parametrize("name", ["duckdb_columns", "duckdb_full", "read_logs_columns"])
+@pytest.mark.parametrize(
+    "name", ["duckdb_columns", "duckdb_full", "read_logs_columns", "read_logs_logged"]
+)
 def test_the_contenders_run_in_process_and_describe_their_frame(log: Path, name: str) -> None:
     report = contenders.measure(name, str(log))
-    columns = 12 if name != "duckdb_full" else 32
+    columns = 12 if "columns" in name else len(polars_schema())
     assert report["ok"] and (report["rows"], report["columns"]) == (N - round(N * 0.01), columns)
     assert report["cpu_s"] > 0 and report["peak_kb"] >= report["baseline_kb"]
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from claude_gw.logs.cost_modes import CostMode, resolve_costs
 from claude_gw.logs.decode import Where, decode_lines
 from claude_gw.logs.report import LineIssue, LoadReport, LogFormatError, Problem
 from claude_gw.logs.schema import polars_schema
@@ -27,6 +28,23 @@ from claude_gw.logs.sources import BLOCK_LINES, Block, Input
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # blocks decoded at the same time
 
+COSTS = {"cost", "cost_source"}  # resolved from other columns (`cost_modes.resolve_costs`)
+COST_INPUTS = (
+    "time",
+    "endpoint",
+    "status",
+    "request_model",
+    "response_model",
+    "provider",
+    "prompt_tokens",
+    "cached_tokens",
+    "completion_tokens",
+    "logged_cost",
+    "cost",
+    "cost_source",
+    "error_type",
+    "shape",
+)
 DETAILS = {
     Problem.NO_AI: "the record has no `ai` key",
     Problem.UNKNOWN_AI_SHAPE: "`ai` has none of proxy, ai-proxy, ai-proxy-advanced, meta, usage",
@@ -36,17 +54,25 @@ DETAILS = {
 
 @dataclass(frozen=True)
 class Pipeline:
-    """How to turn lines into rows: with or without payload columns, strict or forgiving,
-    every column of the schema or only `columns` (in that order; only the fields those read
-    are decoded)."""
+    """How to turn lines into rows: with or without payload columns, strict or forgiving, the
+    cost mode that sets `cost` and `cost_source` (`cost_modes.py`), and every column of the
+    schema or only `columns` (in that order; only the fields those read are decoded)."""
 
     payloads: bool = False
     strict: bool = False
+    cost: CostMode = "auto"
     columns: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.columns is not None:
             check_columns(self.columns, payloads=self.payloads)
+
+    @cached_property
+    def computed(self) -> tuple[str, ...] | None:
+        """The columns normalised: those asked for, and what their costs are resolved from."""
+        if self.columns is None or not COSTS & set(self.columns):
+            return self.columns
+        return self.columns + tuple(c for c in COST_INPUTS if c not in self.columns)
 
     @property
     def schema(self) -> pl.Schema:
@@ -58,7 +84,7 @@ class Pipeline:
     @cached_property
     def dtype(self) -> pl.Struct:
         """The decode dtype (`shapes.raw_dtype`) of these columns."""
-        return raw_dtype(payloads=self.payloads, need=need_of(self.columns))
+        return raw_dtype(payloads=self.payloads, need=need_of(self.computed))
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.schema)
@@ -69,14 +95,17 @@ class Pipeline:
         decoded, issues = decode_lines(lines, self.dtype, where)
         staged = decoded.lazy().with_columns(source_file=pl.lit(where.file, pl.String()))
         frame = normalise(
-            staged, payloads=self.payloads, columns=self.columns, dtype=self.dtype
+            staged, payloads=self.payloads, columns=self.computed, dtype=self.dtype
         ).collect()
         issues += _issues(frame, where.file)
         issues.sort(key=lambda issue: issue.line)
         if self.strict and (bad := next((i for i in issues if i.problem.skips), None)):
             raise LogFormatError(bad)
         keep = frame.filter(pl.col("_problem").is_null()).drop("_line", "_problem", "_repair")
-        return keep, issues
+        if self.columns is not None and not COSTS & set(self.columns):
+            return keep, issues
+        keep = resolve_costs(keep, self.cost)
+        return (keep if self.columns is None else keep.select(self.columns)), issues
 
     def run(self, inputs: list[Input], block_lines: int = BLOCK_LINES) -> Iterator[Decoded]:
         """Every block of every input, decoded, in order. Polars reads blocks ahead in the

@@ -48,7 +48,12 @@ GATEWAY_FIELDS = {
     "error_type": S,
     "cost_source": S,
     "endpoint": S,
+    "capture": S,
+    "route_rule": S,
+    "simulated": pl.Boolean(),
 }
+# The `replay` part of a `claude_gw.replay` result record (`claude_gw/replay/records.py`).
+REPLAY_FIELDS = {"run_id": S, "target": S, "source_id": S}
 Upgrade = Callable[[pl.Expr], pl.Expr]
 # UPGRADES[v] rewrites a `claude_gw` struct of version v as version v + 1 (same struct dtype,
 # GATEWAY_FIELDS, with `v` set to v + 1). Version 1 is the newest, so there is no step yet.
@@ -102,6 +107,7 @@ _BLOCKS: dict[str, dict[str, Any]] = {
     "latencies": {"request": F, "kong": F},
     "target": _TARGET,
     "claude_gw": GATEWAY_FIELDS,
+    "replay": REPLAY_FIELDS,
     "record": {
         "started_at": INT,
         "request": None,
@@ -110,6 +116,7 @@ _BLOCKS: dict[str, dict[str, Any]] = {
         "latencies": None,
         "ai": pl.Null(),  # the Kong nestings, built by `raw_dtype`
         "claude_gw": None,
+        "replay": None,
     },
 }
 Need = Mapping[str, set[str]]  # block -> the fields of it to keep
@@ -179,7 +186,16 @@ NEEDS: Mapping[str, Need] = {
             "completion_token",
         }
     },
-    "cost": {"usage": {"cost"}, "claude_gw": {"cost_source"}},
+    "logged_cost": {"usage": {"cost"}, "claude_gw": {"cost_source"}},
+    # resolved from other columns once the rows are known (frames.COST_INPUTS)
+    "cost": {},
+    "cost_source": {},
+    "capture": {"claude_gw": {"capture"}},
+    "route_rule": {"claude_gw": {"route_rule"}},
+    "simulated": {"claude_gw": {"simulated"}, "meta": {"provider_name"}, "target": {"provider"}},
+    "replay_run": {"record": {"replay"}, "replay": {"run_id"}},
+    "replay_target": {"record": {"replay"}, "replay": {"target"}},
+    "replay_source_id": {"record": {"replay"}, "replay": {"source_id"}},
     "shape": {},
     "source_file": {},
     "source_line": {},
@@ -372,6 +388,20 @@ def outcome_columns() -> dict[str, pl.Expr]:
     }
 
 
+def provenance_columns() -> dict[str, pl.Expr]:
+    """Where a record came from: capture label, routing rule, simulation, replay run."""
+    raw, gw, meta = pl.col("_raw"), pl.col("_gw"), pl.col("_meta")
+    provider = pl.coalesce(field(meta, "provider_name"), field(pl.col("_target"), "provider"))
+    return {
+        "capture": field(gw, "capture"),
+        "route_rule": field(gw, "route_rule"),
+        "simulated": pl.coalesce(field(gw, "simulated"), provider == "simulated").fill_null(False),
+        "replay_run": field(raw, "replay", "run_id"),
+        "replay_target": field(raw, "replay", "target"),
+        "replay_source_id": field(raw, "replay", "source_id"),
+    }
+
+
 def usage_columns() -> dict[str, pl.Expr]:
     usage, gw = pl.col("_usage"), pl.col("_gw")
     prompt = pl.coalesce(field(usage, "prompt_tokens"), field(usage, "prompt_token"))
@@ -385,7 +415,12 @@ def usage_columns() -> dict[str, pl.Expr]:
         "completion_tokens": completion,
         "reasoning_tokens": field(usage, "completion_tokens_details", "reasoning_tokens"),
         "total_tokens": pl.coalesce(field(usage, "total_tokens"), prompt + completion),
-        "cost": pl.when(unpriced.fill_null(False)).then(None).otherwise(field(usage, "cost")),
+        "logged_cost": pl.when(unpriced.fill_null(False))
+        .then(None)
+        .otherwise(field(usage, "cost")),
+        # resolved by `cost_modes.resolve_costs` once the rows are known (frames.Pipeline)
+        "cost": pl.lit(None, F),
+        "cost_source": pl.lit(None, S),
     }
 
 
@@ -436,7 +471,7 @@ def normalise(
 
 
 def _expressions(*, payloads: bool) -> dict[str, pl.Expr]:
-    columns = identity_columns() | outcome_columns() | usage_columns()
+    columns = identity_columns() | outcome_columns() | usage_columns() | provenance_columns()
     columns |= {"shape": pl.col("_shape").cast(pl.Enum(SHAPES), strict=False)}
     columns |= {"source_file": pl.col("source_file"), "source_line": pl.col("source_line")}
     if payloads:

@@ -47,10 +47,17 @@ def test_the_pandas_engine_gives_the_same_columns(mixed: Path) -> None:
 
 
 def test_only_the_fields_the_columns_read_are_decoded() -> None:
-    fields = raw_dtype(need=need_of(["time", "cost"])).to_schema()
+    fields = raw_dtype(need=need_of(["time", "logged_cost"])).to_schema()
     assert set(fields) == {"started_at", "ai", "claude_gw"}  # no headers, request, latencies
     usage = fields["ai"].to_schema()["proxy"].to_schema()["usage"].to_schema()
     assert "cost" in usage and "total_tokens" not in usage
+
+
+@pytest.mark.parametrize("mode", ["auto", "calculate", "logged"])
+def test_cost_columns_alone_are_resolved_as_in_a_full_read(mixed: Path, mode: str) -> None:
+    full = read_logs([mixed, KONG], cost=mode)  # type: ignore[arg-type]
+    alone = read_logs([mixed, KONG], cost=mode, columns=["cost_source", "cost"])  # type: ignore[arg-type]
+    assert_frame_equal(alone, full.select("cost_source", "cost"))
 
 
 def test_every_column_of_the_schema_says_what_it_reads() -> None:
