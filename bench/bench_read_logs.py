@@ -220,7 +220,7 @@ def measure_all(settings: Settings) -> tuple[DataSet, list[Outcome]]:
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for module in ("polars", "pandas", "orjson", "pyarrow", "duckdb", "msgspec"):
+    for module in ("polars", "pandas", "orjson", "pyarrow", "duckdb"):
         try:
             found[module] = __import__(module).__version__
         except ImportError:

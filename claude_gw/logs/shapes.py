@@ -19,7 +19,11 @@ older version is upgraded one version at a time by `UPGRADES` (version v -> v + 
 `GATEWAY_VERSION`, and only then read; a version newer than this reader is skipped and reported.
 
 The decode dtype lists only the fields some column needs, across all shapes; `json_decode`
-ignores the rest of the record.
+ignores the rest of the record. `NEEDS` says which fields each column reads (by block: meta,
+usage, headers, ...), so that a load of some columns (`read_logs(columns=[...])`) decodes only
+those fields, plus `ALWAYS` (what tells the shapes apart); the blocks stay the same in every Kong
+nesting, so the nestings still coalesce. A column added to the schema needs its entry in
+`NEEDS` (a test checks that every column has one).
 """
 
 from __future__ import annotations
