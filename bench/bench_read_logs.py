@@ -4,9 +4,12 @@
 
 Generates (or reuses, under `bench/.data/`, keyed by N, seed and generator version) a data set
 with `bench.gen_logs`, then runs every contender in its own subprocess (`bench.contenders`), K
-times, and prints one table: wall time (best of K), peak RSS over the interpreter + imports
-baseline (largest of K), that peak divided by the input file size, speed ratios, and PASS/FAIL
-for each of the targets.
+times in interleaved rounds (each contender once per round), and prints one table: wall and
+CPU time (the median of K), peak RSS over the interpreter + imports baseline (largest of K),
+that peak divided by the input file size, speed ratios, `read_logs` beside DuckDB's
+`read_ndjson` on the same columns (`bench/duck.py`: the 12 columns of an analysis, and the
+whole schema; DuckDB reads the same file with `ignore_errors` and as many threads as
+`read_logs`), and PASS/FAIL for each of the targets.
 
 The baselines cannot read the generated file (`pd.read_json` stops at the first bad line;
 `pl.read_ndjson` too, even with `ignore_errors`), so they read a copy without the not-JSON,
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +38,7 @@ from typing import Any
 import orjson
 
 from bench import child
+from bench.contenders import duckdb_threads
 from bench.gen_logs import GENERATOR_VERSION, Manifest, generate, manifest_path
 from bench.report import Outcome, render_table, targets
 
@@ -55,6 +60,10 @@ class Contender:
 
 CONTENDERS = [
     Contender("read_logs_polars", "read_logs(engine='polars')", clean=False),
+    Contender("read_logs_logged", "read_logs(cost='logged')", clean=False),
+    Contender("read_logs_columns", "read_logs(columns=<the 12>, cost='logged')", clean=False),
+    Contender("duckdb_columns", "duckdb read_ndjson, the 12 columns", clean=False),
+    Contender("duckdb_full", "duckdb read_ndjson, every column", clean=False),
     Contender("read_logs_pandas", "read_logs(engine='pandas')", clean=False),
     Contender(
         "pandas_baseline", "pandas read_json(lines) + json_normalize", True, address_cap=True
@@ -138,19 +147,20 @@ def run_child(c: Contender, path: Path, settings: Settings) -> dict[str, Any]:
     }
 
 
-def best_of(c: Contender, path: Path, settings: Settings, repeat: int) -> dict[str, Any]:
-    """Best wall time and largest peak over `repeat` runs; the first failure ends the series."""
-    runs = []
-    for _ in range(repeat):
-        report = run_child(c, path, settings)
-        if not report.get("ok"):
-            return report
-        runs.append(report)
-    best = min(runs, key=lambda r: r["wall_s"])
+def summarised(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median run by wall time (its CPU time is the median's too), every wall and CPU
+    time, the largest peak; a failed run is the result."""
+    failed = next((r for r in runs if not r.get("ok")), None)
+    if failed is not None:
+        return failed
+    ordered = sorted(runs, key=lambda r: r["wall_s"])
+    median = ordered[(len(ordered) - 1) // 2]
     return {
-        **best,
+        **median,
         "runs": len(runs),
         "walls_s": [round(r["wall_s"], 3) for r in runs],
+        "cpus_s": [round(r.get("cpu_s", 0.0), 3) for r in runs],
+        "cpu_s": statistics.median(r.get("cpu_s", 0.0) for r in runs),
         "peak_kb": max(r["peak_kb"] for r in runs),
         "baseline_kb": min(r["baseline_kb"] for r in runs),
     }
@@ -175,9 +185,8 @@ def measure_all(settings: Settings) -> tuple[DataSet, list[Outcome]]:
     pilot = settings.pilot and settings.records > PILOT_ABOVE
     small = data_set(pilot_n, settings.seed, settings.data_dir) if pilot else None
     outcomes = []
-    for c in CONTENDERS:
-        if settings.only and c.name not in settings.only:
-            continue
+    chosen = [c for c in CONTENDERS if not settings.only or c.name in settings.only]
+    for c in chosen:
         outcome = Outcome(
             c.name, c.label, c.clean, c.info, full.clean_bytes if c.clean else full.dirty_bytes
         )
@@ -192,19 +201,26 @@ def measure_all(settings: Settings) -> tuple[DataSet, list[Outcome]]:
                     "wall_s": outcome.pilot["wall_s"] * factor,
                     "net_kb": (outcome.pilot["peak_kb"] - outcome.pilot["baseline_kb"]) * factor,
                 }
-        if outcome.skipped is None:
-            log(f"{c.label}: {settings.repeat} run(s) on {settings.records:,} records ...")
-            outcome.result = best_of(
-                c, full.clean if c.clean else full.dirty, settings, settings.repeat
-            )
-        log(f"  -> {outcome.summary()}")
         outcomes.append(outcome)
+    runs: dict[str, list[dict[str, Any]]] = {o.name: [] for o in outcomes if o.skipped is None}
+    # Rounds: every contender once per round, so that a change in the machine's load hits all.
+    for round_ in range(settings.repeat):
+        for c in chosen:
+            done = runs.get(c.name)
+            if done is None or (done and not done[-1].get("ok")):
+                continue
+            log(f"round {round_ + 1}/{settings.repeat}: {c.label} on {settings.records:,} ...")
+            done.append(run_child(c, full.clean if c.clean else full.dirty, settings))
+    for outcome in outcomes:
+        if outcome.name in runs:
+            outcome.result = summarised(runs[outcome.name])
+        log(f"  {outcome.label} -> {outcome.summary()}")
     return full, outcomes
 
 
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for module in ("polars", "pandas", "orjson", "pyarrow"):
+    for module in ("polars", "pandas", "orjson", "pyarrow", "duckdb"):
         try:
             found[module] = __import__(module).__version__
         except ImportError:
@@ -272,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {**machine(), "load_average_before": load_before},
         "versions": versions(),
         "mem_cap_gb": settings.cap_bytes / GIB,
+        "threads": duckdb_threads(),
     }
     sys.stdout.write(render_table(header, outcomes, verdicts) + "\n")
     if out is not None:

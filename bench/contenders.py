@@ -24,6 +24,14 @@ import orjson
 Reader = Callable[[str], Any]
 
 
+def duckdb_threads() -> int:
+    """DuckDB's threads: as many as `read_logs` decodes with (`frames.WORKERS`, the machine's
+    cores up to 4, as many as polars' own thread pool has up to 4 cores)."""
+    from claude_gw.logs.frames import WORKERS
+
+    return WORKERS
+
+
 def read_logs_polars(path: str) -> Any:
     from claude_gw.logs.read import read_logs
 
@@ -34,6 +42,36 @@ def read_logs_pandas(path: str) -> Any:
     from claude_gw.logs.read import read_logs
 
     return read_logs(path, engine="pandas")
+
+
+def read_logs_logged(path: str) -> Any:
+    """`read_logs` with the log's own costs (`cost="logged"`), as DuckDB extracts them."""
+    from claude_gw.logs.read import read_logs
+
+    return read_logs(path, cost="logged")
+
+
+def read_logs_columns(path: str) -> Any:
+    """`read_logs` asked for the twelve columns DuckDB extracts (`bench.duck.COLUMNS_12`),
+    with the log's own costs."""
+    from bench.duck import COLUMNS_12
+    from claude_gw.logs.read import read_logs
+
+    return read_logs(path, columns=list(COLUMNS_12), cost="logged")
+
+
+def duckdb_columns(path: str) -> Any:
+    """DuckDB's `read_ndjson`, the twelve columns, as a polars frame (`bench/duck.py`)."""
+    from bench import duck
+
+    return duck.read(path, duck.COLUMNS_12, threads=duckdb_threads())
+
+
+def duckdb_full(path: str) -> Any:
+    """DuckDB's `read_ndjson`, every column of the schema (`bench/duck.py`)."""
+    from bench import duck
+
+    return duck.read(path, threads=duckdb_threads())
 
 
 def pandas_baseline(path: str) -> Any:
@@ -66,6 +104,10 @@ def polars_read_ndjson_ignore_errors(path: str) -> Any:
 
 READERS: dict[str, Reader] = {
     "read_logs_polars": read_logs_polars,
+    "read_logs_logged": read_logs_logged,
+    "read_logs_columns": read_logs_columns,
+    "duckdb_columns": duckdb_columns,
+    "duckdb_full": duckdb_full,
     "read_logs_pandas": read_logs_pandas,
     "pandas_baseline": pandas_baseline,
     "read_ndjson": polars_read_ndjson,
@@ -75,12 +117,22 @@ READERS: dict[str, Reader] = {
 # what each reader imports, done before the baseline reading so imports are not counted
 IMPORTS = {
     "read_logs_polars": ("polars", "claude_gw.logs.read"),
+    "read_logs_logged": ("polars", "claude_gw.logs.read"),
+    "read_logs_columns": ("polars", "claude_gw.logs.read"),
+    "duckdb_columns": ("polars", "duckdb", "pyarrow", "claude_gw.logs.frames"),
+    "duckdb_full": ("polars", "duckdb", "pyarrow", "claude_gw.logs.frames"),
     "read_logs_pandas": ("pandas", "claude_gw.logs.read"),
     "pandas_baseline": ("pandas",),
     "read_ndjson": ("polars",),
     "read_ndjson_default": ("polars",),
     "read_ndjson_dirty": ("polars",),
 }
+
+
+def cpu_s() -> float:
+    """CPU seconds (user + system) of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def max_rss_kb() -> int:
@@ -124,13 +176,20 @@ def measure(name: str, path: str) -> dict[str, Any]:
     reader_log.setLevel(logging.INFO)
     gc.collect()
     baseline = max_rss_kb()
-    started = time.perf_counter()
+    cpu_before, started = cpu_s(), time.perf_counter()
     result = READERS[name](path)
     info = describe(result)  # materialises a lazy result inside the timed region
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, cpu_s() - cpu_before
     if summaries.messages:
         info["log"] = summaries.messages[-1]
-    return {"ok": True, "wall_s": wall, "baseline_kb": baseline, "peak_kb": max_rss_kb(), **info}
+    return {
+        "ok": True,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "baseline_kb": baseline,
+        "peak_kb": max_rss_kb(),
+        **info,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,7 +52,57 @@ class Outcome:
         if wall is None or net is None:
             return self.failure()
         mark = " (est.)" if wall[1] else ""
-        return f"{wall[0]:.2f} s, +{net[0] / MB:,.0f} MB{mark}"
+        runs = (self.result or {}).get("walls_s")
+        spread = f" (runs {runs})" if runs else ""
+        return f"{wall[0]:.2f} s, +{net[0] / MB:,.0f} MB{mark}{spread}"
+
+
+# (read_logs contender, DuckDB contender, the columns both extract)
+DUCKDB_PAIRS = (
+    ("read_logs_columns", "duckdb_columns", "the 12 columns"),
+    ("read_logs_logged", "duckdb_full", "every column"),
+)
+
+
+def cpu(outcome: Outcome | None) -> float | None:
+    """CPU seconds (all threads) of the median run, when measured."""
+    if outcome is None or not outcome.ok:
+        return None
+    assert outcome.result is not None
+    value = outcome.result.get("cpu_s")
+    return float(value) if value is not None else None
+
+
+def duckdb_rows(outcomes: list[Outcome]) -> list[str]:
+    """read_logs beside DuckDB on the same columns: wall and CPU time, and their ratios."""
+    o = by_name(outcomes)
+    rows = []
+    for mine, theirs, what in DUCKDB_PAIRS:
+        a, b = o.get(mine), o.get(theirs)
+        if a is None or b is None:
+            continue
+        wa, wb, ca, cb = a.wall(), b.wall(), cpu(a), cpu(b)
+        walls = ratio(a, b)
+        cpus = ca / cb if ca is not None and cb else None
+        cells = [
+            what,
+            cell(wa, ".2f"),
+            cell(wb, ".2f"),
+            cell(walls, ".2f") + "x" if walls else "-",
+            f"{ca:.2f}" if ca is not None else "-",
+            f"{cb:.2f}" if cb is not None else "-",
+            f"{cpus:.2f}x" if cpus is not None else "-",
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return [
+        "",
+        "| columns | read_logs wall s | DuckDB wall s | time / DuckDB's | read_logs CPU s | "
+        "DuckDB CPU s | CPU / DuckDB's |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
 
 
 def by_name(outcomes: list[Outcome]) -> dict[str, Outcome]:
@@ -107,6 +157,16 @@ def targets(outcomes: list[Outcome]) -> list[dict[str, Any]]:
             "no timing",
         )
     )
+    for mine, theirs, what in DUCKDB_PAIRS:
+        near = ratio(o.get(mine), o.get(theirs))
+        rows.append(
+            (
+                f"{what}: read_logs no slower than DuckDB (time / DuckDB's)",
+                near,
+                near is not None and near[0] <= 1.0,
+                "no timing",
+            )
+        )
     for engine in (pl, pd):
         if engine is None:
             continue
@@ -134,14 +194,16 @@ def contender_row(c: Outcome, base: Outcome | None, raw: Outcome | None) -> str:
     baseline = (c.result or c.pilot or {}).get("baseline_kb")
     if wall is None or net is None:
         note = c.failure().replace("|", "/")[:90]
-        return f"| {c.label} | {c.input_bytes / MB:,.0f} | {note} | | | | | | |"
+        return f"| {c.label} | {c.input_bytes / MB:,.0f} | {note} | | | | | | | |"
     peak = (net[0] + (baseline or 0) * 1024.0, net[1])
     per_file = (net[0] / c.input_bytes, net[1])
     rows = (c.result or {}).get("rows", "~" if c.estimate else "")
+    used = cpu(c)
     cells = [
         c.label,
         f"{c.input_bytes / MB:,.0f}",
         cell(wall, ".2f"),
+        f"{used:.2f}" if used is not None else "-",
         cell((net[0] / MB, net[1]), ",.0f"),
         cell((peak[0] / MB, peak[1]), ",.0f"),
         cell(per_file, ".2f"),
@@ -167,13 +229,15 @@ def render_table(
         f"{m['load_average_before'][0]} before / {m['load_average'][0]} after; "
         f"python {v['python']}, "
         f"polars {v['polars']}, pandas {v['pandas']}, pyarrow {v['pyarrow']}; "
-        f"best of {header['repeat']} run(s); "
+        f"median of {header['repeat']} interleaved run(s); "
+        f"{header.get('threads', '?')} threads for read_logs and DuckDB; "
         f"RSS cap {header['mem_cap_gb']:.0f} GB per contender",
         "",
-        "| contender | input MB | wall s | peak RSS MB (net) | peak RSS MB (total) | net / file | "
-        "faster than pandas baseline | time vs read_ndjson | rows |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| contender | input MB | wall s | CPU s | peak RSS MB (net) | peak RSS MB (total) | "
+        "net / file | faster than pandas baseline | time vs read_ndjson | rows |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *(contender_row(c, base, raw) for c in outcomes),
+        *duckdb_rows(outcomes),
         "",
         "| target | measured | verdict |",
         "|---|---:|---|",

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import polars as pl
@@ -22,11 +23,28 @@ from claude_gw.logs.cost_modes import CostMode, resolve_costs
 from claude_gw.logs.decode import Where, decode_lines
 from claude_gw.logs.report import LineIssue, LoadReport, LogFormatError, Problem
 from claude_gw.logs.schema import polars_schema
-from claude_gw.logs.shapes import GATEWAY_SHAPES, normalise, raw_dtype
+from claude_gw.logs.shapes import GATEWAY_SHAPES, need_of, normalise, raw_dtype
 from claude_gw.logs.sources import BLOCK_LINES, Block, Input
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # blocks decoded at the same time
 
+COSTS = {"cost", "cost_source"}  # resolved from other columns (`cost_modes.resolve_costs`)
+COST_INPUTS = (
+    "time",
+    "endpoint",
+    "status",
+    "request_model",
+    "response_model",
+    "provider",
+    "prompt_tokens",
+    "cached_tokens",
+    "completion_tokens",
+    "logged_cost",
+    "cost",
+    "cost_source",
+    "error_type",
+    "shape",
+)
 DETAILS = {
     Problem.NO_AI: "the record has no `ai` key",
     Problem.UNKNOWN_AI_SHAPE: "`ai` has none of proxy, ai-proxy, ai-proxy-advanced, meta, usage",
@@ -36,16 +54,37 @@ DETAILS = {
 
 @dataclass(frozen=True)
 class Pipeline:
-    """How to turn lines into rows: with or without payload columns, strict or forgiving, and
-    the cost mode that sets `cost` and `cost_source` (`cost_modes.py`)."""
+    """How to turn lines into rows: with or without payload columns, strict or forgiving, the
+    cost mode that sets `cost` and `cost_source` (`cost_modes.py`), and every column of the
+    schema or only `columns` (in that order; only the fields those read are decoded)."""
 
     payloads: bool = False
     strict: bool = False
     cost: CostMode = "auto"
+    columns: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.columns is not None:
+            check_columns(self.columns, payloads=self.payloads)
+
+    @cached_property
+    def computed(self) -> tuple[str, ...] | None:
+        """The columns normalised: those asked for, and what their costs are resolved from."""
+        if self.columns is None or not COSTS & set(self.columns):
+            return self.columns
+        return self.columns + tuple(c for c in COST_INPUTS if c not in self.columns)
 
     @property
     def schema(self) -> pl.Schema:
-        return polars_schema(payloads=self.payloads)
+        schema = polars_schema(payloads=self.payloads)
+        if self.columns is None:
+            return schema
+        return pl.Schema({name: schema[name] for name in self.columns})
+
+    @cached_property
+    def dtype(self) -> pl.Struct:
+        """The decode dtype (`shapes.raw_dtype`) of these columns."""
+        return raw_dtype(payloads=self.payloads, need=need_of(self.computed))
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.schema)
@@ -53,15 +92,20 @@ class Pipeline:
     def process(self, lines: pl.DataFrame, where: Where) -> tuple[pl.DataFrame, list[LineIssue]]:
         """The rows of the schema for `lines` (`source_line`, `line`), and the issues in line
         order. Strict: raises `LogFormatError` for the first line that would be skipped."""
-        decoded, issues = decode_lines(lines, raw_dtype(payloads=self.payloads), where)
+        decoded, issues = decode_lines(lines, self.dtype, where)
         staged = decoded.lazy().with_columns(source_file=pl.lit(where.file, pl.String()))
-        frame = normalise(staged, payloads=self.payloads).collect()
+        frame = normalise(
+            staged, payloads=self.payloads, columns=self.computed, dtype=self.dtype
+        ).collect()
         issues += _issues(frame, where.file)
         issues.sort(key=lambda issue: issue.line)
         if self.strict and (bad := next((i for i in issues if i.problem.skips), None)):
             raise LogFormatError(bad)
-        keep = frame.filter(pl.col("_problem").is_null()).drop("_problem", "_repair")
-        return resolve_costs(keep, self.cost), issues
+        keep = frame.filter(pl.col("_problem").is_null()).drop("_line", "_problem", "_repair")
+        if self.columns is not None and not COSTS & set(self.columns):
+            return keep, issues
+        keep = resolve_costs(keep, self.cost)
+        return (keep if self.columns is None else keep.select(self.columns)), issues
 
     def run(self, inputs: list[Input], block_lines: int = BLOCK_LINES) -> Iterator[Decoded]:
         """Every block of every input, decoded, in order. Polars reads blocks ahead in the
@@ -111,12 +155,24 @@ def _issues(frame: pl.DataFrame, file: str) -> list[LineIssue]:
     """Skipped records (`_problem`) and loaded ones that needed a repair (`_repair`)."""
     marked = frame.filter(pl.col("_problem").is_not_null() | pl.col("_repair").is_not_null())
     issues = []
-    for line, problem, repair in marked.select("source_line", "_problem", "_repair").iter_rows():
+    for line, problem, repair in marked.select("_line", "_problem", "_repair").iter_rows():
         if problem is not None:
             issues.append(LineIssue(file, line, Problem(problem), DETAILS[Problem(problem)]))
         else:
             issues.append(LineIssue(file, line, Problem.REPAIRED, repair))
     return issues
+
+
+def check_columns(columns: tuple[str, ...], *, payloads: bool) -> None:
+    """Raise ValueError unless `columns` are distinct columns of the schema (payload columns
+    only with `payloads`)."""
+    known = polars_schema(payloads=payloads)
+    unknown = [name for name in columns if name not in known]
+    if unknown:
+        hint = " (payload columns need payloads=True)" if not payloads else ""
+        raise ValueError(f"unknown columns {unknown}{hint}; the columns are {list(known)}")
+    if len(set(columns)) != len(columns):
+        raise ValueError(f"columns named twice in {list(columns)}")
 
 
 def count(report: LoadReport, decoded: Decoded) -> None:

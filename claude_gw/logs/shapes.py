@@ -19,12 +19,17 @@ older version is upgraded one version at a time by `UPGRADES` (version v -> v + 
 `GATEWAY_VERSION`, and only then read; a version newer than this reader is skipped and reported.
 
 The decode dtype lists only the fields some column needs, across all shapes; `json_decode`
-ignores the rest of the record.
+ignores the rest of the record. `NEEDS` says which fields each column reads (by block: meta,
+usage, headers, ...), so that a load of some columns (`read_logs(columns=[...])`) decodes only
+those fields, plus `ALWAYS` (what tells the shapes apart); the blocks stay the same in every Kong
+nesting, so the nestings still coalesce. A column added to the schema needs its entry in
+`NEEDS` (a test checks that every column has one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -76,50 +81,171 @@ SESSION_HEADER = "x-claude-code-session-id"
 AGENT_HEADER = "x-claude-code-agent-id"
 
 
-def raw_dtype(*, payloads: bool = False) -> pl.Struct:
-    """The decode dtype: the fields the columns need, from every shape."""
-    meta = pl.Struct(
-        {
-            "provider_name": S,
-            "request_model": S,
-            "response_model": S,
-            "request_mode": S,
-            "llm_latency": F,
+# The decode dtype is built from these blocks; meta, usage and proxy are shared by every Kong
+# nesting (so the nestings coalesce as one struct type). `need` prunes each block to the fields
+# some column asks for (see `NEEDS`); a block left out of `need` keeps all its fields.
+_TARGET = {"provider": S, "model": S}
+_BLOCKS: dict[str, dict[str, Any]] = {
+    "meta": {
+        "provider_name": S,
+        "request_model": S,
+        "response_model": S,
+        "request_mode": S,
+        "llm_latency": F,
+    },
+    "usage": {
+        "prompt_tokens": INT,
+        "completion_tokens": INT,
+        "prompt_token": INT,  # 3.7
+        "completion_token": INT,  # 3.7
+        "total_tokens": INT,
+        "cost": F,
+        "time_per_token": F,
+        "time_to_first_token": F,
+        "prompt_tokens_details": pl.Struct({"cached_tokens": INT}),
+        "completion_tokens_details": pl.Struct({"reasoning_tokens": INT}),
+    },
+    "headers": {"user-agent": S, SESSION_HEADER: S, AGENT_HEADER: S},
+    "request": {"id": S, "uri": S, "headers": None},  # None: the block of that name
+    "response": {"status": INT},
+    "latencies": {"request": F, "kong": F},
+    "target": _TARGET,
+    "claude_gw": GATEWAY_FIELDS,
+    "replay": REPLAY_FIELDS,
+    "record": {
+        "started_at": INT,
+        "request": None,
+        "response": None,
+        "upstream_status": S,
+        "latencies": None,
+        "ai": pl.Null(),  # the Kong nestings, built by `raw_dtype`
+        "claude_gw": None,
+        "replay": None,
+    },
+}
+Need = Mapping[str, set[str]]  # block -> the fields of it to keep
+# What telling shapes and problems apart reads, whatever the columns (`shape_of`, `problem_of`).
+ALWAYS: Need = {
+    "record": {"ai", "claude_gw"},
+    "claude_gw": {"v"},
+    "meta": {"llm_latency"},
+    "usage": {"prompt_tokens", "prompt_token", "completion_token"},
+    "target": {"model"},
+}
+# The fields each column reads, by block (`identity_columns`, `outcome_columns`, ...).
+NEEDS: Mapping[str, Need] = {
+    "time": {"record": {"started_at"}},
+    "request_id": {"record": {"request"}, "request": {"id"}},
+    "session_id": {
+        "claude_gw": {"session_id"},
+        "record": {"request"},
+        "request": {"headers"},
+        "headers": {SESSION_HEADER},
+    },
+    "agent_id": {
+        "claude_gw": {"agent_id"},
+        "record": {"request"},
+        "request": {"headers"},
+        "headers": {AGENT_HEADER},
+    },
+    "client": {
+        "claude_gw": {"client"},
+        "record": {"request"},
+        "request": {"headers"},
+        "headers": {"user-agent"},
+    },
+    "client_version": {
+        "claude_gw": {"client"},
+        "record": {"request"},
+        "request": {"headers"},
+        "headers": {"user-agent"},
+    },
+    "route_path": {"record": {"request"}, "request": {"uri"}},
+    "endpoint": {"record": {"request"}, "request": {"uri"}, "claude_gw": {"endpoint"}},
+    "status": {"record": {"response"}, "response": {"status"}},
+    "upstream_status": {"record": {"upstream_status"}},
+    "stream": {"meta": {"request_mode"}},
+    "requested_model": {"claude_gw": {"client_model"}, "meta": {"request_model"}},
+    "request_model": {"meta": {"request_model"}, "target": {"model"}},
+    "response_model": {"meta": {"response_model"}},
+    "provider": {"meta": {"provider_name"}, "target": {"provider"}},
+    "latency_ms": {"record": {"latencies"}, "latencies": {"request"}},
+    "upstream_latency_ms": {"meta": {"llm_latency"}},
+    "gateway_latency_ms": {"record": {"latencies"}, "latencies": {"kong"}},
+    "error_type": {"claude_gw": {"error_type"}, "record": {"response"}, "response": {"status"}},
+    "stop_reason": {"claude_gw": {"stop_reason"}},
+    "tool_calls": {"claude_gw": {"tool_calls"}},
+    "ttft_ms": {"usage": {"time_to_first_token"}},
+    "time_per_token_ms": {"usage": {"time_per_token"}},
+    "prompt_tokens": {"usage": {"prompt_tokens", "prompt_token"}},
+    "cached_tokens": {"usage": {"prompt_tokens_details"}},
+    "completion_tokens": {"usage": {"completion_tokens", "completion_token"}},
+    "reasoning_tokens": {"usage": {"completion_tokens_details"}},
+    "total_tokens": {
+        "usage": {
+            "total_tokens",
+            "prompt_tokens",
+            "prompt_token",
+            "completion_tokens",
+            "completion_token",
         }
-    )
-    usage = pl.Struct(
-        {
-            "prompt_tokens": INT,
-            "completion_tokens": INT,
-            "prompt_token": INT,  # 3.7
-            "completion_token": INT,  # 3.7
-            "total_tokens": INT,
-            "cost": F,
-            "time_per_token": F,
-            "time_to_first_token": F,
-            "prompt_tokens_details": pl.Struct({"cached_tokens": INT}),
-            "completion_tokens_details": pl.Struct({"reasoning_tokens": INT}),
-        }
-    )
+    },
+    "logged_cost": {"usage": {"cost"}, "claude_gw": {"cost_source"}},
+    # resolved from other columns once the rows are known (frames.COST_INPUTS)
+    "cost": {},
+    "cost_source": {},
+    "capture": {"claude_gw": {"capture"}},
+    "route_rule": {"claude_gw": {"route_rule"}},
+    "simulated": {"claude_gw": {"simulated"}, "meta": {"provider_name"}, "target": {"provider"}},
+    "replay_run": {"record": {"replay"}, "replay": {"run_id"}},
+    "replay_target": {"record": {"replay"}, "replay": {"target"}},
+    "replay_source_id": {"record": {"replay"}, "replay": {"source_id"}},
+    "shape": {},
+    "source_file": {},
+    "source_line": {},
+    "request_payload": {},
+    "response_payload": {},
+}
+
+
+def need_of(columns: Iterable[str] | None) -> Need | None:
+    """The fields `columns` read, with those every record's shape needs; None (all of them)
+    when `columns` is None or names a column without an entry in `NEEDS`."""
+    if columns is None:
+        return None
+    need: dict[str, set[str]] = {block: set(names) for block, names in ALWAYS.items()}
+    for column in columns:
+        if column not in NEEDS:
+            return None
+        for block, names in NEEDS[column].items():
+            need.setdefault(block, set()).update(names)
+    return need
+
+
+def _block(name: str, need: Need | None) -> pl.Struct:
+    keep = None if need is None else need.get(name, set())
+    fields = {
+        key: _block(key, need) if dtype is None else dtype
+        for key, dtype in _BLOCKS[name].items()
+        if keep is None or key in keep
+    }
+    return pl.Struct(fields)
+
+
+def raw_dtype(*, payloads: bool = False, need: Need | None = None) -> pl.Struct:
+    """The decode dtype: the fields the columns need, from every shape; with `need`
+    (`need_of(columns)`), only those of the columns asked for."""
+    meta, usage = _block("meta", need), _block("usage", need)
     payload = {"payload": pl.Struct({"request": S, "response": S})} if payloads else {}
-    targets = pl.List(pl.Struct({"provider": S, "model": S}))
+    targets = pl.List(_block("target", need))
     proxy = pl.Struct({"meta": meta, "usage": usage, "tried_targets": targets, **payload})
     ai = pl.Struct(
         {"proxy": proxy, "ai-proxy": proxy, "ai-proxy-advanced": proxy}
         | {"meta": meta, "usage": usage, **payload}
     )
-    headers = pl.Struct({"user-agent": S, SESSION_HEADER: S, AGENT_HEADER: S})
+    record = _block("record", need)
     return pl.Struct(
-        {
-            "started_at": INT,
-            "request": pl.Struct({"id": S, "uri": S, "headers": headers}),
-            "response": pl.Struct({"status": INT}),
-            "upstream_status": S,
-            "latencies": pl.Struct({"request": F, "kong": F}),
-            "ai": ai,
-            "claude_gw": pl.Struct(GATEWAY_FIELDS),
-            "replay": pl.Struct(REPLAY_FIELDS),
-        }
+        {name: ai if name == "ai" else dtype for name, dtype in record.to_schema().items()}
     )
 
 
@@ -208,10 +334,13 @@ def endpoint_of(path: pl.Expr, logged: pl.Expr) -> pl.Expr:
     return pl.when(logged.is_in(list(ENDPOINTS))).then(logged).otherwise(by_path)
 
 
-def parts(raw: pl.Expr) -> dict[str, pl.Expr]:
-    """Stage 1: the sub-structs every column reads from, as named columns."""
+def parts(raw: pl.Expr, dtype: pl.Struct) -> dict[str, pl.Expr]:
+    """Stage 1: the sub-structs the columns read from, as named columns (those `dtype`, the
+    decode dtype, has)."""
     ai = field(raw, "ai")
     proxy = pl.coalesce(field(ai, "proxy"), field(ai, "ai-proxy-advanced"), field(ai, "ai-proxy"))
+    request = dtype.to_schema().get("request")
+    headers = isinstance(request, pl.Struct) and "headers" in request.to_schema()
     return {
         "_raw": raw,
         "_ai": ai,
@@ -220,8 +349,7 @@ def parts(raw: pl.Expr) -> dict[str, pl.Expr]:
         "_usage": pl.coalesce(field(proxy, "usage"), field(ai, "usage")),
         "_target": field(proxy, "tried_targets").list.last(),
         "_proxy": proxy,
-        "_headers": field(raw, "request", "headers"),
-    }
+    } | ({"_headers": field(raw, "request", "headers")} if headers else {})
 
 
 def identity_columns() -> dict[str, pl.Expr]:
@@ -321,20 +449,35 @@ def problem_of(ai: pl.Expr, gateway: pl.Expr, shape: pl.Expr) -> pl.Expr:
     )
 
 
-def normalise(frame: pl.LazyFrame, *, payloads: bool = False) -> pl.LazyFrame:
-    """Decoded records (`raw`, `source_file`, `source_line`, `_repair`) -> the schema's
-    columns, then `_problem` (why the row must be skipped, or null) and `_repair`."""
+def normalise(
+    frame: pl.LazyFrame,
+    *,
+    payloads: bool = False,
+    columns: Sequence[str] | None = None,
+    dtype: pl.Struct | None = None,
+) -> pl.LazyFrame:
+    """Decoded records (`raw` of `dtype`, `source_file`, `source_line`, `_repair`) -> the
+    schema's columns (or only `columns`, in that order), then `_line` (the source line),
+    `_problem` (why the row must be skipped, or null) and `_repair`."""
+    dtype = dtype if dtype is not None else raw_dtype(payloads=payloads)
     ai, gateway = field(pl.col("raw"), "ai"), field(pl.col("raw"), "claude_gw")
-    staged = frame.with_columns(_shape=shape_of(ai, gateway), **parts(pl.col("raw")))
+    staged = frame.with_columns(_shape=shape_of(ai, gateway), **parts(pl.col("raw"), dtype))
     staged = staged.with_columns(_problem=problem_of(ai, gateway, pl.col("_shape")))
+    schema = polars_schema(payloads=payloads)
+    wanted = list(schema) if columns is None else list(columns)
+    expressions = _expressions(payloads=payloads)
+    return staged.select(
+        *(expressions[name].cast(schema[name]).alias(name) for name in wanted),
+        pl.col("source_line").alias("_line"),
+        "_problem",
+        "_repair",
+    )
+
+
+def _expressions(*, payloads: bool) -> dict[str, pl.Expr]:
     columns = identity_columns() | outcome_columns() | usage_columns() | provenance_columns()
     columns |= {"shape": pl.col("_shape").cast(pl.Enum(SHAPES), strict=False)}
     columns |= {"source_file": pl.col("source_file"), "source_line": pl.col("source_line")}
     if payloads:
         columns |= payload_columns()
-    schema = polars_schema(payloads=payloads)
-    return staged.select(
-        *(columns[name].cast(dtype).alias(name) for name, dtype in schema.items()),
-        "_problem",
-        "_repair",
-    )
+    return columns
