@@ -214,7 +214,7 @@ def test_the_same_model_keeps_its_colour_in_every_plot_of_a_frame():
             timeline.get_legend().get_texts(), timeline.get_legend().legend_handles, strict=True
         )
     }
-    assert to_hex(legend["b"].get_facecolor()[0]) == palette["b"]
+    assert to_hex(legend["b"].get_facecolor()) == palette["b"]
 
 
 def test_a_given_palette_colours_the_plot_and_new_models_get_unused_colours():
@@ -256,7 +256,7 @@ def test_the_timeline_names_lanes_by_capture_and_reports_sessions_left_out():
     )
     ax = plots.session_timeline(frame, axes(), max_sessions=2)
     assert ytick_texts(ax) == ["hello  12:00:00", "s2  12:00:02"]  # 2 calls each; c's 1 is out
-    assert ax.get_title() == "session timeline (2026-01-05 UTC, busiest 2 of 3 sessions)"
+    assert ax.get_title() == "session timeline (2026-01-05 UTC)\nbusiest 2 of 3 sessions"
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend == ["a", "b", "error"]  # only the models drawn
 
@@ -455,3 +455,34 @@ def test_the_sample_replay_agrees_on_every_tool_call_per_target(samples):
     ax = plots.tool_agreement(agreement, axes())
     assert ytick_texts(ax) == ["gpt-4.1", "gpt-5-mini-responses", "gpt-5-nano"]
     assert [t.strip() for t in texts(ax)] == ["7 of 7"] * 6
+
+
+def test_a_short_session_beside_a_long_one_turns_the_time_axis_logarithmic():
+    # s1: 2 calls within 20 s; s2: 3 calls over 3 hours. Linear, s1 would be 0.2 % of the axis.
+    calls = [("s1", 0), ("s1", 20), ("s2", 0), ("s2", 5400), ("s2", 10800)]
+    frame = conform_polars(
+        pl.DataFrame(
+            [
+                {
+                    "time": T0 + timedelta(seconds=at),
+                    "session_id": sid,
+                    "endpoint": "messages",
+                    "request_model": "a",
+                    "latency_ms": 1000.0,
+                }
+                for sid, at in calls
+            ]
+        )
+    )
+    figure = Figure(figsize=(6.4, 4), layout="constrained")
+    ax = plots.session_timeline(frame, figure.add_subplot())
+    assert ax.get_xscale() == "symlog"
+    assert ax.get_xlabel() == "time since session start (logarithmic beyond 20 s)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "20 s", "10 min", "1 h"]
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    s1 = [p for p in ax.patches if p.get_y() < 0.5]
+    left = s1[0].get_window_extent(canvas.get_renderer()).x0
+    right = s1[-1].get_window_extent(canvas.get_renderer()).x1
+    assert right - left > 0.25 * ax.get_window_extent(canvas.get_renderer()).width
+    assert overlapping(ax.get_xticklabels(), canvas.get_renderer()) == []

@@ -76,7 +76,7 @@ def _bars(
     top = max(drawn) if drawn else 1.0
     low = min(drawn) if drawn else 1.0
     if logarithmic:
-        ax.set_xlim(low / 3, top * 30)  # room for the notes past the longest bar
+        ax.set_xlim(low / 3, top * 80)  # room for the notes past the longest bar
     else:
         ax.set_xlim(0, top * 1.6)
     for position, value, note in zip(positions, values, notes, strict=True):
