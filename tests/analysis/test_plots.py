@@ -119,7 +119,7 @@ UNITS = {
     "requests_over_time": ("time (UTC) on 2026-01-05", "model calls"),
     "cost_over_time": ("time (UTC) on 2026-01-05", "cost ($)"),
     "error_rate_over_time": ("time (UTC) on 2026-01-05", "failed calls (%)"),
-    "cost_on_models": ("cost ($); candidates priced on the 5 of 5 calls with tokens", ""),
+    "cost_on_models": ("cost ($)\ncandidates priced on the 5 of 5 calls with tokens", ""),
     "agent_split": ("share of the log's total (%)", ""),
 }
 
@@ -305,7 +305,7 @@ def test_whole_log_costs_price_every_call_on_each_candidate():
     # 5 * (1000 * 2 + 500 * 8) / 1e6 = $0.03; gpt-4o-mini: $0.15 and $0.60 per million,
     # 5 * (1000 * 0.15 + 500 * 0.6) / 1e6 = $0.00225. Logged: 0.1 + 0.3 + 0.5 + 0 = $0.9.
     table = plots.whole_log_costs(hand_built(), ["gpt-4.1", "gpt-4o-mini", "no-such-model"])
-    assert table["name"].to_list() == ["logged", "gpt-4.1", "gpt-4o-mini", "no-such-model"]
+    assert table["name"].to_list() == ["this log", "gpt-4.1", "gpt-4o-mini", "no-such-model"]
     assert table["cost"].to_list()[:3] == pytest.approx([0.9, 0.03, 0.00225])
     assert table["cost"][3] is None
     assert table["priced"].to_list() == [4, 5, 5, 5]
@@ -317,7 +317,7 @@ def test_whole_log_costs_price_every_call_on_each_candidate():
 def test_the_whole_log_on_other_models_shows_a_bar_each_with_its_latency():
     replayed = hand_built().with_columns(pl.lit("gpt-4.1").alias("request_model"))
     ax = plots.cost_on_models(hand_built(), ["gpt-4.1", "gpt-4o-mini"], axes(), latency=replayed)
-    assert ytick_texts(ax) == ["logged (4 of 5 priced)", "gpt-4.1", "gpt-4o-mini"]
+    assert ytick_texts(ax) == ["this log\n(4 of 5 priced)", "gpt-4.1", "gpt-4o-mini"]
     assert [p.get_width() for p in ax.patches] == pytest.approx([0.9, 0.03, 0.00225])
     assert to_hex(ax.patches[0].get_facecolor()) == NEUTRAL
     assert [t.strip() for t in texts(ax)] == [
@@ -325,8 +325,18 @@ def test_the_whole_log_on_other_models_shows_a_bar_each_with_its_latency():
         "$0.030 · p50 0.4 s (n=4)",
         "$0.0022 · latency not measured",
     ]
-    assert ax.get_title() == "this log's cost on other models (cheapest: gpt-4o-mini, $0.0022)"
+    assert ax.get_title() == "this log's cost on other models\ncheapest: gpt-4o-mini, $0.0022"
     assert ax.get_xscale() == "log"  # $0.0022 to $0.90
+
+
+def test_the_logs_own_bar_counts_the_costs_computed_from_tokens():
+    frame = hand_built().with_columns(
+        pl.Series("cost_source", ["logged", "computed", "computed", "none", "unpriced"]).cast(
+            pl.Enum(["logged", "computed", "unpriced", "none"])
+        )
+    )
+    ax = plots.cost_on_models(frame, ["gpt-4.1"], axes())
+    assert ytick_texts(ax)[0] == "this log\n(4 of 5 priced, 2 computed)"
 
 
 def test_agent_split_shows_the_main_agents_and_the_subagents_shares():
