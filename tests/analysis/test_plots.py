@@ -296,7 +296,11 @@ def test_cost_over_time_sums_known_costs_and_counts_the_unpriced():
 def test_error_rate_over_time_draws_a_line_per_model_in_percent():
     ax = plots.error_rate_over_time(hand_built(), axes(), every="1m")
     rates = {line.get_label(): list(line.get_ydata()) for line in ax.lines}
-    assert rates == {"a": [0.0], "b": [50.0], "c": [0.0]}
+    assert rates == {
+        "a (0 of 2 failed)": [0.0],
+        "b (1 of 2 failed)": [50.0],
+        "c (0 of 1 failed)": [0.0],
+    }
     assert ax.get_title() == "error rate per 1m (whole log: 20.0 %)"  # 1 of 5
 
 
