@@ -15,18 +15,33 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
+
 SIMULATED = "simulated"
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-5-mini"
 # Anthropic's own limit; the Claude CLI assumes a 1M-token window for non-Claude models, so its
 # bodies keep growing (600 KB after six large file reads) and a small limit breaks sessions.
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+# Client-facing limits (`serve --help`, README "Limits"). Headers: Envoy's 60 KiB order (nginx
+# allows 32 KB); a Claude CLI request's headers are about 1.5 KB.
+DEFAULT_MAX_HEADER = 64 * 1024
+DEFAULT_MAX_INFLIGHT = 256 * 1024 * 1024  # request bodies held by requests in flight, together
+# An upstream answer, after decompression: a streamed 128k-token answer is about 30 MB of SSE.
+DEFAULT_MAX_ANSWER = 64 * 1024 * 1024
+# A compressed answer may expand this many times (checked past 1 MiB decoded): an SSE stream of
+# short deltas gzips up to about 60x (tests/reliability/test_answer_limits.py), a gzip bomb of
+# zeros about 1000x.
+DEFAULT_MAX_DECOMPRESSION_RATIO = 200.0
 
 ENV = {
     "host": "CLAUDE_GW_HOST",
     "port": "CLAUDE_GW_PORT",
     "upstream": "CLAUDE_GW_UPSTREAM",
     "api_key_file": "CLAUDE_GW_API_KEY_FILE",
+    "client_key_file": "CLAUDE_GW_CLIENT_KEY_FILE",
+    "allow_unauthenticated": "CLAUDE_GW_ALLOW_UNAUTHENTICATED",
+    "pass_env": "CLAUDE_GW_PASS_ENV",  # capture only: not a gateway setting
     "model": "CLAUDE_GW_MODEL",
     "model_map": "CLAUDE_GW_MODEL_MAP",
     "log": "CLAUDE_GW_LOG",
@@ -43,6 +58,15 @@ ENV = {
     "subagent_model": "CLAUDE_GW_SUBAGENT_MODEL",
     "long_context_model": "CLAUDE_GW_LONG_CONTEXT_MODEL",
     "long_context_tokens": "CLAUDE_GW_LONG_CONTEXT_TOKENS",
+    "header_timeout": "CLAUDE_GW_HEADER_TIMEOUT",
+    "body_timeout": "CLAUDE_GW_BODY_TIMEOUT",
+    "idle_timeout": "CLAUDE_GW_IDLE_TIMEOUT",
+    "max_connections": "CLAUDE_GW_MAX_CONNECTIONS",
+    "max_header": "CLAUDE_GW_MAX_HEADER",
+    "max_inflight": "CLAUDE_GW_MAX_INFLIGHT",
+    "max_answer": "CLAUDE_GW_MAX_ANSWER",
+    "max_decompression_ratio": "CLAUDE_GW_MAX_DECOMPRESSION_RATIO",
+    "shutdown_grace": "CLAUDE_GW_SHUTDOWN_GRACE",
 }
 UPSTREAM_APIS = ("chat", "responses", "anthropic")
 DEFAULT_LONG_CONTEXT_TOKENS = 200_000
@@ -76,6 +100,9 @@ class Settings:
     port: int = 8000
     upstream_url: str = OPENAI_URL  # or "simulated" for the built-in backend
     api_key: Secret | None = field(default=None, repr=False)
+    # who may use the gateway: None = anyone who reaches the port (see `authenticated`)
+    client_auth: ClientAuth | None = field(default=None, repr=False)
+    allow_unauthenticated: bool = False  # listen beyond loopback without client_auth
     model: str = DEFAULT_MODEL
     model_map: tuple[ModelRule, ...] = ()
     log_path: Path = Path("claude.json")
@@ -106,10 +133,28 @@ class Settings:
     request_overrides: tuple[tuple[str, int | float], ...] = ()
     # Kong's auth.allow_override: a client that sends the auth header itself has it go upstream
     allow_override: bool = False
+    # limits on what clients and upstreams can make the gateway hold (process-wide: the first
+    # route's values apply to a gateway with several routes)
+    header_timeout: float = 10.0  # request line + headers must arrive within this
+    body_timeout: float = 60.0  # the whole body must arrive within this, after the headers
+    idle_timeout: float = 5.0  # a keep-alive connection with no request is closed after this
+    max_connections: int | None = None  # None: half the open-file limit (`connection_cap`)
+    max_header_bytes: int = DEFAULT_MAX_HEADER
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER
+    max_decompression_ratio: float = DEFAULT_MAX_DECOMPRESSION_RATIO
+    shutdown_grace: float = 30.0  # in-flight requests get this long on SIGTERM/SIGINT
 
     @property
     def simulated(self) -> bool:
         return self.upstream_url == SIMULATED
+
+    @property
+    def client_key(self) -> Secret | None:
+        """The first accepted client key: what `capture` and `env` hand the Claude CLI."""
+        if self.client_auth is None or not self.client_auth.credentials:
+            return None
+        return Secret(self.client_auth.credentials[0].key)
 
     @property
     def provider(self) -> str:
@@ -176,6 +221,10 @@ class Settings:
             host=get("host"),
             port=parse_port(get("port"), ENV["port"]),
             api_key=read_api_key(environ, get("api_key_file")),
+            client_auth=read_client_auth(get("client_key_file")),
+            allow_unauthenticated=parse_bool(
+                get("allow_unauthenticated"), ENV["allow_unauthenticated"]
+            ),
             model=get("model"),
             model_map=parse_model_map(get("model_map"), ENV["model_map"]),
             log_path=Path(p) if (p := get("log")) else None,
@@ -192,7 +241,38 @@ class Settings:
             subagent_model=get("subagent_model"),
             long_context_model=get("long_context_model"),
             long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
+            **limits_from(get),
         )
+
+
+def limits_from(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The limit settings among the variables (`get(name)`: the value of ENV[name] or None)."""
+    return {
+        "header_timeout": parse_seconds(get("header_timeout"), ENV["header_timeout"]),
+        "body_timeout": parse_seconds(get("body_timeout"), ENV["body_timeout"]),
+        "idle_timeout": parse_seconds(get("idle_timeout"), ENV["idle_timeout"]),
+        "max_connections": parse_count(get("max_connections"), ENV["max_connections"]),
+        "max_header_bytes": parse_size(get("max_header"), ENV["max_header"]),
+        "max_inflight_bytes": parse_size(get("max_inflight"), ENV["max_inflight"]),
+        "max_answer_bytes": parse_size(get("max_answer"), ENV["max_answer"]),
+        "max_decompression_ratio": parse_ratio(
+            get("max_decompression_ratio"), ENV["max_decompression_ratio"]
+        ),
+        "shutdown_grace": parse_seconds(get("shutdown_grace"), ENV["shutdown_grace"]),
+    }
+
+
+def parse_ratio(text: str | None, where: str) -> float | None:
+    """A ratio of at least 1, e.g. `100` (an answer may grow 100 times when decompressed)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value >= 1:  # also refuses NaN
+        raise ConfigError(f"{where}: expected a number of at least 1, got {text!r}")
+    return value
 
 
 def normalize_upstream(url: str, where: str = "--upstream") -> str:
@@ -216,6 +296,16 @@ def read_api_key(environ: Mapping[str, str], key_file: str | None) -> Secret | N
         return Secret(text.splitlines()[0].strip())
     value = environ.get("OPENAI_API_KEY", "").strip()
     return Secret(value) if value else None
+
+
+def read_client_auth(key_file: str | None) -> ClientAuth | None:
+    """The client keys of `--client-key-file` (one per line), or None when no file is named."""
+    if not key_file:
+        return None
+    try:
+        return read_client_keys(key_file)
+    except ClientKeyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def parse_model_map(text: str | None, where: str) -> tuple[ModelRule, ...] | None:
