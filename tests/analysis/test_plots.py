@@ -319,18 +319,20 @@ def test_whole_log_costs_price_every_call_on_each_candidate():
 
 
 def test_the_whole_log_on_other_models_shows_a_bar_each_with_its_latency():
+    # gpt-4.1-mini: $0.40 and $1.60 per million, 5 * (1000 * 0.4 + 500 * 1.6) / 1e6 = $0.006
     replayed = hand_built().with_columns(pl.lit("gpt-4.1").alias("request_model"))
-    ax = plots.cost_on_models(hand_built(), ["gpt-4.1", "gpt-4o-mini"], axes(), latency=replayed)
-    assert ytick_texts(ax) == ["this log\n(4 of 5 priced)", "gpt-4.1", "gpt-4o-mini"]
-    assert [p.get_width() for p in ax.patches] == pytest.approx([0.9, 0.03, 0.00225])
+    candidates = ["gpt-4.1", "gpt-4.1-mini"]
+    ax = plots.cost_on_models(hand_built(), candidates, axes(), latency=replayed)
+    assert ytick_texts(ax) == ["this log\n(4 of 5 priced)", "gpt-4.1", "gpt-4.1-mini"]
+    assert [p.get_width() for p in ax.patches] == pytest.approx([0.9, 0.03, 0.006])
     assert to_hex(ax.patches[0].get_facecolor()) == NEUTRAL
     assert [t.strip() for t in texts(ax)] == [
         "$0.90 · p50 0.4 s (n=4)",
         "$0.030 · p50 0.4 s (n=4)",
-        "$0.0022 · latency not measured",
+        "$0.0060 · latency not measured",
     ]
-    assert ax.get_title() == "this log's cost on other models\ncheapest: gpt-4o-mini, $0.0022"
-    assert ax.get_xscale() == "log"  # $0.0022 to $0.90
+    assert ax.get_title() == "this log's cost on other models\ncheapest: gpt-4.1-mini, $0.0060"
+    assert ax.get_xscale() == "log"  # $0.006 to $0.90: 150x
 
 
 def test_the_logs_own_bar_counts_the_costs_computed_from_tokens():

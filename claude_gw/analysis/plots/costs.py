@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from claude_gw.analysis import pricing
 from claude_gw.analysis.palette import NEUTRAL, Palette, frame_palette
 from claude_gw.analysis.plots._base import (
     calls_with_model,
@@ -18,7 +19,7 @@ from claude_gw.analysis.plots._base import (
     seconds,
     usd,
 )
-from claude_gw.analysis.pricing import Target, request_costs, target_ref
+from claude_gw.analysis.pricing import Target
 from claude_gw.analysis.stats import OK
 
 if TYPE_CHECKING:
@@ -93,32 +94,30 @@ def whole_log_costs(
     provider: str = "openai",
     latency: Any = None,
 ) -> pl.DataFrame:
-    """The log's own cost and what its calls' token counts would cost on each candidate, one
-    row each (`this log` first, then candidates in the given order):
+    """The log's own cost and what it would cost on each candidate, one row each (`this log`
+    first, then candidates in the given order), from `pricing.cost_on_models`, with the
+    latency each showed:
 
     | column | meaning |
     |---|---|
     | name | `this log`, or the candidate's model id |
-    | cost | this log: the sum of known costs; candidate: the sum over the calls with token |
-    |      | counts (null when the candidate is not in the price table) |
-    | priced, requests | calls counted in `cost`, and model calls in the log |
+    | cost | this log: the sum of known costs; candidate: the total over the calls with token |
+    |      | counts and something to price (null when the candidate is not in the table) |
+    | priced | calls counted in `cost` |
+    | requests | model calls in the log |
     | p50_latency_s | median latency (s) of the successful calls to that model in `latency` |
     |               | (default: the log itself); null when there are none |
     | latency_calls | how many calls that median is over |
     """
     calls = calls_with_model(frame)
     measured = calls_with_model(latency) if latency is not None else calls
-    with_tokens = calls.filter(
-        pl.col("prompt_tokens").is_not_null() & pl.col("completion_tokens").is_not_null()
-    )
-    logged = calls["cost"].drop_nulls()
-    rows = [(THIS_LOG, logged.sum() if logged.len() else None, logged.len(), *_latency(calls))]
-    for target in candidates:
-        name = target_ref(target, provider)[0]
-        costs = request_costs(with_tokens, target, provider=provider)
-        total = costs.sum() if with_tokens.height and costs.null_count() == 0 else None
-        model_rows = measured.filter(pl.col("model") == name)
-        rows.append((name, total, with_tokens.height, *_latency(model_rows)))
+    totals = pricing.cost_on_models(frame, candidates, provider=provider)
+    known = calls["cost"].drop_nulls()
+    log_cost = known.sum() if known.len() else None
+    rows = [(THIS_LOG, log_cost, known.len(), *_latency(calls))]
+    for row in totals.iter_rows(named=True):
+        model_rows = measured.filter(pl.col("model") == row["candidate"])
+        rows.append((row["candidate"], row["cost"], row["requests"], *_latency(model_rows)))
     schema = {
         "name": pl.String,
         "cost": pl.Float64,
