@@ -17,11 +17,14 @@ day-long one, whatever else the log holds):
 | offset_s | this request's arrival, in seconds after session_start |
 | duration_s | its latency in seconds (0 when not logged) |
 | model, error | the model, and whether the request failed (`error_type` set) |
+| track, tracks | the request's track in its lane, and the lane's number of tracks (below) |
 
 A label names the session by its capture name (when the log has a `capture` column; with the
 short id too when sessions share it), else by the first 8 characters of its id; then its start,
 `HH:MM:SS` UTC when every kept session started on the same day, else `YYYY-MM-DD HH:MM`.
 Only the `max_sessions` sessions with the most requests are kept (ties by session id).
+Requests of a lane that overlap in time (parallel subagents, a concurrent replay) are put on
+separate tracks (`tracks`), so none hides another.
 
 `over_time(df, every=None)`: one row per (bucket, model) with requests: `bucket` (start of
 the interval), `model`, `requests`, `errors`, `error_rate` (errors / requests), `cost` (sum of
@@ -73,7 +76,7 @@ def session_lanes(frame: Any, *, max_sessions: int = 20) -> pl.DataFrame:
     calls = calls.filter(pl.col("session_id").is_in(kept, nulls_equal=True))
     sessions = session_table(calls)
     rows = calls.join(sessions, on="session_id", how="left", nulls_equal=True)
-    return rows.select(
+    lanes = rows.select(
         "lane",
         "session_id",
         "label",
@@ -84,7 +87,43 @@ def session_lanes(frame: Any, *, max_sessions: int = 20) -> pl.DataFrame:
         (pl.col("latency_ms").fill_null(0) / 1000).alias("duration_s"),
         "model",
         "error",
-    ).sort("lane", "offset_s")
+    ).sort("lane", "offset_s", maintain_order=True)
+    return with_tracks(lanes)
+
+
+def tracks(offsets: list[float], durations: list[float]) -> list[int]:
+    """A track per request of one lane (requests sorted by offset), so requests that overlap
+    in time never share one: each takes the lowest track free at its start (a request
+    starting exactly when another ends may follow it)."""
+    ends: list[float] = []
+    chosen = []
+    for start, length in zip(offsets, durations, strict=True):
+        track = next((i for i, end in enumerate(ends) if end <= start), len(ends))
+        if track == len(ends):
+            ends.append(0.0)
+        ends[track] = start + length
+        chosen.append(track)
+    return chosen
+
+
+def with_tracks(lanes: pl.DataFrame) -> pl.DataFrame:
+    """`lanes` with `track` (see `tracks`) and `tracks` (how many its lane has)."""
+    parts = [
+        group.with_columns(
+            pl.Series(
+                "track",
+                tracks(group["offset_s"].to_list(), group["duration_s"].to_list()),
+                dtype=pl.Int64,
+            )
+        )
+        for _, group in lanes.group_by("lane", maintain_order=True)
+    ]
+    if not parts:
+        return lanes.with_columns(
+            pl.lit(None, pl.Int64).alias("track"), pl.lit(None, pl.Int64).alias("tracks")
+        )
+    tracked = pl.concat(parts)
+    return tracked.with_columns((pl.col("track").max().over("lane") + 1).alias("tracks"))
 
 
 def busiest_sessions(calls: pl.DataFrame, limit: int) -> list[str | None]:

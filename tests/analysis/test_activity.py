@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from claude_gw.analysis.activity import bucket_every, over_time, session_lanes
+from claude_gw.analysis.activity import bucket_every, over_time, session_lanes, tracks
 from claude_gw.logs.schema import conform_polars, to_pandas
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -122,3 +122,24 @@ def test_over_time_counts_requests_errors_and_cost_per_bucket_and_model():
 def test_the_bucket_is_the_shortest_that_covers_the_span_in_forty(span, expected):
     rows = [call(timedelta(0), None), call(span, None)]
     assert bucket_every(log(rows)) == expected
+
+
+def test_overlapping_requests_of_a_lane_take_separate_tracks():
+    # [0, 3) on track 0; [1, 2) overlaps it: track 1; [2, 3) starts as track 1 frees: track 1;
+    # [5, 6) after everything: track 0 again
+    assert tracks([0.0, 1.0, 2.0, 5.0], [3.0, 1.0, 1.0, 1.0]) == [0, 1, 1, 0]
+    assert tracks([], []) == []
+
+
+def test_session_lanes_count_each_lanes_tracks():
+    rows = [
+        call(timedelta(seconds=0), "p", latency_ms=3000.0),
+        call(timedelta(seconds=1), "p", latency_ms=1000.0),
+        call(timedelta(seconds=0), "q", latency_ms=1000.0),
+    ]
+    lanes = session_lanes(log(rows))
+    assert lanes.select("session_id", "track", "tracks").rows() == [
+        ("p", 0, 2),
+        ("p", 1, 2),
+        ("q", 0, 1),
+    ]

@@ -119,7 +119,7 @@ UNITS = {
     "requests_over_time": ("time (UTC) on 2026-01-05", "model calls"),
     "cost_over_time": ("time (UTC) on 2026-01-05", "cost ($)"),
     "error_rate_over_time": ("time (UTC) on 2026-01-05", "failed calls (%)"),
-    "cost_on_models": ("cost ($); candidates priced on the 5 of 5 calls with tokens", ""),
+    "cost_on_models": ("cost ($)\ncandidates priced on the 5 of 5 calls with tokens", ""),
     "agent_split": ("share of the log's total (%)", ""),
 }
 
@@ -214,7 +214,7 @@ def test_the_same_model_keeps_its_colour_in_every_plot_of_a_frame():
             timeline.get_legend().get_texts(), timeline.get_legend().legend_handles, strict=True
         )
     }
-    assert to_hex(legend["b"].get_facecolor()[0]) == palette["b"]
+    assert to_hex(legend["b"].get_facecolor()) == palette["b"]
 
 
 def test_a_given_palette_colours_the_plot_and_new_models_get_unused_colours():
@@ -256,7 +256,7 @@ def test_the_timeline_names_lanes_by_capture_and_reports_sessions_left_out():
     )
     ax = plots.session_timeline(frame, axes(), max_sessions=2)
     assert ytick_texts(ax) == ["hello  12:00:00", "s2  12:00:02"]  # 2 calls each; c's 1 is out
-    assert ax.get_title() == "session timeline (2026-01-05 UTC, busiest 2 of 3 sessions)"
+    assert ax.get_title() == "session timeline (2026-01-05 UTC)\nbusiest 2 of 3 sessions"
     legend = [text.get_text() for text in ax.get_legend().get_texts()]
     assert legend == ["a", "b", "error"]  # only the models drawn
 
@@ -296,7 +296,11 @@ def test_cost_over_time_sums_known_costs_and_counts_the_unpriced():
 def test_error_rate_over_time_draws_a_line_per_model_in_percent():
     ax = plots.error_rate_over_time(hand_built(), axes(), every="1m")
     rates = {line.get_label(): list(line.get_ydata()) for line in ax.lines}
-    assert rates == {"a": [0.0], "b": [50.0], "c": [0.0]}
+    assert rates == {
+        "a (0 of 2 failed)": [0.0],
+        "b (1 of 2 failed)": [50.0],
+        "c (0 of 1 failed)": [0.0],
+    }
     assert ax.get_title() == "error rate per 1m (whole log: 20.0 %)"  # 1 of 5
 
 
@@ -305,7 +309,7 @@ def test_whole_log_costs_price_every_call_on_each_candidate():
     # 5 * (1000 * 2 + 500 * 8) / 1e6 = $0.03; gpt-4o-mini: $0.15 and $0.60 per million,
     # 5 * (1000 * 0.15 + 500 * 0.6) / 1e6 = $0.00225. Logged: 0.1 + 0.3 + 0.5 + 0 = $0.9.
     table = plots.whole_log_costs(hand_built(), ["gpt-4.1", "gpt-4o-mini", "no-such-model"])
-    assert table["name"].to_list() == ["logged", "gpt-4.1", "gpt-4o-mini", "no-such-model"]
+    assert table["name"].to_list() == ["this log", "gpt-4.1", "gpt-4o-mini", "no-such-model"]
     assert table["cost"].to_list()[:3] == pytest.approx([0.9, 0.03, 0.00225])
     assert table["cost"][3] is None
     assert table["priced"].to_list() == [4, 5, 5, 5]
@@ -315,18 +319,30 @@ def test_whole_log_costs_price_every_call_on_each_candidate():
 
 
 def test_the_whole_log_on_other_models_shows_a_bar_each_with_its_latency():
+    # gpt-4.1-mini: $0.40 and $1.60 per million, 5 * (1000 * 0.4 + 500 * 1.6) / 1e6 = $0.006
     replayed = hand_built().with_columns(pl.lit("gpt-4.1").alias("request_model"))
-    ax = plots.cost_on_models(hand_built(), ["gpt-4.1", "gpt-4o-mini"], axes(), latency=replayed)
-    assert ytick_texts(ax) == ["logged (4 of 5 priced)", "gpt-4.1", "gpt-4o-mini"]
-    assert [p.get_width() for p in ax.patches] == pytest.approx([0.9, 0.03, 0.00225])
+    candidates = ["gpt-4.1", "gpt-4.1-mini"]
+    ax = plots.cost_on_models(hand_built(), candidates, axes(), latency=replayed)
+    assert ytick_texts(ax) == ["this log\n(4 of 5 priced)", "gpt-4.1", "gpt-4.1-mini"]
+    assert [p.get_width() for p in ax.patches] == pytest.approx([0.9, 0.03, 0.006])
     assert to_hex(ax.patches[0].get_facecolor()) == NEUTRAL
     assert [t.strip() for t in texts(ax)] == [
         "$0.90 · p50 0.4 s (n=4)",
         "$0.030 · p50 0.4 s (n=4)",
-        "$0.0022 · latency not measured",
+        "$0.0060 · latency not measured",
     ]
-    assert ax.get_title() == "this log's cost on other models (cheapest: gpt-4o-mini, $0.0022)"
-    assert ax.get_xscale() == "log"  # $0.0022 to $0.90
+    assert ax.get_title() == "this log's cost on other models\ncheapest: gpt-4.1-mini, $0.0060"
+    assert ax.get_xscale() == "log"  # $0.006 to $0.90: 150x
+
+
+def test_the_logs_own_bar_counts_the_costs_computed_from_tokens():
+    frame = hand_built().with_columns(
+        pl.Series("cost_source", ["logged", "computed", "computed", "none", "unpriced"]).cast(
+            pl.Enum(["logged", "computed", "unpriced", "none"])
+        )
+    )
+    ax = plots.cost_on_models(frame, ["gpt-4.1"], axes())
+    assert ytick_texts(ax)[0] == "this log\n(4 of 5 priced, 2 computed)"
 
 
 def test_agent_split_shows_the_main_agents_and_the_subagents_shares():
@@ -455,3 +471,34 @@ def test_the_sample_replay_agrees_on_every_tool_call_per_target(samples):
     ax = plots.tool_agreement(agreement, axes())
     assert ytick_texts(ax) == ["gpt-4.1", "gpt-5-mini-responses", "gpt-5-nano"]
     assert [t.strip() for t in texts(ax)] == ["7 of 7"] * 6
+
+
+def test_a_short_session_beside_a_long_one_turns_the_time_axis_logarithmic():
+    # s1: 2 calls within 20 s; s2: 3 calls over 3 hours. Linear, s1 would be 0.2 % of the axis.
+    calls = [("s1", 0), ("s1", 20), ("s2", 0), ("s2", 5400), ("s2", 10800)]
+    frame = conform_polars(
+        pl.DataFrame(
+            [
+                {
+                    "time": T0 + timedelta(seconds=at),
+                    "session_id": sid,
+                    "endpoint": "messages",
+                    "request_model": "a",
+                    "latency_ms": 1000.0,
+                }
+                for sid, at in calls
+            ]
+        )
+    )
+    figure = Figure(figsize=(6.4, 4), layout="constrained")
+    ax = plots.session_timeline(frame, figure.add_subplot())
+    assert ax.get_xscale() == "symlog"
+    assert ax.get_xlabel() == "time since session start (logarithmic beyond 20 s)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "20 s", "10 min", "1 h"]
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    s1 = [p for p in ax.patches if p.get_y() < 0.5]
+    left = s1[0].get_window_extent(canvas.get_renderer()).x0
+    right = s1[-1].get_window_extent(canvas.get_renderer()).x1
+    assert right - left > 0.25 * ax.get_window_extent(canvas.get_renderer()).width
+    assert overlapping(ax.get_xticklabels(), canvas.get_renderer()) == []

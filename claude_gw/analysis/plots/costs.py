@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from claude_gw.analysis import pricing
 from claude_gw.analysis.palette import NEUTRAL, Palette, frame_palette
 from claude_gw.analysis.plots._base import (
     calls_with_model,
@@ -18,13 +19,13 @@ from claude_gw.analysis.plots._base import (
     seconds,
     usd,
 )
-from claude_gw.analysis.pricing import Target, request_costs, target_ref
+from claude_gw.analysis.pricing import Target
 from claude_gw.analysis.stats import OK
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-LOGGED = "logged"
+THIS_LOG = "this log"
 
 
 def cost_per_model(frame: Any, ax: Axes | None = None, *, palette: Palette | None = None) -> Axes:
@@ -76,9 +77,9 @@ def _bars(
     top = max(drawn) if drawn else 1.0
     low = min(drawn) if drawn else 1.0
     if logarithmic:
-        ax.set_xlim(low / 3, top * 30)  # room for the notes past the longest bar
+        ax.set_xlim(low / 3, top * 80)  # room for the notes past the longest bar
     else:
-        ax.set_xlim(0, top * 1.6)
+        ax.set_xlim(0, top * 2.0)
     for position, value, note in zip(positions, values, notes, strict=True):
         at = value if value else (low / 3 if logarithmic else 0.0)
         ax.text(at, position, f"  {note}", va="center", fontsize="small")
@@ -93,32 +94,30 @@ def whole_log_costs(
     provider: str = "openai",
     latency: Any = None,
 ) -> pl.DataFrame:
-    """The log's own cost and what its calls' token counts would cost on each candidate, one
-    row each (`logged` first, then candidates in the given order):
+    """The log's own cost and what it would cost on each candidate, one row each (`this log`
+    first, then candidates in the given order), from `pricing.cost_on_models`, with the
+    latency each showed:
 
     | column | meaning |
     |---|---|
-    | name | `logged`, or the candidate's model id |
-    | cost | logged: the sum of known costs; candidate: the sum over the calls with token |
-    |      | counts (null when the candidate is not in the price table) |
-    | priced, requests | calls counted in `cost`, and model calls in the log |
+    | name | `this log`, or the candidate's model id |
+    | cost | this log: the sum of known costs; candidate: the total over the calls with token |
+    |      | counts and something to price (null when the candidate is not in the table) |
+    | priced | calls counted in `cost` |
+    | requests | model calls in the log |
     | p50_latency_s | median latency (s) of the successful calls to that model in `latency` |
     |               | (default: the log itself); null when there are none |
     | latency_calls | how many calls that median is over |
     """
     calls = calls_with_model(frame)
     measured = calls_with_model(latency) if latency is not None else calls
-    with_tokens = calls.filter(
-        pl.col("prompt_tokens").is_not_null() & pl.col("completion_tokens").is_not_null()
-    )
-    logged = calls["cost"].drop_nulls()
-    rows = [(LOGGED, logged.sum() if logged.len() else None, logged.len(), *_latency(calls))]
-    for target in candidates:
-        name = target_ref(target, provider)[0]
-        costs = request_costs(with_tokens, target, provider=provider)
-        total = costs.sum() if with_tokens.height and costs.null_count() == 0 else None
-        model_rows = measured.filter(pl.col("model") == name)
-        rows.append((name, total, with_tokens.height, *_latency(model_rows)))
+    totals = pricing.cost_on_models(frame, candidates, provider=provider)
+    known = calls["cost"].drop_nulls()
+    log_cost = known.sum() if known.len() else None
+    rows = [(THIS_LOG, log_cost, known.len(), *_latency(calls))]
+    for row in totals.iter_rows(named=True):
+        model_rows = measured.filter(pl.col("model") == row["candidate"])
+        rows.append((row["candidate"], row["cost"], row["requests"], *_latency(model_rows)))
     schema = {
         "name": pl.String,
         "cost": pl.Float64,
@@ -148,8 +147,8 @@ def cost_on_models(
     latency: Any = None,
     palette: Palette | None = None,
 ) -> Axes:
-    """ "What would this whole log cost on model X": a grey bar for the logged cost, then one
-    bar per candidate (`whole_log_costs`), each with its amount and the median latency the
+    """ "What would this whole log cost on model X": a grey bar for the log's own cost, then
+    one bar per candidate (`whole_log_costs`), each with its amount and the median latency the
     candidate showed (in `latency`, say replay results; default: this log), or "latency not
     measured". The title names the cheapest candidate."""
     ax = new_axes(ax)
@@ -160,20 +159,30 @@ def cost_on_models(
         return no_data(ax, title, "no model calls")
     names = table["name"].to_list()
     colours = palette_for(frame, palette or frame_palette(frame, latency), names[1:])
-    logged_priced = table["priced"][0]
-    labels = [f"{LOGGED} ({logged_priced} of {requests} priced)", *names[1:]]
+    labels = [this_log_label(frame, table["priced"][0], requests), *names[1:]]
     notes = [_note(row) for row in table.iter_rows(named=True)]
     bar_colours = [NEUTRAL, *(colours[n] for n in names[1:])]
     _bars(ax, labels, table["cost"].to_list(), bar_colours, notes)
     priced = table.slice(1).filter(pl.col("cost").is_not_null()).sort("cost")
     if priced.height:
-        title += f" (cheapest: {priced['name'][0]}, {usd(priced['cost'][0])})"
+        title += f"\ncheapest: {priced['name'][0]}, {usd(priced['cost'][0])}"
     ax.set_title(title, fontsize="medium")
     with_tokens = table["priced"][1] if len(names) > 1 else requests
     ax.set_xlabel(
-        f"cost ($); candidates priced on the {with_tokens} of {requests} calls with tokens"
+        f"cost ($)\ncandidates priced on the {with_tokens} of {requests} calls with tokens"
     )
     return ax
+
+
+def this_log_label(frame: Any, priced: int, requests: int) -> str:
+    """`this log` over `(7 of 9 priced, 3 computed)`: how much of the log's own cost is known, and
+    how many of those costs were computed from tokens rather than logged (`cost_source`)."""
+    calls = calls_with_model(frame)
+    computed = 0
+    if "cost_source" in calls.columns:
+        computed = calls.filter(pl.col("cost_source").cast(pl.String) == "computed").height
+    detail = f", {computed} computed" if computed else ""
+    return f"{THIS_LOG}\n({priced} of {requests} priced{detail})"
 
 
 def _note(row: dict[str, Any]) -> str:

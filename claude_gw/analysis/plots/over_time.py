@@ -42,7 +42,8 @@ def error_rate_over_time(
     frame: Any, ax: Axes | None = None, *, every: str | None = None, palette: Palette | None = None
 ) -> Axes:
     """Share of failed calls (%) per time bucket, one line per model with a dot per bucket
-    it had calls in; the title gives the whole log's rate."""
+    it had calls in; the legend gives each model's failed and total calls (lines at the same
+    rate hide each other), the title the whole log's rate."""
     ax = new_axes(ax)
     table, interval = _buckets(frame, every)
     title = f"error rate per {interval}"
@@ -56,7 +57,7 @@ def error_rate_over_time(
             (rows["error_rate"] * 100).to_list(),
             marker="o",
             color=colours[model],
-            label=model,
+            label=f"{model} ({rows['errors'].sum()} of {rows['requests'].sum()} failed)",
         )
     overall = int(table["errors"].sum()) / int(table["requests"].sum())
     ax.set_title(f"{title} (whole log: {100 * overall:.1f} %)")
