@@ -71,10 +71,13 @@ def percent(share: Any) -> str:
 
 
 def ratio(value: Any) -> str:
-    """A multiplier with two decimals: 0.8 -> "0.80×"."""
+    """A multiplier with two decimals from 0.1 up (0.8 -> "0.80×"), three significant
+    digits below (0.0252 -> "0.0252×"), so a small ratio never reads 0.02."""
     if _missing(value):
         return MISSING
-    return f"{value:,.2f}×"
+    if abs(value) >= 0.1 or value == 0:
+        return f"{value:,.2f}×"
+    return f"{value:.3g}×"
 
 
 def number(value: Any) -> str:

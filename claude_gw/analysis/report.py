@@ -143,7 +143,7 @@ h1 { margin-bottom: 0.2em; }
 table { border-collapse: collapse; font-size: 0.85em; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #d5d5d5; padding: 0.25em 0.5em; text-align: right;
   white-space: nowrap; }
-th { background: #f2f2f2; }
+th { background: #f2f2f2; white-space: normal; vertical-align: bottom; }
 td:first-child, th:first-child { text-align: left; }
 tr.total td { font-weight: 600; border-top: 2px solid #888; }
 .note { color: #555; font-size: 0.85em; }

@@ -77,6 +77,7 @@ def test_shares_read_as_percentages(share, expected):
         pytest.param("cache_hit_share", 0.5, "cache hit share", "50.0%", id="share"),
         pytest.param("error_rate", 0.25, "error rate", "25.0%", id="rate"),
         pytest.param("ratio", 0.8, "ratio", "0.80×", id="ratio"),
+        pytest.param("ratio", 0.02521, "ratio", "0.0252×", id="small_ratio"),
         pytest.param("prompt_tokens", 261362, "prompt tokens", "261,362", id="count"),
         pytest.param("tokens_per_s", 40.91, "tokens per s", "40.9", id="rate_per_second"),
     ],
