@@ -203,12 +203,11 @@ def test_cli_request_maps_the_parameters_the_chat_translator_maps(
     body = cli_messages_request.body
     out = translate(body)
     chat: dict[str, Any] = dict(anthropic_to_openai(body, target=REASONING))  # type: ignore[arg-type]
-    assert [t["name"] for t in out["tools"]] == [t["function"]["name"] for t in chat["tools"]]
-    assert [t["parameters"] for t in out["tools"]] == [
-        t["function"]["parameters"] for t in chat["tools"]
-    ]
-    assert all(t["type"] == "function" and t["strict"] is False for t in out["tools"])
-    assert "$schema" not in json.dumps(out["tools"])
+    tools, chat_tools = out.get("tools", []), chat.get("tools", [])
+    assert [t["name"] for t in tools] == [t["function"]["name"] for t in chat_tools]
+    assert [t["parameters"] for t in tools] == [t["function"]["parameters"] for t in chat_tools]
+    assert all(t["type"] == "function" and t["strict"] is False for t in tools)
+    assert "$schema" not in json.dumps(tools)
     assert out["max_output_tokens"] == body["max_tokens"]
     assert out["reasoning"] == {"effort": chat["reasoning_effort"], "summary": "auto"}
     assert out["safety_identifier"] == chat["user"] == user_tag(body["metadata"]["user_id"])
