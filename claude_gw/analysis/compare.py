@@ -14,6 +14,7 @@ returns a polars DataFrame:
 | column | meaning |
 |---|---|
 | key | the original's key (named as `key`) |
+| target | the replay's `replay_target` (`replay.load_results` adds it), else model_replay |
 | model_original, model_replay | model sent upstream (`request_model`, else `requested_model`) |
 | <metric>_original, <metric>_replay | the metric on each side (Float64) |
 | delta_<metric> | replay - original (null when either side is null) |
@@ -21,8 +22,15 @@ returns a polars DataFrame:
 for each metric of `metrics` present in both frames (by default latency, TTFT, tokens, cost,
 tool calls and `answer_chars`, a column the replay engine may add).
 
-`compare(pairs)` summarises a paired frame per replay model and metric, with a percentile
-bootstrap interval of the mean delta (seeded: the same input gives the same interval).
+`compare(pairs)` summarises a paired frame per target and metric, with a percentile
+bootstrap interval of the mean delta (seeded: the same input gives the same interval). Targets
+are never pooled: two targets serving one model (Chat Completions and Responses, say) stay
+two rows.
+
+Tool-call agreement reads the tools each answer called from the logged response payloads
+(`read_logs(..., payloads=True)`): `tool_names(payload)` for one answer, then
+`tool_call_agreement(paired)` per (original, replay) pair of a `replay.pair_with_originals`
+frame and `agreement_by_target(agreement)` per target (see their docstrings).
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import polars as pl
 
 METRICS = (
@@ -57,9 +66,15 @@ def _model(frame: pl.DataFrame) -> pl.Expr:
 
 
 def _side(frame: pl.DataFrame, key: str, side: str, metrics: list[str]) -> pl.DataFrame:
+    model = _model(frame).cast(pl.String)
+    target = []
+    if side == "replay":
+        named = pl.col("replay_target") if "replay_target" in frame.columns else None
+        target = [(pl.coalesce(named, model) if named is not None else model).alias("target")]
     return frame.select(
         pl.col(key).cast(pl.String).alias("__key"),
-        _model(frame).cast(pl.String).alias(f"model_{side}"),
+        *target,
+        model.alias(f"model_{side}"),
         *(pl.col(m).cast(pl.Float64).alias(f"{m}_{side}") for m in metrics),
     )
 
@@ -82,6 +97,7 @@ def pair(
     deltas = [
         (pl.col(f"{m}_replay") - pl.col(f"{m}_original")).alias(f"delta_{m}") for m in present
     ]
+    joined = joined.select("__key", "target", pl.exclude("__key", "target"))
     return joined.with_columns(deltas).rename({"__key": key})
 
 
@@ -102,22 +118,28 @@ def bootstrap_ci(
 def compare(
     pairs: Any, *, level: float = 0.95, resamples: int = 2000, seed: int = 0
 ) -> pl.DataFrame:
-    """One row per (model_replay, metric) of a `pair()` frame, over the pairs where both sides
-    have the metric: pairs, mean_original, mean_replay, mean_delta, median_delta, ci_low,
-    ci_high (the bootstrap interval of mean_delta at `level`; null for fewer than two pairs).
-    Sorted by model_replay, then metric in `pair()`'s order."""
+    """One row per (target, metric) of a `pair()` frame, over the pairs where both sides
+    have the metric: target, model_replay, pairs, mean_original, mean_replay, mean_delta,
+    median_delta, ci_low, ci_high (the bootstrap interval of mean_delta at `level`; null for
+    fewer than two pairs). Sorted by target, then metric in `pair()`'s order. A frame without
+    a `target` column is grouped by model_replay."""
     frame = polars_frame(pairs)
+    if "target" not in frame.columns:
+        frame = frame.with_columns(pl.col("model_replay").alias("target"))
     metrics = [c.removeprefix("delta_") for c in frame.columns if c.startswith("delta_")]
     rows = []
-    for (model,), group in frame.group_by("model_replay", maintain_order=True):
+    for (target,), group in frame.group_by("target", maintain_order=True):
+        models = group["model_replay"].drop_nulls().unique().sort().to_list()
+        model = ", ".join(models) or None
         for metric in metrics:
-            rows.append(_row(group, model, metric, level, resamples, seed))
+            rows.append((target, *_row(group, model, metric, level, resamples, seed)))
     return pl.DataFrame(rows, schema=COMPARE_SCHEMA, orient="row").sort(
-        "model_replay", maintain_order=True, nulls_last=True
+        "target", maintain_order=True, nulls_last=True
     )
 
 
 COMPARE_SCHEMA = {
+    "target": pl.String,
     "model_replay": pl.String,
     "metric": pl.String,
     "pairs": pl.Int64,
@@ -148,3 +170,127 @@ def _row(
         low,
         high,
     )
+
+
+def tool_names(payload: str | None) -> list[str] | None:
+    """The names of the tools an answer called, in order, from a logged response payload:
+    an Anthropic message (`tool_use` blocks), its event stream (`content_block_start` events
+    of `tool_use` blocks), an OpenAI Chat Completions answer (`choices[0].message.tool_calls`)
+    or a Responses answer (`function_call` output items). `[]` for an answer that called no
+    tool; None when there is no answer to read: no payload, an error body, or text that is
+    none of these."""
+    if not payload:
+        return None
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return _streamed_tool_names(payload)
+    return _answer_tool_names(body) if isinstance(body, dict) else None
+
+
+def _answer_tool_names(body: dict[str, Any]) -> list[str] | None:
+    if body.get("type") == "error" or body.get("error"):
+        return None
+    if isinstance(body.get("content"), list):
+        return [b.get("name", "") for b in body["content"] if _is_tool_use(b)]
+    if isinstance(body.get("choices"), list) and body["choices"]:
+        calls = (body["choices"][0].get("message") or {}).get("tool_calls") or []
+        return [(c.get("function") or {}).get("name", "") for c in calls]
+    if isinstance(body.get("output"), list):
+        items = body["output"]
+        return [i.get("name", "") for i in items if i.get("type") == "function_call"]
+    return None
+
+
+def _is_tool_use(block: Any) -> bool:
+    return isinstance(block, dict) and block.get("type") == "tool_use"
+
+
+def _streamed_tool_names(text: str) -> list[str] | None:
+    names: list[str] = []
+    events = 0
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            event = orjson.loads(line.removeprefix("data:").strip())
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        events += 1
+        if event.get("type") == "error":
+            return None
+        block = event.get("content_block")
+        if event.get("type") == "content_block_start" and isinstance(block, dict):
+            names += [block.get("name", "")] if _is_tool_use(block) else []
+    return names if events else None
+
+
+def tool_call_agreement(paired: Any) -> pl.DataFrame:
+    """Per (original, replay) pair of a `replay.pair_with_originals` frame (polars or pandas;
+    it needs `response_payload`, `original_response_payload` and `replay_source_id`, and
+    names the target by `replay_target`, else `request_model`), the tools each side called:
+
+    | column | meaning |
+    |---|---|
+    | source_id, target | the original's request id, and the replay's target |
+    | original_tools, replay_tools | tool names in call order (`tool_names`; null: no answer) |
+    | comparable | both sides have an answer |
+    | same_sequence | the same tools in the same order (null when not comparable) |
+    | same_set | the same set of tool names, whatever the order and count (null likewise) |
+
+    Two answers that both call no tool agree. Rows keep the frame's order."""
+    frame = polars_frame(paired)
+    target = "replay_target" if "replay_target" in frame.columns else "request_model"
+    originals = [tool_names(p) for p in frame["original_response_payload"].to_list()]
+    replays = [tool_names(p) for p in frame["response_payload"].to_list()]
+    rows = [
+        (
+            source,
+            name,
+            left,
+            right,
+            left is not None and right is not None,
+            left == right if left is not None and right is not None else None,
+            set(left) == set(right) if left is not None and right is not None else None,
+        )
+        for source, name, left, right in zip(
+            frame["replay_source_id"].to_list(),
+            frame[target].to_list(),
+            originals,
+            replays,
+            strict=True,
+        )
+    ]
+    return pl.DataFrame(rows, schema=AGREEMENT_SCHEMA, orient="row")
+
+
+AGREEMENT_SCHEMA: dict[str, Any] = {
+    "source_id": pl.String,
+    "target": pl.String,
+    "original_tools": pl.List(pl.String),
+    "replay_tools": pl.List(pl.String),
+    "comparable": pl.Boolean,
+    "same_sequence": pl.Boolean,
+    "same_set": pl.Boolean,
+}
+
+
+def agreement_by_target(agreement: Any) -> pl.DataFrame:
+    """Per target of a `tool_call_agreement` frame, sorted by target: `pairs`, `comparable`
+    (pairs with an answer on both sides), `same_sequence` and `same_set` (counts among the
+    comparable pairs), and their shares `sequence_share`, `set_share` (over the comparable
+    pairs; null when there are none)."""
+    frame = polars_frame(agreement)
+    counts = frame.group_by("target").agg(
+        pl.len().cast(pl.Int64).alias("pairs"),
+        pl.col("comparable").sum().cast(pl.Int64).alias("comparable"),
+        pl.col("same_sequence").sum().cast(pl.Int64).alias("same_sequence"),
+        pl.col("same_set").sum().cast(pl.Int64).alias("same_set"),
+    )
+    comparable = pl.col("comparable")
+    return counts.with_columns(
+        pl.when(comparable > 0).then(pl.col("same_sequence") / comparable).alias("sequence_share"),
+        pl.when(comparable > 0).then(pl.col("same_set") / comparable).alias("set_share"),
+    ).sort("target", nulls_last=True)

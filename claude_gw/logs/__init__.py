@@ -5,7 +5,10 @@ whole NDJSON line, with no API key in it.
 
 Reading: every claude.json line (claude_gw's own, and Kong's of every version) loads into one
 documented column schema (`claude_gw.logs.schema`), the same for polars and pandas, and every
-line read is either loaded or counted, by reason, in the `LoadReport`. The readers need the
+line read is either loaded or counted, by reason, in the `LoadReport`. Every row's `cost` has a
+`cost_source` (`logged`, `computed`, `unpriced`, `none`), set by a cost mode
+(`claude_gw.logs.cost_modes`: `auto`, `calculate`, `logged`; `with_cost_mode` re-resolves).
+The readers need the
 `analysis` extra (polars, pandas, pyarrow); they are imported on first use, so the gateway,
 which imports this package to write logs, never loads them.
 """
@@ -16,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from claude_gw.logs.cost_modes import COST_MODES, CostMode, token_costs, with_cost_mode
     from claude_gw.logs.read import (
         LoadResult,
         load_logs,
@@ -30,6 +34,10 @@ if TYPE_CHECKING:
 
 # public name -> the module that defines it (imported when the name is first used)
 _EXPORTS = {
+    "COST_MODES": "claude_gw.logs.cost_modes",
+    "CostMode": "claude_gw.logs.cost_modes",
+    "token_costs": "claude_gw.logs.cost_modes",
+    "with_cost_mode": "claude_gw.logs.cost_modes",
     "LoadResult": "claude_gw.logs.read",
     "load_logs": "claude_gw.logs.read",
     "read_logs": "claude_gw.logs.read",
@@ -45,7 +53,9 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "COST_MODES",
     "SCHEMA",
+    "CostMode",
     "LineIssue",
     "LoadReport",
     "LoadResult",
@@ -57,6 +67,8 @@ __all__ = [
     "scan_logs",
     "sessions",
     "to_parquet",
+    "token_costs",
+    "with_cost_mode",
 ]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -56,7 +56,7 @@ def pricing_ref(model: str, provider: str) -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def find_model(model: str, provider_id: str) -> tuple[Any, Any] | None:
+def find_model(model: str, provider_id: str | None) -> tuple[Any, Any] | None:
     """The genai-prices (provider, model) entry for a model reference, or None if unknown.
 
     Cached because it runs for every request, and a miss in genai-prices scans every model.
@@ -160,3 +160,41 @@ def linear_rates(
         rates = (fixed, prompt, point(1, 1, 0) - fixed - prompt, point(0, 0, 1) - fixed)
     _RATES[id(prices)] = (prices, rates)
     return rates
+
+
+Rates = tuple[Decimal, Decimal, Decimal, Decimal]
+
+
+@dataclass(frozen=True)
+class DayPrices:
+    """How to price a model's requests of one UTC day: `entry` is the genai-prices
+    (provider, model), None when no model of the reference is known (unpriced); `rates` are
+    the day's linear rates (see `linear_rates`), None when the prices are tiered or change
+    within a day, in which case each request is priced by `exact_price`."""
+
+    entry: tuple[Any, Any] | None
+    rates: Rates | None = None
+
+
+def day_prices(models: tuple[str | None, ...], provider: str | None, day: date) -> DayPrices:
+    """The prices for a request of `day` at `provider`, as the first of `models` that the
+    table knows (claude_gw prices the model that answered, else the one requested)."""
+    for model in models:
+        if not model:
+            continue
+        name, provider_id = pricing_ref(model, provider) if provider else (model, None)
+        found = find_model(name, provider_id)
+        if found is not None:
+            return DayPrices(found, _day_rates(*found, day))
+    return DayPrices(None)
+
+
+def _day_rates(provider_entry: Any, model_entry: Any, day: date) -> Rates | None:
+    """The linear rates in force all day long, or None (tiered, or time-of-day prices)."""
+    from genai_prices.types import TimeOfDateConstraint
+
+    conditional = model_entry.prices if isinstance(model_entry.prices, list) else []
+    if any(isinstance(price.constraint, TimeOfDateConstraint) for price in conditional):
+        return None
+    at = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    return linear_rates(provider_entry, model_entry, at)

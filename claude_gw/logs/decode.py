@@ -214,14 +214,17 @@ def _scalar(value: Any, dtype: PolarsDataType, path: str) -> tuple[Any, list[str
     if isinstance(value, list) and value:
         converted, _ = _scalar(value[0], dtype, path)
         return converted, [f"{path}: array -> first element"]
-    result: str | float | None
-    if dtype == pl.String():
+    result: str | float | bool | None
+    if dtype == pl.Boolean():
+        result, same = (value if isinstance(value, bool) else None), isinstance(value, bool)
+    elif dtype == pl.String():
         result, same = _as_text(value), isinstance(value, str)
     else:
         result, same = _as_number(value, dtype), _is_number(value)
     if same:
         return result, []
     became = "null" if result is None else "text" if dtype == pl.String() else "number"
+    # (a Boolean field only ever keeps a JSON boolean: anything else is null)
     return result, [f"{path}: {_json_type(value)} -> {became}"]
 
 

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import polars as pl
 
+from claude_gw.logs.cost_modes import CostMode, resolve_costs
 from claude_gw.logs.decode import Where, decode_lines
 from claude_gw.logs.report import LineIssue, LoadReport, LogFormatError, Problem
 from claude_gw.logs.schema import polars_schema
@@ -35,10 +36,12 @@ DETAILS = {
 
 @dataclass(frozen=True)
 class Pipeline:
-    """How to turn lines into rows: with or without payload columns, strict or forgiving."""
+    """How to turn lines into rows: with or without payload columns, strict or forgiving, and
+    the cost mode that sets `cost` and `cost_source` (`cost_modes.py`)."""
 
     payloads: bool = False
     strict: bool = False
+    cost: CostMode = "auto"
 
     @property
     def schema(self) -> pl.Schema:
@@ -58,7 +61,7 @@ class Pipeline:
         if self.strict and (bad := next((i for i in issues if i.problem.skips), None)):
             raise LogFormatError(bad)
         keep = frame.filter(pl.col("_problem").is_null()).drop("_problem", "_repair")
-        return keep, issues
+        return resolve_costs(keep, self.cost), issues
 
     def run(self, inputs: list[Input], block_lines: int = BLOCK_LINES) -> Iterator[Decoded]:
         """Every block of every input, decoded, in order. Polars reads blocks ahead in the

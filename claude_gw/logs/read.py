@@ -46,6 +46,7 @@ from typing import Any, Literal
 import polars as pl
 from polars.io.plugins import register_io_source
 
+from claude_gw.logs.cost_modes import CostMode, check_cost_mode
 from claude_gw.logs.frames import Pipeline, count
 from claude_gw.logs.report import LoadReport
 from claude_gw.logs.schema import conform_polars, to_pandas
@@ -76,6 +77,7 @@ def load_logs(
     payloads: bool = False,
     strict: bool = False,
     progress: bool | Progress | None = None,
+    cost: CostMode = "auto",
 ) -> LoadResult:
     """Every record of `source` (see `sources.py` for what a source can be) as one frame of
     the documented schema, and the report of what was read and skipped.
@@ -83,11 +85,15 @@ def load_logs(
     `payloads=True` adds the request/response payload columns. `strict=True` raises
     `LogFormatError` (file, line, problem) at the first line that would be skipped.
     `progress=True` shows a tqdm bar; a callable gets (bytes done, bytes in all).
+    `cost` is the cost mode that sets the `cost` and `cost_source` columns: `"auto"` (the log's
+    figure when it is a price, else computed from the tokens), `"calculate"` (always from the
+    tokens) or `"logged"` (as written); see `claude_gw.logs.cost_modes`.
     """
     _check_engine(engine)
+    check_cost_mode(cost)
     inputs = resolve(source)
     report = LoadReport(files=[item.name for item in inputs])
-    pipeline = Pipeline(payloads=payloads, strict=strict)
+    pipeline = Pipeline(payloads=payloads, strict=strict, cost=cost)
     frames = list(_load_all(pipeline, inputs, report, _progress(progress, inputs)))
     frame = pl.concat(frames) if frames else pipeline.empty()
     return LoadResult(to_pandas(frame) if engine == "pandas" else frame, report)
@@ -100,24 +106,31 @@ def read_logs(
     payloads: bool = False,
     strict: bool = False,
     progress: bool | Progress | None = None,
+    cost: CostMode = "auto",
 ) -> Frame:
     """`load_logs(...).frame`; the report's summary goes to the log (WARNING if lines were
     skipped). Use `load_logs` to get the report itself."""
-    result = load_logs(source, engine=engine, payloads=payloads, strict=strict, progress=progress)
+    result = load_logs(
+        source, engine=engine, payloads=payloads, strict=strict, progress=progress, cost=cost
+    )
     level = logging.WARNING if result.report.lines_skipped else logging.INFO
     logger.log(level, "read_logs: %s", result.report.summary())
     return result.frame
 
 
-def scan_logs(source: Source, *, payloads: bool = False, strict: bool = False) -> pl.LazyFrame:
+def scan_logs(
+    source: Source, *, payloads: bool = False, strict: bool = False, cost: CostMode = "auto"
+) -> pl.LazyFrame:
     """A LazyFrame of the documented schema over `source`, for data larger than memory.
 
     The files are listed now and read when the frame is collected, in batches of lines; a
     filter is applied to each batch as it is normalised and only the selected columns are
-    computed, so memory holds one batch plus the result. Rows equal `read_logs`'s.
+    computed, so memory holds one batch plus the result. Rows equal `read_logs`'s (with the
+    same `cost` mode).
     """
+    check_cost_mode(cost)
     inputs = resolve(source)
-    pipeline = Pipeline(payloads=payloads, strict=strict)
+    pipeline = Pipeline(payloads=payloads, strict=strict, cost=cost)
 
     def batches(
         with_columns: list[str] | None,

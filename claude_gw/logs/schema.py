@@ -32,10 +32,18 @@ Both engines derive their dtypes from `SCHEMA`. A value the record does not have
 | completion_tokens | int | tokens | `usage.completion_tokens` (3.7: singular), reasoning included |
 | reasoning_tokens | int | tokens | `usage.completion_tokens_details.reasoning_tokens` (3.11+) |
 | total_tokens | int | tokens | `usage.total_tokens`, else prompt + completion |
-| cost | float | currency | `usage.cost` (see below) |
+| logged_cost | float | currency | `usage.cost` as the log wrote it (see below) |
+| cost | float | USD | the cost under the cost mode (`cost_modes.py`; default `auto`) |
+| cost_source | enum | | where `cost` came from: `logged`, `computed`, `unpriced`, `none` |
 | error_type | str | | `claude_gw.error_type`; Kong: Anthropic's type for the status (below) |
 | stop_reason | str | | `claude_gw.stop_reason` (Anthropic's); null for Kong |
 | tool_calls | int | | `claude_gw.tool_calls`; null for Kong |
+| capture | str | | `claude_gw.capture`: the `claude-gw capture --name` label; null for Kong |
+| route_rule | str | | `claude_gw.route_rule`: the routing rule that chose the upstream |
+| simulated | bool | | `claude_gw.simulated`, else `provider == "simulated"`; never null |
+| replay_run | str | | `replay.run_id` of a `claude_gw.replay` result record, else null |
+| replay_target | str | | `replay.target`: the target name the request was replayed on |
+| replay_source_id | str | | `replay.source_id`: the `request_id` of the record replayed |
 | shape | enum | | the record's shape, one of `SHAPES` (see `shapes.py`) |
 | source_file | str | | the file (or stream name) the line came from |
 | source_line | int | | 1-based line number in that file |
@@ -51,9 +59,15 @@ Both engines derive their dtypes from `SCHEMA`. A value the record does not have
 | bool | Boolean | boolean (nullable) |
 | enum | Enum(categories) | category (same categories, same order) |
 
-- cost: in the log's currency (USD for claude_gw, whatever the operator configured for
-  Kong). Kong's 0 (no costs configured) stays 0; null when claude_gw says `unpriced`, and for
-  Kong 3.6/3.7 (no cost field) or 3.8 without configured costs (the field is absent).
+- logged_cost: in the log's currency (USD for claude_gw, whatever the operator configured for
+  Kong). Kong's 0 (no costs configured, or a failed request) stays 0; null when claude_gw says
+  `unpriced` (its 0.0 is then a placeholder), and for Kong 3.6/3.7 (no cost field) or 3.8
+  without configured costs (the field is absent).
+- cost, cost_source: by default (`cost="auto"`) the log's figure when it is a price (non-zero,
+  or claude_gw's own), else computed from the row's tokens with genai-prices, else null
+  (`unpriced`, never 0); 0.0 with `none` for a row with nothing to price (count_tokens, a
+  failed request). `claude_gw.logs.cost_modes` documents the modes (`auto`, `calculate`,
+  `logged`); `with_cost_mode(frame, mode)` re-resolves a loaded frame.
 - error_type for Kong records, by status (Anthropic's table): 400 invalid_request_error,
   401 authentication_error, 402 billing_error, 403 permission_error, 404 not_found_error,
   413 request_too_large, 429 rate_limit_error, 500 api_error, 504 timeout_error,
@@ -74,7 +88,8 @@ PandasFrame = Any  # pandas ships no type information here; pandas is imported w
 
 SHAPES = ("kong-3.6", "kong-3.7", "kong-3.8", "kong-3.9+", "kong-advanced", "claude_gw-1")
 ENDPOINTS = ("messages", "count_tokens", "chat_completions", "other")
-ENUMS = {"shape": SHAPES, "endpoint": ENDPOINTS}
+COST_SOURCES = ("logged", "computed", "unpriced", "none")
+ENUMS = {"shape": SHAPES, "endpoint": ENDPOINTS, "cost_source": COST_SOURCES}
 
 
 class Column(NamedTuple):
@@ -109,10 +124,18 @@ SCHEMA: tuple[Column, ...] = (
     Column("completion_tokens", "int", "tokens"),
     Column("reasoning_tokens", "int", "tokens"),
     Column("total_tokens", "int", "tokens"),
-    Column("cost", "float", "currency"),
+    Column("logged_cost", "float", "currency"),
+    Column("cost", "float", "USD"),
+    Column("cost_source", "enum"),
     Column("error_type", "str"),
     Column("stop_reason", "str"),
     Column("tool_calls", "int"),
+    Column("capture", "str"),
+    Column("route_rule", "str"),
+    Column("simulated", "bool"),
+    Column("replay_run", "str"),
+    Column("replay_target", "str"),
+    Column("replay_source_id", "str"),
     Column("shape", "enum"),
     Column("source_file", "str"),
     Column("source_line", "int"),

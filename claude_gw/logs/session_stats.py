@@ -10,16 +10,17 @@
 | cached_tokens | Int64 | sum |
 | completion_tokens | Int64 | sum |
 | reasoning_tokens | Int64 | sum |
-| cost | Float64 | sum; null as soon as one request's cost is unknown |
-| unpriced | Int64 | requests whose cost is unknown |
+| cost | Float64 | sum of `cost` (the load's cost mode); null as soon as one request's is unknown |
+| unpriced | Int64 | requests whose cost is unknown (`cost_source` `unpriced`) |
 | errors | Int64 | requests with an `error_type` |
 | first_time | Datetime(ms, UTC) | arrival of the first request |
 | last_time | Datetime(ms, UTC) | arrival of the last request |
 | wall_time_s | Float64 | from the first arrival to the last end (`time + latency_ms`), seconds |
 
 A token sum is null when no request of the session logs that field (Kong before 3.11 has no
-cached or reasoning tokens). The cost is null rather than a partial sum when a request was
-unpriced or its Kong version logs no cost: a partial sum would pass for a total.
+cached or reasoning tokens). The cost is null rather than a partial sum when a request is
+unpriced (a model genai-prices does not know): a partial sum would pass for a total. A Kong
+record that logs no cost (or Kong's 0) is priced from its tokens by the default cost mode.
 
 Sorted by `first_time`, then `session_id`. The result has the input's engine (pandas dtypes
 as `schema.to_pandas` gives them).
@@ -56,7 +57,7 @@ def session_table(frame: pl.DataFrame) -> pl.DataFrame:
             models=models,
             **{name: _sum_or_null(name) for name in TOKENS},
             cost=pl.when(pl.col("cost").null_count() == 0).then(pl.col("cost").sum()),
-            unpriced=pl.col("cost").null_count().cast(pl.Int64()),
+            unpriced=(pl.col("cost_source") == "unpriced").sum().cast(pl.Int64()),
             errors=pl.col("error_type").is_not_null().sum().cast(pl.Int64()),
             first_time=pl.col("time").min(),
             last_time=pl.col("time").max(),

@@ -47,7 +47,12 @@ GATEWAY_FIELDS = {
     "error_type": S,
     "cost_source": S,
     "endpoint": S,
+    "capture": S,
+    "route_rule": S,
+    "simulated": pl.Boolean(),
 }
+# The `replay` part of a `claude_gw.replay` result record (`claude_gw/replay/records.py`).
+REPLAY_FIELDS = {"run_id": S, "target": S, "source_id": S}
 Upgrade = Callable[[pl.Expr], pl.Expr]
 # UPGRADES[v] rewrites a `claude_gw` struct of version v as version v + 1 (same struct dtype,
 # GATEWAY_FIELDS, with `v` set to v + 1). Version 1 is the newest, so there is no step yet.
@@ -113,6 +118,7 @@ def raw_dtype(*, payloads: bool = False) -> pl.Struct:
             "latencies": pl.Struct({"request": F, "kong": F}),
             "ai": ai,
             "claude_gw": pl.Struct(GATEWAY_FIELDS),
+            "replay": pl.Struct(REPLAY_FIELDS),
         }
     )
 
@@ -258,6 +264,20 @@ def outcome_columns() -> dict[str, pl.Expr]:
     }
 
 
+def provenance_columns() -> dict[str, pl.Expr]:
+    """Where a record came from: capture label, routing rule, simulation, replay run."""
+    raw, gw, meta = pl.col("_raw"), pl.col("_gw"), pl.col("_meta")
+    provider = pl.coalesce(field(meta, "provider_name"), field(pl.col("_target"), "provider"))
+    return {
+        "capture": field(gw, "capture"),
+        "route_rule": field(gw, "route_rule"),
+        "simulated": pl.coalesce(field(gw, "simulated"), provider == "simulated").fill_null(False),
+        "replay_run": field(raw, "replay", "run_id"),
+        "replay_target": field(raw, "replay", "target"),
+        "replay_source_id": field(raw, "replay", "source_id"),
+    }
+
+
 def usage_columns() -> dict[str, pl.Expr]:
     usage, gw = pl.col("_usage"), pl.col("_gw")
     prompt = pl.coalesce(field(usage, "prompt_tokens"), field(usage, "prompt_token"))
@@ -271,7 +291,12 @@ def usage_columns() -> dict[str, pl.Expr]:
         "completion_tokens": completion,
         "reasoning_tokens": field(usage, "completion_tokens_details", "reasoning_tokens"),
         "total_tokens": pl.coalesce(field(usage, "total_tokens"), prompt + completion),
-        "cost": pl.when(unpriced.fill_null(False)).then(None).otherwise(field(usage, "cost")),
+        "logged_cost": pl.when(unpriced.fill_null(False))
+        .then(None)
+        .otherwise(field(usage, "cost")),
+        # resolved by `cost_modes.resolve_costs` once the rows are known (frames.Pipeline)
+        "cost": pl.lit(None, F),
+        "cost_source": pl.lit(None, S),
     }
 
 
@@ -302,7 +327,7 @@ def normalise(frame: pl.LazyFrame, *, payloads: bool = False) -> pl.LazyFrame:
     ai, gateway = field(pl.col("raw"), "ai"), field(pl.col("raw"), "claude_gw")
     staged = frame.with_columns(_shape=shape_of(ai, gateway), **parts(pl.col("raw")))
     staged = staged.with_columns(_problem=problem_of(ai, gateway, pl.col("_shape")))
-    columns = identity_columns() | outcome_columns() | usage_columns()
+    columns = identity_columns() | outcome_columns() | usage_columns() | provenance_columns()
     columns |= {"shape": pl.col("_shape").cast(pl.Enum(SHAPES), strict=False)}
     columns |= {"source_file": pl.col("source_file"), "source_line": pl.col("source_line")}
     if payloads:

@@ -48,8 +48,8 @@ KONG_VERSIONS = {
 }
 # Columns a version does not log (null when read).
 NOT_LOGGED = {
-    "3.6": {"stream", "upstream_latency_ms", "ttft_ms", "time_per_token_ms", "cost"},
-    "3.7": {"stream", "upstream_latency_ms", "ttft_ms", "time_per_token_ms", "cost"},
+    "3.6": {"stream", "upstream_latency_ms", "ttft_ms", "time_per_token_ms", "logged_cost"},
+    "3.7": {"stream", "upstream_latency_ms", "ttft_ms", "time_per_token_ms", "logged_cost"},
     "3.8": {"stream", "ttft_ms"},
     "3.9": {"stream", "ttft_ms"},
     "3.11": {"stream", "ttft_ms"},

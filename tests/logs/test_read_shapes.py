@@ -81,16 +81,22 @@ def expected_kong(record: dict[str, Any], version: str) -> dict[str, Any]:
         "completion_tokens": usage["completion_tokens"],
         "reasoning_tokens": usage["completion_tokens_details"].get("reasoning_tokens"),
         "total_tokens": usage["total_tokens"],
-        "cost": usage["cost"],
+        "logged_cost": usage.get("cost"),
         "error_type": ERRORS.get(status),
         "stop_reason": None,
         "tool_calls": None,
         "shape": KONG_VERSIONS[version],
+        "capture": None,
+        "route_rule": None,
+        "simulated": False,
+        "replay_run": None,
+        "replay_target": None,
+        "replay_source_id": None,
     }
     if version == "3.8":  # an integer time per token, and no cost unless one is configured
         completion = usage["completion_tokens"]
         row["time_per_token_ms"] = meta["llm_latency"] // completion if completion else 0
-        row["cost"] = usage["cost"] or None
+        row["logged_cost"] = usage.get("cost") or None
     return row | dict.fromkeys(NOT_LOGGED[version])
 
 
@@ -208,7 +214,7 @@ def expected_gateway(name: str) -> dict[str, Any]:
         "request_model": known(meta["request_model"]),
         "provider": known(meta["provider_name"]),
         "prompt_tokens": usage["prompt_tokens"],
-        "cost": None if gw["cost_source"] == "unpriced" else usage["cost"],
+        "logged_cost": None if gw["cost_source"] == "unpriced" else usage["cost"],
         "error_type": exchange.error_type,
         "stop_reason": exchange.stop_reason,
         "tool_calls": exchange.tool_calls,
@@ -233,11 +239,13 @@ def orjson_line(record: dict[str, Any]) -> bytes:
 def test_claude_gw_costs_are_null_only_when_unpriced(tmp_path: Path) -> None:
     names = ["stream_priced", "unpriced_model", "count_tokens", "simulated"]
     frame = read_logs(write(tmp_path / "gw.json", [orjson_line(gateway_record(n)) for n in names]))
-    priced, unpriced, counted, simulated = frame["cost"].to_list()
+    priced, unpriced, counted, simulated = frame["logged_cost"].to_list()
     assert priced is not None and priced > 0
-    assert unpriced is None
+    assert unpriced is None  # the record's 0.0 is a placeholder when it says `unpriced`
     assert counted == 0.0  # nothing to price: the record's 0 is a true 0
     assert simulated is not None and simulated > 0  # priced as the model it imitates
+    assert frame["cost"].to_list() == [priced, None, 0.0, simulated]
+    assert frame["cost_source"].to_list() == ["logged", "unpriced", "none", "logged"]
 
 
 def test_an_early_v1_record_without_endpoint_takes_it_from_the_path(tmp_path: Path) -> None:
