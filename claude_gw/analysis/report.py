@@ -19,23 +19,19 @@ so it opens in any browser, offline, without a server.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
-from claude_gw.analysis import formats, plots
-from claude_gw.analysis.compare import compare
+from claude_gw.analysis import formats
+from claude_gw.analysis.compare import agreement_by_target, compare
 from claude_gw.analysis.metrics import as_polars
 from claude_gw.analysis.pricing import Target, reprice
+from claude_gw.analysis.report_pictures import PICTURES, Inputs, picture_html
 from claude_gw.analysis.stats import OK, model_calls, stats
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 
 TOTAL = "all models"
 
@@ -120,9 +116,10 @@ def html_report(
 ) -> str:
     """The HTML report of a loaded log (polars or pandas; see the module docstring)."""
     df = as_polars(frame)
+    inputs = Inputs.of(df, candidates=targets, pairs=pairs)
     parts = [f"<h1>{html.escape(title)}</h1>", overview(df), simulated_banner(df)]
-    parts += [headline_html(headline(df)), models_html(df), plots_html(df)]
-    parts.append(tables_html(df, targets=targets, pairs=pairs, max_rows=max_rows))
+    parts += [headline_html(headline(df)), models_html(df), plots_html(inputs)]
+    parts.append(tables_html(df, inputs, targets=targets, max_rows=max_rows))
     return document(title, "\n".join(part for part in parts if part))
 
 
@@ -273,101 +270,32 @@ def models_html(df: pl.DataFrame) -> str:
     return section("models", "Per model", content)
 
 
-@dataclass(frozen=True)
-class Picture:
-    """A plot of the report: its caption, how to draw it on an Axes, which model calls it
-    draws (`needs`) and what a "no data" section says when there are none."""
-
-    caption: str
-    draw: Callable[[pl.DataFrame, Axes], Axes]
-    needs: pl.Expr
-    missing: str
-
-
-PICTURES: tuple[Picture, ...] = (
-    Picture(
-        "Latency per model",
-        lambda df, ax: plots.latency_distribution(df, ax),
-        pl.col("latency_ms").is_not_null(),
-        "no request reports a latency",
-    ),
-    Picture(
-        "Time to first token per model",
-        lambda df, ax: plots.ttft_distribution(df, ax),
-        OK & (pl.col("ttft_ms") > 0),
-        "no successful request reports a time to first token",
-    ),
-    Picture(
-        "Cost per model",
-        lambda df, ax: plots.cost_per_model(df, ax),
-        pl.col("cost").is_not_null(),
-        "no request has a known cost",
-    ),
-    Picture(
-        "Reasoning tokens against latency",
-        lambda df, ax: plots.reasoning_vs_latency(df, ax),
-        pl.col("reasoning_tokens").is_not_null() & pl.col("latency_ms").is_not_null(),
-        "no request reports reasoning tokens and a latency",
-    ),
-    Picture(
-        "Session timeline",
-        lambda df, ax: plots.session_timeline(df, ax),
-        pl.col("time").is_not_null(),
-        "no request has a timestamp",
-    ),
-)
-
-
-def plots_html(df: pl.DataFrame) -> str:
-    calls = model_calls(df)
-    figures = [picture_html(picture, df, calls) for picture in PICTURES]
-    return section("plots", "Plots", f'<div class="plots">{"".join(figures)}</div>')
-
-
-def picture_html(picture: Picture, df: pl.DataFrame, calls: pl.DataFrame) -> str:
-    """The picture as a figure, or a "no data" paragraph when no model call can be drawn."""
-    if calls.filter(picture.needs).is_empty():
-        return no_data(picture.caption, picture.missing)
-    return figure_html(picture.caption, lambda ax: picture.draw(df, ax))
-
-
-def no_data(caption: str, reason: str) -> str:
-    return (
-        f'<div class="nodata" data-nodata="{html.escape(caption)}"><strong>'
-        f"{html.escape(caption)}</strong>: no data ({html.escape(reason)}).</div>"
+def plots_html(inputs: Inputs) -> str:
+    """The plots in their groups (`report_pictures.PICTURES`), each an `<h3>`."""
+    groups: dict[str, list[str]] = {}
+    for picture in PICTURES:
+        groups.setdefault(picture.group, []).append(picture_html(picture, inputs))
+    content = "".join(
+        f'<h3>{html.escape(group)}</h3><div class="plots">{"".join(figures)}</div>'
+        for group, figures in groups.items()
     )
+    return section("plots", "Plots", content)
 
 
-def figure_html(
-    caption: str, draw: Callable[[Axes], object], size: tuple[float, float] = (6.4, 4.0)
+def tables_html(
+    df: pl.DataFrame, inputs: Inputs, *, targets: Sequence[Target], max_rows: int
 ) -> str:
-    """One plot drawn on a fresh Agg figure, as an `<img>` with a base64 PNG."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=size, layout="constrained")
-    draw(figure.add_subplot())
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    alt = html.escape(caption)
-    return (
-        f'<figure><img alt="{alt}" src="data:image/png;base64,{encoded}">'
-        f"<figcaption>{alt}</figcaption></figure>"
-    )
-
-
-def tables_html(df: pl.DataFrame, *, targets: Sequence[Target], pairs: Any, max_rows: int) -> str:
     folded = [
         details("Every statistic per model", table_html(model_table(df), max_rows)),
         details("Every statistic per session", table_html(stats(df, by="session"), max_rows)),
     ]
     if targets:
         folded.append(details("Re-pricing", table_html(reprice(df, targets), max_rows)))
-    if pairs is not None:
-        paired = table_html(compare(pairs), max_rows) + figure_html(
-            "replay - original latency", lambda ax: plots.paired_deltas(pairs, ax)
-        )
-        folded.append(details("Originals and replays", paired))
+    if inputs.pairs is not None and not inputs.pairs.is_empty():
+        folded.append(details("Originals and replays", table_html(compare(inputs.pairs), max_rows)))
+    if inputs.agreement is not None and not inputs.agreement.is_empty():
+        agreement = agreement_by_target(inputs.agreement)
+        folded.append(details("Tool-call agreement per target", table_html(agreement, max_rows)))
     return section("tables", "Full tables", "".join(folded))
 
 

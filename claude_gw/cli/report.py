@@ -6,10 +6,13 @@ import argparse
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from claude_gw.cli.logs import load
+from claude_gw.cli.logs import ANALYSIS_MODULES, report_lines
 from claude_gw.cli.options import CliError
+
+if TYPE_CHECKING:
+    from claude_gw.logs.cost_modes import CostMode
 
 EPILOG = """\
 FILES may be files (.gz read transparently), directories or globs, from claude_gw or from Kong.
@@ -51,11 +54,20 @@ def add_parser(commands: Any) -> None:
         "--title", default="claude_gw report", help="the page title (default: %(default)s)"
     )
     report.add_argument(
+        "--cost",
+        choices=("auto", "calculate", "logged"),
+        default="auto",
+        help="which cost each request gets: auto (default) = the log's own cost when it is a "
+        "price, else computed from its tokens; calculate = always from the tokens; logged = "
+        "as written in the log",
+    )
+    report.add_argument(
         "--reprice",
         action="append",
         default=[],
         metavar="MODEL[@PROVIDER]",
-        help="also price the logged tokens on this model (repeatable; provider defaults to openai)",
+        help="a candidate model for the re-pricing table and the whole-log cost plot "
+        "(repeatable; provider defaults to openai; default: the models the log used)",
     )
     report.set_defaults(run=run)
 
@@ -71,10 +83,10 @@ def parse_target(text: str) -> tuple[str, str]:
 def check_output(path: Path) -> None:
     """Refuse, before any work, an output path that cannot be written as a file."""
     if path.is_dir():
-        raise CliError(f"report: cannot write {path}: it is a directory")
+        raise CliError(f"-o {path}: is a directory, not a file")
     parent = path.parent
     if not parent.is_dir():
-        raise CliError(f"report: cannot write {path}: directory {parent} does not exist")
+        raise CliError(f"-o {path}: no such directory: {parent}")
 
 
 def write_text(path: Path, text: str) -> None:
@@ -82,6 +94,30 @@ def write_text(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"report: cannot write {path}: {exc.strerror or exc}") from None
+
+
+def load_log(files: list[str], *, cost: str) -> Any:
+    """The log of `files` with its payloads (the tool-call agreement of replays reads the
+    logged answers) and costs resolved by `cost`; the load summary goes to stderr."""
+    try:
+        from claude_gw.logs.read import load_logs
+    except ModuleNotFoundError as exc:
+        if exc.name not in ANALYSIS_MODULES:
+            raise
+        raise CliError(
+            f"report: needs the analysis extra ({exc.name} is missing): "
+            "pip install 'claude_gw[analysis]'"
+        ) from None
+    sources = files[0] if len(files) == 1 else list(files)
+    try:
+        frame, loaded = load_logs(
+            sources, payloads=True, cost=cast("CostMode", cost), progress=sys.stderr.isatty()
+        )
+    except FileNotFoundError as exc:
+        raise CliError(f"report: {exc}") from None
+    for line in report_lines(loaded):
+        print(line, file=sys.stderr)
+    return frame
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -97,7 +133,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             "report: needs the analysis extra (matplotlib is missing): "
             "pip install 'claude_gw[analysis]'"
         ) from None
-    frame = load(args.files)
+    frame = load_log(args.files, cost=args.cost)
     if len(frame) == 0:
         raise CliError(f"report: no claude.json records in {', '.join(args.files)}")
     write_text(output, html_report(frame, title=args.title, targets=targets))

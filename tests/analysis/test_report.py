@@ -31,7 +31,6 @@ from claude_gw.logs.schema import conform_polars
 
 ROOT = Path(__file__).resolve().parents[2]
 KONG = ROOT / ".." / "shared" / "fixtures" / "kong" / "claude.json"
-SESSIONS = ROOT / "data" / "claude_gw-sessions.json"
 PNG = b"\x89PNG\r\n\x1a\n"
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -74,6 +73,19 @@ class Page(HTMLParser):
         if self._in_value and self._figure is not None:
             self.figures[self._figure] = data
             self._figure, self._in_value = None, False
+
+
+@pytest.fixture(scope="module")
+def kong_page() -> Page:
+    """The report of Kong's fixture with a re-pricing target (each report draws every plot,
+    so the tests of one log share it)."""
+    return Page(html_report(read_logs(KONG), targets=["gpt-4.1"]))
+
+
+@pytest.fixture(scope="module")
+def data_report() -> str:
+    """The report of `data/` (sessions, their replays, Kong's logs), answers included."""
+    return html_report(read_logs(ROOT / "data", payloads=True))
 
 
 def png_bytes(source: str) -> bytes:
@@ -120,8 +132,8 @@ def test_headline_figures_of_a_hand_built_log():
     assert figures.sessions == 2
 
 
-def test_headline_figures_of_kongs_fixture_read_on_the_page():
-    page = Page(html_report(read_logs(KONG)))
+def test_headline_figures_of_kongs_fixture_read_on_the_page(kong_page):
+    page = kong_page
     # 13 lines, statuses 429, 500, 400 and 400 are errors: 4 / 13 = 30.8 %.
     # Latencies sorted (ms): 2 27 393 691 1846 1903 2216 4412 5123 6790 9219 12495 31880;
     # the median is the 7th, 2216; p95 at rank 0.95 * 12 = 11.4: 12495 + 0.4 * (31880 - 12495)
@@ -134,23 +146,50 @@ def test_headline_figures_of_kongs_fixture_read_on_the_page():
     assert page.figures["tokens"] == "119,874"
 
 
-def test_report_parts_come_in_order_and_every_image_is_an_embedded_png():
-    page = Page(html_report(read_logs(KONG), targets=["gpt-4.1"]))
+KONG_NO_DATA = [
+    # Kong's log has no Claude CLI session ids and no replay results
+    "Session timeline (each session on its own clock)",
+    "Main agent and subagents",
+    "Replay minus original latency, per target",
+    "Replay minus original cost, per target",
+    "Tool-call agreement with the original, per target",
+]
+
+
+def test_report_parts_come_in_order_and_every_image_is_an_embedded_png(kong_page):
+    page = kong_page
     assert page.ids == ["headline", "models", "plots", "tables"]
     # per model, and folded away: every statistic per model, per session, re-pricing
     assert page.tables == 4
-    assert len(page.images) == len(PICTURES)
+    assert page.no_data == KONG_NO_DATA
+    assert len(page.images) == len(PICTURES) - len(KONG_NO_DATA)
     assert all(png_bytes(source).startswith(PNG) for source in page.images)
     assert page.scripts == 0
     assert all(ref.startswith("data:") for ref in page.references)  # nothing to fetch
 
 
-def test_report_with_pairs_adds_the_paired_table_and_histogram():
+def test_report_with_pairs_draws_the_replay_deltas_and_their_table():
     originals = pl.DataFrame({"request_id": ["x", "y"], "latency_ms": [100.0, 100.0]})
-    replays = pl.DataFrame({"request_id": ["x", "y"], "latency_ms": [150.0, 170.0]})
+    replays = pl.DataFrame(
+        {"request_id": ["x", "y"], "latency_ms": [150.0, 170.0], "cost": [0.1, 0.2]}
+    )
     page = Page(html_report(read_logs(KONG), pairs=pair(originals, replays)))
-    assert page.tables == 4
-    assert len(page.images) == len(PICTURES) + 1
+    assert page.tables == 4  # the paired comparison joins the folded tables
+    drawn = [caption for caption in KONG_NO_DATA if caption not in page.no_data]
+    assert drawn == [
+        "Replay minus original latency, per target",
+        "Replay minus original cost, per target",
+    ]
+
+
+def test_replay_results_in_the_log_are_paired_with_their_originals(data_report):
+    page = Page(data_report)
+    # data/ holds the sessions and their replay on three targets, answers logged: every
+    # picture has something to draw, and the folded tables add the paired comparison and
+    # the tool-call agreement per target
+    assert page.no_data == []
+    assert len(page.images) == len(PICTURES)
+    assert page.tables == 2 + 2 + 1
 
 
 def test_model_table_totals_are_the_sums_of_its_rows():
@@ -164,11 +203,14 @@ def test_model_table_totals_are_the_sums_of_its_rows():
     assert total["p50_latency_ms"].item() == headline(read_logs(ROOT / "data")).p50_latency_ms
 
 
-def test_model_table_reads_in_human_formats():
-    text = html_report(read_logs(ROOT / "data"))
+def test_model_table_reads_in_human_formats(data_report):
+    text = data_report
     models = text[text.index('id="models"') : text.index('id="plots"')]
     assert "e+0" not in models  # no 1.25e+04 ms
-    assert "<td>$0.161</td>" in models  # gpt-4.1: 0.031066 + 0.029596 + 0.00028 + ... (data/)
+    # gpt-4.1 in data/: Kong 3.13 0.031066 + 0.029596 + 0.00028, older Kong 0.013588 +
+    # 0.028554 + 0.038404, the replay 0.002838 + 0.002792 + 0.002834 + 0.002762 + 0.002828 +
+    # 0.002812 + 0.0029 (its failed calls cost nothing): $0.161254
+    assert "<td>$0.161</td>" in models
     assert "<th>p95 latency</th>" in models and " s</td>" in models
 
 
@@ -186,11 +228,11 @@ def test_simulated_rows_are_recognised_by_provider_model_suffix_or_column():
     assert simulated_rows(flagged) == 3
 
 
-def test_a_banner_says_so_when_rows_are_simulated():
-    simulated = html_report(read_logs(SESSIONS))
-    assert Page(simulated).ids[0] == "simulated"
-    assert "7 of 7 records were answered by a simulated backend" in simulated
-    assert 'id="simulated"' not in html_report(read_logs(KONG))
+def test_a_banner_says_so_when_rows_are_simulated(data_report, kong_page):
+    # data/: the 7 captured session requests and their 21 replays were simulated
+    assert Page(data_report).ids[0] == "simulated"
+    assert "28 of 61 records were answered by a simulated backend" in data_report
+    assert "simulated" not in kong_page.ids
 
 
 def test_an_empty_log_gives_no_data_sections_instead_of_blank_axes():
@@ -230,13 +272,13 @@ def test_report_command_writes_the_html_file(tmp_path, capsys):
 
 def test_report_into_a_missing_directory_is_refused_before_loading(tmp_path):
     output = tmp_path / "no-such-dir" / "report.html"
-    with pytest.raises(CliError, match=r"directory .*no-such-dir does not exist"):
+    with pytest.raises(CliError, match=r"no such directory: .*no-such-dir$"):
         run_report(["report", str(KONG), "-o", str(output)])
     assert not output.parent.exists()  # not created
 
 
 def test_report_onto_a_directory_is_refused(tmp_path):
-    with pytest.raises(CliError, match="it is a directory"):
+    with pytest.raises(CliError, match="is a directory, not a file"):
         run_report(["report", str(KONG), "-o", str(tmp_path)])
 
 

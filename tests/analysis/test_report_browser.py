@@ -35,6 +35,14 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+FORMATS = {
+    "requests": formats.count,
+    "error_rate": formats.percent,
+    "cost": formats.usd,
+    "p50_latency": formats.seconds,
+    "p95_latency": formats.seconds,
+    "tokens": formats.count,
+}
 
 
 def raw_records(directory: Path) -> Iterator[dict[str, Any]]:
@@ -51,36 +59,64 @@ def raw_records(directory: Path) -> Iterator[dict[str, Any]]:
                 yield record
 
 
-def usage(record: dict[str, Any]) -> dict[str, Any]:
-    """The usage block: `ai.usage` (Kong 3.6) or `ai.<plugin>.usage` (every later shape)."""
+def plugin(record: dict[str, Any], part: str) -> dict[str, Any]:
+    """`ai.<part>` (Kong 3.6) or `ai.<plugin>.<part>` (every later shape) of a record."""
     ai = record["ai"]
-    if "usage" in ai:
-        return dict(ai["usage"])
-    return next(dict(entry["usage"]) for entry in ai.values() if "usage" in entry)
+    if part in ai:
+        return dict(ai[part])
+    return next(dict(entry[part]) for entry in ai.values() if part in entry)
+
+
+# List prices in USD per million tokens (input, cached input, output) of the models whose log
+# lines carry no price (Kong without input_cost/output_cost configured), from genai-prices'
+# table for the days of those lines.
+PRICES = {
+    "gpt-5-mini-2025-08-07": (0.25, 0.025, 2.0),
+    "gpt-4o-2024-08-06": (2.5, 1.25, 10.0),
+    "gpt-4o-mini-2024-07-18": (0.15, 0.075, 0.6),
+}
+
+
+def request_cost(record: dict[str, Any]) -> tuple[float, bool]:
+    """(cost, computed?) of one model call, by the default cost rule: the line's own cost
+    when it is a price (non-zero, or any figure of claude_gw's own records, which are priced
+    when written); else nothing for a failed request; else its tokens at list price."""
+    usage = plugin(record, "usage")
+    logged = usage.get("cost")
+    if logged is not None and (logged != 0 or "claude_gw" in record):
+        return float(logged), False
+    if record["response"]["status"] >= 400:
+        return 0.0, False
+    per_input, per_cached, per_output = PRICES[plugin(record, "meta")["response_model"]]
+    prompt = usage.get("prompt_tokens", usage.get("prompt_token", 0))
+    cached = usage.get("prompt_tokens_details", {}).get("cached_tokens", 0)
+    output = usage.get("completion_tokens", usage.get("completion_token", 0))
+    cost = (prompt - cached) * per_input + cached * per_cached + output * per_output
+    return cost / 1e6, True
 
 
 def expected_figures(records: list[dict[str, Any]]) -> dict[str, Any]:
     """The headline figures, by hand: count_tokens calls are not model calls; an error is a
     status of 400 or more; Kong 3.7 spells the token counts in the singular; the cost is the
-    sum of the costs the lines carry (Kong 3.6/3.7 and unconfigured 3.8 carry none)."""
+    sum of `request_cost` (and `computed` the part of it computed from tokens)."""
     calls = [r for r in records if "count_tokens" not in r["request"]["uri"]]
     latencies = [float(r["latencies"]["request"]) for r in calls]
     percentiles = statistics.quantiles(latencies, n=100, method="inclusive")
     tokens = 0
-    cost = 0.0
     for record in calls:
-        counts = usage(record)
+        counts = plugin(record, "usage")
         tokens += counts.get("prompt_tokens", counts.get("prompt_token", 0))
         tokens += counts.get("completion_tokens", counts.get("completion_token", 0))
-        cost += counts.get("cost") or 0.0
+    costs = [request_cost(record) for record in calls]
     errors = sum(r["response"]["status"] >= 400 for r in calls)
     return {
         "requests": len(calls),
         "error_rate": errors / len(calls),
-        "cost": cost,
+        "cost": sum(cost for cost, _ in costs),
         "p50_latency": percentiles[49],
         "p95_latency": percentiles[94],
         "tokens": tokens,
+        "computed": sum(cost for cost, computed in costs if computed),
     }
 
 
@@ -129,8 +165,9 @@ def test_report_opens_in_chromium_with_every_image_and_the_right_headline(served
                     page.locator(f'[data-figure="{name}"] .value').inner_text(),
                     page.locator(f'[data-figure="{name}"]').get_attribute("data-value"),
                 )
-                for name in expected
+                for name in FORMATS
             }
+            cost_detail = page.locator('[data-figure="cost"] .detail').inner_text()
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
@@ -142,18 +179,11 @@ def test_report_opens_in_chromium_with_every_image_and_the_right_headline(served
     assert len(images) >= 5
     assert [alt for alt, complete, width in images if not (complete and width > 0)] == []
     assert overflow <= 0  # wide tables scroll inside their box, the page never does
-    fmt = {
-        "requests": formats.count,
-        "error_rate": formats.percent,
-        "cost": formats.usd,
-        "p50_latency": formats.seconds,
-        "p95_latency": formats.seconds,
-        "tokens": formats.count,
-    }
-    for name, value in expected.items():
+    for name, fmt in FORMATS.items():
         text, raw = shown[name]
-        assert float(raw or "nan") == pytest.approx(value), name
-        assert text == fmt[name](value), name
+        assert float(raw or "nan") == pytest.approx(expected[name]), name
+        assert text == fmt(expected[name]), name
+    assert cost_detail.startswith(f"{formats.usd(expected['computed'])} computed from tokens")
 
 
 def test_the_hand_computed_figures_of_data_match_its_readme():
@@ -162,3 +192,10 @@ def test_the_hand_computed_figures_of_data_match_its_readme():
     expected = expected_figures(list(raw_records(DATA)))
     assert expected["requests"] == 13 + 20 + 7 + 21
     assert expected["error_rate"] == pytest.approx(6 / 61)
+
+
+def test_a_kong_line_without_a_price_is_priced_from_its_tokens():
+    # Kong 3.13, gpt-5-mini, no costs configured (`cost: 0`): 14,231 prompt tokens (none
+    # cached) at $0.25/M and 612 completion tokens at $2/M = $0.00355775 + $0.001224
+    line = (DATA / "kong-3.13.json").read_text(encoding="utf-8").splitlines()[1]
+    assert request_cost(json.loads(line)) == (pytest.approx(0.00478175), True)
