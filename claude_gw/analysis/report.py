@@ -7,14 +7,18 @@ so it opens in any browser, offline, without a server.
 
 - `simulated`: a banner, only when some rows come from a simulated backend (`simulated_rows`)
 - `headline`: `headline(df)`: requests, error rate, total cost (and how much of it was
-  computed from tokens or is unknown), p50/p95 latency, tokens; each figure a
-  `<div data-figure="NAME">` whose `.value` holds the formatted number
-- `models`: one row per model of about ten columns (`MODEL_COLUMNS`) and a totals row
-- `plots`: one `<figure>` per entry of `PICTURES`, or a "no data" paragraph when the log has
-  no rows the plot can draw
-- `tables`: `<details>` with every column of `stats(df, by="model")` and `by="session"`
-  (first `max_rows`), `reprice(df, targets)` when `targets` is given, and `compare(pairs)`
-  with its delta histogram when `pairs` (a `compare.pair()` frame) is given
+  computed from tokens, and how many requests are unpriced), p50/p95 latency, tokens; each
+  figure a `<div data-figure="NAME" data-value="RAW">` whose `.value` holds the formatted
+  number
+- `models`: one row per model of about ten columns (`MODEL_COLUMNS`) in human units
+  (`formats`), and a totals row computed over every call (`model_table`)
+- `plots`: the plots of `report_pictures.PICTURES` in their groups, each a `<figure>` or a
+  "no data" box saying what the log lacks; `targets` are the candidate models of the
+  whole-log cost plot (default: the log's own models); replay results in the log (or
+  `pairs`, a `compare.pair()` frame) give the paired deltas and tool-call agreement
+- `tables`: `<details>` with every column of `stats(df, by="model")` (and its totals) and
+  `by="session"` (first `max_rows`), `reprice(df, targets)` when `targets` is given, the
+  paired comparison and the tool-call agreement per target when there are replays
 """
 
 from __future__ import annotations

@@ -183,8 +183,8 @@ PICTURES: tuple[Picture, ...] = (
     ),
     Picture(
         "Sessions",
-        "Main agent and subagents",
-        lambda i, ax: plots.agent_split(i.log, ax),
+        "Main agent and subagents, over the requests of sessions",
+        lambda i, ax: plots.agent_split(i.sessions, ax),
         _none_with(
             pl.col("session_id").is_not_null() | pl.col("agent_id").is_not_null(),
             "no request carries a Claude CLI session or agent id",

@@ -149,7 +149,7 @@ def test_headline_figures_of_kongs_fixture_read_on_the_page(kong_page):
 KONG_NO_DATA = [
     # Kong's log has no Claude CLI session ids and no replay results
     "Session timeline (each session on its own clock)",
-    "Main agent and subagents",
+    "Main agent and subagents, over the requests of sessions",
     "Replay minus original latency, per target",
     "Replay minus original cost, per target",
     "Tool-call agreement with the original, per target",
