@@ -26,11 +26,38 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from claude_gw.config import Settings
+from claude_gw.config import Secret, Settings
+from claude_gw.logs.redact import printable
 from claude_gw.server.runner import BackgroundGateway
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-PLACEHOLDER_KEY = "claude-gw-capture"  # the gateway ignores client keys; the CLI wants one
+# The key the command gets when the gateway takes no client keys: the CLI insists on one.
+PLACEHOLDER_KEY = "claude-gw-capture"
+# The command runs model-written shell commands, so its environment is readable by whatever the
+# model is talked into printing: it is built from an allow-list, not the gateway's environment
+# minus a deny-list, because no deny-list knows every name a secret hides under (GITHUB_TOKEN,
+# DATABASE_URL, a vendor's FOO_CREDENTIALS...). Passed: what a terminal program needs to run
+# (search path, home, user, shell, terminal, locale, time zone, temporary and XDG directories)
+# and the Claude CLI's own configuration; anything else only when named with --pass-env.
+PASSED_NAMES = frozenset(
+    {
+        *("PATH", "HOME", "USER", "LOGNAME", "SHELL", "PWD"),
+        *("TERM", "COLORTERM", "TERM_PROGRAM", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR"),
+        *("LANG", "LANGUAGE", "TZ", "TMPDIR", "TMP", "TEMP", "EDITOR", "VISUAL"),
+        "CLAUDE_CONFIG_DIR",
+    }
+)
+PASSED_PREFIXES = ("LC_", "XDG_", "CLAUDE_CODE_", "DISABLE_")
+# A variable passed by prefix is still dropped when a word of its name says it holds a secret
+# (CLAUDE_CODE_OAUTH_TOKEN is a login to Anthropic, not a setting; ..._MAX_OUTPUT_TOKENS is).
+SECRET_NAME = re.compile(
+    r"(?:^|_)(?:\w*KEY|\w*TOKEN|SECRET|PASSW\w*|CREDENTIALS?|\w*AUTH|COOKIE|SESSION)(?:_|$)",
+    re.IGNORECASE,
+)
+# Never passed, even when named with --pass-env: the gateway's own keys and configuration.
+GATEWAY_SECRET_NAMES = frozenset({"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"})
+GATEWAY_SECRET_PREFIXES = ("CLAUDE_GW_", "DECK_", "OPENAI_", "AWS_")
+_MIN_SECRET_CHARS = 8  # shorter values could turn up in an unrelated variable by chance
 FAMILIES = ("haiku", "sonnet", "opus")
 POLL_S = 0.1  # how often the log is read for new records while the command runs
 # A gateway in another process writes a record just after the response it logs: after the
@@ -51,18 +78,67 @@ def check_name(name: str) -> str:
     return name
 
 
-def client_env(base_url: str, settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment for a Claude CLI that should talk to the gateway at `base_url`: the
-    model variables follow the gateway's model map, and nonessential traffic is off."""
-    env = dict(environ)
+def is_gateway_secret(name: str) -> bool:
+    """Variables that hold (or point at) the gateway's keys: never given to the command."""
+    return name in GATEWAY_SECRET_NAMES or name.startswith(GATEWAY_SECRET_PREFIXES)
+
+
+def passes(name: str) -> bool:
+    """Whether variable `name` of the caller's environment is given to the command unasked."""
+    if name in PASSED_NAMES:
+        return True
+    return name.startswith(PASSED_PREFIXES) and not SECRET_NAME.search(name)
+
+
+def gateway_secrets(settings: Settings) -> list[str]:
+    """The values the command must never see: the upstream key and the secret parts of the
+    upstream headers and query (Kong's auth header or parameter)."""
+    values = [settings.api_key or ""]
+    values += [value for _, value in settings.upstream_headers if isinstance(value, Secret)]
+    values += [value for _, value in settings.upstream_query if isinstance(value, Secret)]
+    return [value for value in values if len(value) >= _MIN_SECRET_CHARS]
+
+
+def check_pass_env(names: Sequence[str]) -> tuple[str, ...]:
+    """`--pass-env` names, refusing the gateway's own secrets (ValueError names the variable)."""
+    for name in names:
+        if is_gateway_secret(name):
+            raise ValueError(
+                f"--pass-env {name}: the gateway's keys and settings are never passed to the "
+                "command (it runs model-written shell commands)"
+            )
+    return tuple(names)
+
+
+def client_env(
+    base_url: str,
+    settings: Settings,
+    environ: Mapping[str, str],
+    *,
+    pass_env: Sequence[str] = (),
+) -> dict[str, str]:
+    """The environment for a Claude CLI that should talk to the gateway at `base_url`.
+
+    From `environ`, only the allow-listed variables (`passes`) and those named in `pass_env`
+    (`check_pass_env` refuses the gateway's own), minus any whose value contains one of the
+    gateway's secrets; then the base URL, `ANTHROPIC_API_KEY` (the first client key when the
+    gateway takes client keys, else a placeholder; the caller's own Anthropic key or token
+    never), the model variables following the gateway's model map, and nonessential traffic
+    off."""
+    wanted = set(check_pass_env(pass_env))
+    secrets = gateway_secrets(settings)
+    env = {
+        name: value
+        for name, value in environ.items()
+        if (passes(name) or name in wanted) and not any(secret in value for secret in secrets)
+    }
     env["ANTHROPIC_BASE_URL"] = base_url
     env["ANTHROPIC_MODEL"] = settings.model
     for family in FAMILIES:
         upstream_model = settings.resolve_model(f"claude-{family}-5-5")
         env[f"ANTHROPIC_DEFAULT_{family.upper()}_MODEL"] = upstream_model
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
-    if not env.get("ANTHROPIC_API_KEY") and not env.get("ANTHROPIC_AUTH_TOKEN"):
-        env["ANTHROPIC_API_KEY"] = PLACEHOLDER_KEY
+    env["ANTHROPIC_API_KEY"] = settings.client_key or PLACEHOLDER_KEY
     return env
 
 
@@ -253,6 +329,7 @@ def run_capture(
     gateway_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     on_record: OnRecord | None = None,
+    pass_env: Sequence[str] = (),
 ) -> CaptureResult:
     """Run `command` against a gateway and return its exit status and labelled records.
 
@@ -264,21 +341,26 @@ def run_capture(
     reaches the log (checked every `POLL_S` seconds while the command runs), then with the
     ones written as it ended: every record of `CaptureResult.records` exactly once, in that
     order. If it raises, the command is stopped and the exception propagates.
+
+    The command's environment is `client_env` of `environ` (allow-listed variables, those
+    named in `pass_env`, never the gateway's secrets).
     """
     label = check_name(name or default_name())
+    check_pass_env(pass_env)
     env_in = dict(environ or {})
     log_path = settings.log_path
     offset = log_path.stat().st_size if log_path.exists() else 0
     follower = RecordFollower(log_path, offset, label, on_record)
     tick = follower.poll if on_record is not None else None
     if gateway_url:
-        env = client_env(f"{gateway_url.rstrip('/')}/capture/{label}", settings, env_in)
+        url = f"{gateway_url.rstrip('/')}/capture/{label}"
+        env = client_env(url, settings, env_in, pass_env=pass_env)
         status = run_command(command, env, tick)
         time.sleep(SETTLE_S)
     else:
         local = replace(settings, host="127.0.0.1", port=0)
         with BackgroundGateway(local) as gateway:
-            env = client_env(f"{gateway.url}/capture/{label}", settings, env_in)
+            env = client_env(f"{gateway.url}/capture/{label}", settings, env_in, pass_env=pass_env)
             status = run_command(command, env, tick)
     follower.poll(final=True)  # the local gateway has stopped and flushed its log
     return CaptureResult(label, status, log_path, follower.records)
@@ -289,7 +371,8 @@ def describe_record(record: Mapping[str, Any]) -> str:
     status, tokens (prompt, cached, completion, reasoning), stop reason, tool calls, error.
 
     `12:03:04.512 gpt-5-mini-simulated 200 1310 in (0 cached) 1732 out (1708 reasoning)
-    tool_use, 1 tool call`; a count_tokens request reads `... 200 count_tokens`."""
+    tool_use, 1 tool call`; a count_tokens request reads `... 200 count_tokens`. Control
+    characters (terminal escapes) are shown escaped."""
     ours = record.get("claude_gw") or {}
     proxy = (record.get("ai") or {}).get("proxy") or {}
     meta = proxy.get("meta") or {}
@@ -298,14 +381,14 @@ def describe_record(record: Mapping[str, Any]) -> str:
     status = (record.get("response") or {}).get("status", "?")
     head = f"{started:%H:%M:%S}.{started.microsecond // 1000:03d} {model} {status}"
     if ours.get("endpoint") == "count_tokens":
-        return f"{head} count_tokens"
+        return printable(f"{head} count_tokens")
     parts = [head + " " + token_text(proxy.get("usage") or {})]
     if ours.get("stop_reason"):
         calls = ours.get("tool_calls") or 0
         parts.append(f"{ours['stop_reason']}, {calls} tool call{'' if calls == 1 else 's'}")
     if ours.get("error_type"):
         parts.append(f"error {ours['error_type']}: {ours.get('error_message') or ''}".rstrip())
-    return " ".join(parts)
+    return printable(" ".join(parts))  # model names and messages come from upstreams
 
 
 def token_text(usage: Mapping[str, Any]) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
+
 SIMULATED = "simulated"
 OPENAI_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-5-mini"
@@ -27,6 +29,9 @@ ENV = {
     "port": "CLAUDE_GW_PORT",
     "upstream": "CLAUDE_GW_UPSTREAM",
     "api_key_file": "CLAUDE_GW_API_KEY_FILE",
+    "client_key_file": "CLAUDE_GW_CLIENT_KEY_FILE",
+    "allow_unauthenticated": "CLAUDE_GW_ALLOW_UNAUTHENTICATED",
+    "pass_env": "CLAUDE_GW_PASS_ENV",  # capture only: not a gateway setting
     "model": "CLAUDE_GW_MODEL",
     "model_map": "CLAUDE_GW_MODEL_MAP",
     "log": "CLAUDE_GW_LOG",
@@ -76,6 +81,9 @@ class Settings:
     port: int = 8000
     upstream_url: str = OPENAI_URL  # or "simulated" for the built-in backend
     api_key: Secret | None = field(default=None, repr=False)
+    # who may use the gateway: None = anyone who reaches the port (see `authenticated`)
+    client_auth: ClientAuth | None = field(default=None, repr=False)
+    allow_unauthenticated: bool = False  # listen beyond loopback without client_auth
     model: str = DEFAULT_MODEL
     model_map: tuple[ModelRule, ...] = ()
     log_path: Path = Path("claude.json")
@@ -110,6 +118,13 @@ class Settings:
     @property
     def simulated(self) -> bool:
         return self.upstream_url == SIMULATED
+
+    @property
+    def client_key(self) -> Secret | None:
+        """The first accepted client key: what `capture` and `env` hand the Claude CLI."""
+        if self.client_auth is None or not self.client_auth.credentials:
+            return None
+        return Secret(self.client_auth.credentials[0].key)
 
     @property
     def provider(self) -> str:
@@ -176,6 +191,10 @@ class Settings:
             host=get("host"),
             port=parse_port(get("port"), ENV["port"]),
             api_key=read_api_key(environ, get("api_key_file")),
+            client_auth=read_client_auth(get("client_key_file")),
+            allow_unauthenticated=parse_bool(
+                get("allow_unauthenticated"), ENV["allow_unauthenticated"]
+            ),
             model=get("model"),
             model_map=parse_model_map(get("model_map"), ENV["model_map"]),
             log_path=Path(p) if (p := get("log")) else None,
@@ -216,6 +235,16 @@ def read_api_key(environ: Mapping[str, str], key_file: str | None) -> Secret | N
         return Secret(text.splitlines()[0].strip())
     value = environ.get("OPENAI_API_KEY", "").strip()
     return Secret(value) if value else None
+
+
+def read_client_auth(key_file: str | None) -> ClientAuth | None:
+    """The client keys of `--client-key-file` (one per line), or None when no file is named."""
+    if not key_file:
+        return None
+    try:
+        return read_client_keys(key_file)
+    except ClientKeyError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def parse_model_map(text: str | None, where: str) -> tuple[ModelRule, ...] | None:

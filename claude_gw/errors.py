@@ -59,6 +59,14 @@ class NotFound(GatewayError):
     error_type = "not_found_error"
 
 
+class ClientUnauthenticated(GatewayError):
+    """The client presented no key, or one this route does not accept (401). The message
+    never repeats what the client sent."""
+
+    status = 401
+    error_type = "authentication_error"
+
+
 class MethodNotAllowed(GatewayError):
     status = 405
     error_type = "invalid_request_error"

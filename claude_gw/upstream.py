@@ -8,10 +8,11 @@ Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error mess
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import httpx
@@ -19,6 +20,7 @@ import orjson
 from yarl import URL
 
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
+from claude_gw.logs.redact import SECRET_HEADERS, Masker
 from claude_gw.translate.errors import upstream_http_error
 
 SIMULATED_BASE_URL = "http://simulated.invalid/v1"
@@ -65,18 +67,22 @@ class Upstream:
         (0.27 -> 0.17 ms of CPU per non-streaming call of the Claude CLI's size).
         """
         self.client = client
-        self.base_url = base_url.rstrip("/")
+        self.base_url, credentials = split_userinfo(base_url.rstrip("/"))
         self.provider = provider
         self.path = path
         self._api_key = api_key
         self._query = dict(query or {})
+        headers = request_headers(api_key, auth_header, extra_headers)
+        if credentials and "authorization" not in headers:
+            headers["authorization"] = basic_auth(*credentials)
+        self._headers = headers
+        self.masker = Masker(upstream_secrets(api_key, headers, self._query, credentials))
         self._transport = transport
         self._timeout = client.timeout.as_dict()
         self._url = httpx.URL(self.chat_url, params=self._query or None)  # parsed once
         self._aiohttp = transport if isinstance(transport, AiohttpTransport) else None
         self._aiohttp_url = URL(str(self._url), encoded=True)
         self._aiohttp_timeout = aiohttp_timeout(self._timeout)
-        self._headers = request_headers(api_key, auth_header, extra_headers)
 
     @property
     def label(self) -> str:
@@ -105,7 +111,10 @@ class Upstream:
         """POST a non-streaming request; the parsed completion and the response headers."""
         async with self._send(body, headers) as response:
             raw = await self._read(response)
-        return parse_answer(raw, self.label), response.headers
+        try:
+            return parse_answer(raw, self.label), response.headers
+        except GatewayError as error:
+            raise self._scrubbed(error) from None
 
     @asynccontextmanager
     async def stream(
@@ -201,7 +210,44 @@ class Upstream:
         )
 
     def _scrubbed(self, error: GatewayError) -> GatewayError:
-        return without_key(error, self._api_key)
+        return masked_error(error, self.masker)
+
+
+def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
+    """(`url` without its `user:password@`, the decoded (user, password)); None when it has
+    none. The credentials are sent as `Authorization: Basic` (what curl and browsers do with
+    them) unless the key already takes that header; they are never shown: labels, logs and
+    messages name the URL without them."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def upstream_secrets(
+    api_key: str | None,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    credentials: tuple[str, str] | None,
+) -> list[str]:
+    """What must never leave the gateway: the key, the value of every credential header sent
+    (and its token without the scheme word), secret query values (`config.Secret`), and the
+    URL's password (its user too, when long enough to be a key)."""
+    found: list[str] = [api_key or ""]
+    for name, value in headers.items():
+        if name.lower() in SECRET_HEADERS:
+            found += [value, value.partition(" ")[2]]
+    found += [value for value in query.values() if type(value) is not str]
+    if credentials:
+        user, password = credentials
+        found += [password, user if len(user) >= 16 else ""]
+    return [secret for secret in found if secret]
 
 
 def request_headers(
@@ -239,11 +285,15 @@ def parse_answer(raw: bytes, label: str) -> dict[str, Any]:
     return doc
 
 
-def without_key(error: GatewayError, api_key: str | None) -> GatewayError:
-    """`error` with the key masked in its message (an upstream may quote it back)."""
-    if api_key and api_key in error.message:
-        error.message = error.message.replace(api_key, "***")
-        error.args = (error.message,)
+def masked_error(error: GatewayError, masker: Masker) -> GatewayError:
+    """`error` with the upstream's secrets masked in its message and headers (an upstream may
+    quote them back)."""
+    message = masker.text(error.message)
+    if message != error.message:
+        error.message = message
+        error.args = (message,)
+    for name, value in error.headers.items():
+        error.headers[name] = masker.text(value)
     return error
 
 

@@ -18,8 +18,17 @@ import aiohttp
 from yarl import URL
 
 from claude_gw.errors import GatewayError, UpstreamError, UpstreamTimeout
+from claude_gw.logs.redact import Masker
 from claude_gw.translate.errors import upstream_http_error
-from claude_gw.upstream import encode_body, parse_answer, request_headers, without_key
+from claude_gw.upstream import (
+    basic_auth,
+    encode_body,
+    masked_error,
+    parse_answer,
+    request_headers,
+    split_userinfo,
+    upstream_secrets,
+)
 
 
 class AiohttpUpstream:
@@ -40,11 +49,14 @@ class AiohttpUpstream:
         """`timeout`: seconds for a whole call, connecting included (None: no limit)."""
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.base_url = base_url.rstrip("/")
+        self.base_url, credentials = split_userinfo(base_url.rstrip("/"))
         self.url = URL(f"{self.base_url}{path}")  # parsed once, not on every request
         self.label = f"{provider} at {self.base_url}"
         self._api_key = api_key
         self._headers = request_headers(api_key, auth_header, extra_headers)
+        if credentials and "authorization" not in self._headers:
+            self._headers["authorization"] = basic_auth(*credentials)
+        self.masker = Masker(upstream_secrets(api_key, self._headers, {}, credentials))
 
     async def complete(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """POST `body`; the parsed JSON object and the response headers (names lower-cased)."""
@@ -61,7 +73,11 @@ class AiohttpUpstream:
             error = upstream_http_error(status, raw, headers, upstream=self.label)
             error.upstream_status = status
             raise self._scrubbed(error)
-        return parse_answer(raw, self.label), {k.lower(): v for k, v in headers.items()}
+        try:
+            answer = parse_answer(raw, self.label)
+        except GatewayError as error:
+            raise self._scrubbed(error) from None
+        return answer, {k.lower(): v for k, v in headers.items()}
 
     def _transport_error(self, exc: BaseException) -> GatewayError:
         reason = str(exc) or type(exc).__name__
@@ -77,4 +93,4 @@ class AiohttpUpstream:
         )
 
     def _scrubbed(self, error: GatewayError) -> GatewayError:
-        return without_key(error, self._api_key)
+        return masked_error(error, self.masker)

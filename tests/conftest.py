@@ -74,10 +74,13 @@ def _reports_version(binary: Path) -> bool:
 
 @pytest.fixture
 def simulator():
-    """The simulated OpenAI backend, instant (no sleeps) unless a test asks otherwise."""
-    from claude_gw.simulated import Simulator
+    """The simulated OpenAI backend, instant (no sleeps) unless a test asks otherwise, with a
+    `recorder` for the tests that check what the gateway sent upstream."""
+    from claude_gw.simulated import RequestRecorder, Simulator
 
-    return Simulator(time_scale=0.0, api_key="sk-test-upstream-key-0123456789")
+    return Simulator(
+        time_scale=0.0, api_key="sk-test-upstream-key-0123456789", recorder=RequestRecorder()
+    )
 
 
 @pytest.fixture

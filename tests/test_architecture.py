@@ -14,8 +14,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "claude_gw"
 ALLOWED = {
     "claude_gw.translate": ("claude_gw.wire", "claude_gw.errors", "claude_gw.translate"),
     "claude_gw.logs": ("claude_gw.wire", "claude_gw.errors", "claude_gw.logs", "claude_gw.tokens"),
-    "claude_gw.upstream": ("claude_gw.errors", "claude_gw.translate", "claude_gw.wire"),
+    # logs.redact is pure: the senders mask their secrets in the errors they raise
+    "claude_gw.upstream": (
+        "claude_gw.errors",
+        "claude_gw.translate",
+        "claude_gw.wire",
+        "claude_gw.logs.redact",
+    ),
     "claude_gw.upstream_aiohttp": (
+        "claude_gw.logs.redact",
         "claude_gw.errors",
         "claude_gw.translate",
         "claude_gw.wire",
@@ -36,7 +43,7 @@ ALLOWED = {
         "claude_gw.listener",
     ),
     "claude_gw.capture": ("claude_gw.config", "claude_gw.server", "claude_gw.logs"),
-    "claude_gw.kong": ("claude_gw.kong", "claude_gw.config"),
+    "claude_gw.kong": ("claude_gw.kong", "claude_gw.config", "claude_gw.auth"),
     "claude_gw.analysis": ("claude_gw.analysis", "claude_gw.logs"),
     # the replay engine speaks to upstreams the way the gateway does: through its dialects
     "claude_gw.replay": (
@@ -59,7 +66,8 @@ ALLOWED = {
         "claude_gw.wire",
         "claude_gw.listener",
     ),
-    "claude_gw.config": ("claude_gw.errors",),
+    "claude_gw.config": ("claude_gw.errors", "claude_gw.auth"),
+    "claude_gw.auth": ("claude_gw.errors",),
     "claude_gw.tokens": ("claude_gw.wire",),
     "claude_gw.aio": (),
     "claude_gw.listener": ("claude_gw", "claude_gw.aio"),

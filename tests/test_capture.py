@@ -12,15 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from claude_gw.auth import read_client_keys
 from claude_gw.capture import (
     PLACEHOLDER_KEY,
     RecordFollower,
+    check_pass_env,
     client_env,
     describe_record,
     read_records,
     run_capture,
 )
-from claude_gw.config import ModelRule, Settings
+from claude_gw.config import ModelRule, Secret, Settings
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
 
@@ -56,7 +58,121 @@ def test_client_env_points_the_cli_at_the_gateway_and_follows_the_model_map():
     )
     assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
     assert env["ANTHROPIC_API_KEY"] == PLACEHOLDER_KEY and env["HOME"] == "/h"
-    assert "ANTHROPIC_API_KEY" not in client_env("u", settings, {"ANTHROPIC_AUTH_TOKEN": "t"})
+    assert "ANTHROPIC_AUTH_TOKEN" not in client_env("u", settings, {"ANTHROPIC_AUTH_TOKEN": "t"})
+
+
+# What a gateway's environment may hold; none of it may reach the command.
+SECRETS = {
+    "OPENAI_API_KEY": UPSTREAM_KEY,
+    "ANTHROPIC_API_KEY": "sk-ant-api03-the-operators-own-key",
+    "ANTHROPIC_AUTH_TOKEN": "the-operators-anthropic-token-000",
+    "DECK_OPENAI_API_KEY": "sk-deck-substituted-key-0000000",
+    "CLAUDE_GW_API_KEY_FILE": "/secrets/openai.key",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-access-key-00000000",
+    "GITHUB_TOKEN": "ghp_github-token-000000000000000",
+    "CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-claude-login-token",
+    "DATABASE_URL": "postgres://app:hunter2-password@db/app",
+    "COPY_OF_THE_KEY": f"prefix-{UPSTREAM_KEY}",  # passed by --pass-env, still dropped
+}
+
+
+def secrets_with_key_file(tmp_path: Path) -> dict[str, str]:
+    """SECRETS, with CLAUDE_GW_API_KEY_FILE naming a real file (the gateway reads it)."""
+    key_file = tmp_path / "openai.key"
+    key_file.write_text(UPSTREAM_KEY + "\n")
+    return {**SECRETS, "CLAUDE_GW_API_KEY_FILE": str(key_file)}
+
+
+# What a CLI needs and gets.
+NEEDED = {
+    "HOME": "/home/someone",
+    "TERM": "xterm-256color",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "TZ": "UTC",
+    "XDG_CONFIG_HOME": "/home/someone/.config",
+    "CLAUDE_CONFIG_DIR": "/home/someone/.claude",
+    "CLAUDE_CODE_MAX_OUTPUT_TOKENS": "4096",
+    "DISABLE_AUTOUPDATER": "1",
+}
+
+
+def test_client_env_is_an_allow_list_with_none_of_the_gateways_secrets():
+    settings = Settings(api_key=Secret(UPSTREAM_KEY))
+    environ = {**SECRETS, **NEEDED, "PATH": "/usr/bin", "PROJECT_FLAG": "on"}
+    env = client_env(
+        "http://127.0.0.1:9/capture/x", settings, environ, pass_env=["COPY_OF_THE_KEY"]
+    )
+    assert not set(SECRETS) - {"ANTHROPIC_API_KEY"} & set(env)
+    assert not any(value in "\n".join(env.values()) for value in SECRETS.values())
+    assert {name: env[name] for name in NEEDED} == NEEDED
+    assert env["ANTHROPIC_API_KEY"] == PLACEHOLDER_KEY
+    assert "PROJECT_FLAG" not in env  # not needed by a CLI: only with --pass-env
+    assert client_env("u", settings, environ, pass_env=["PROJECT_FLAG"])["PROJECT_FLAG"] == "on"
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "DECK_OPENAI_API_KEY", "CLAUDE_GW_X", "AWS_X"])
+def test_pass_env_refuses_the_gateways_own_variables(name):
+    with pytest.raises(ValueError, match=f"--pass-env {name}: the gateway's keys"):
+        check_pass_env([name])
+
+
+def test_client_env_hands_the_command_the_first_client_key(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("client-key-one-0123456789\nclient-key-two-0123456789\n")
+    settings = Settings(client_auth=read_client_keys(keys))
+    env = client_env("u", settings, {"ANTHROPIC_API_KEY": "sk-ant-mine"})
+    assert env["ANTHROPIC_API_KEY"] == "client-key-one-0123456789"
+
+
+PRINT_ENV = "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], 'w'))"
+
+
+def test_the_command_sees_no_secret_of_the_gateways_environment(tmp_path):
+    dump = tmp_path / "env.json"
+    secrets = secrets_with_key_file(tmp_path)
+    result = capture(
+        tmp_path,
+        *("--upstream", "simulated", "--pass-env", "COPY_OF_THE_KEY"),
+        *("--", sys.executable, "-c", PRINT_ENV, str(dump)),
+        env={**secrets, **NEEDED},
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(dump.read_text())
+    leaked = [name for name, value in secrets.items() if value in json.dumps(seen)]
+    assert leaked == []
+    assert seen["ANTHROPIC_API_KEY"] == PLACEHOLDER_KEY
+    assert seen["ANTHROPIC_BASE_URL"].startswith("http://127.0.0.1:")
+    assert {name: seen[name] for name in NEEDED} == NEEDED
+
+
+def test_pass_env_of_a_gateway_key_is_a_one_line_error(tmp_path):
+    result = capture(
+        tmp_path, "--upstream", "simulated", "--pass-env", "OPENAI_API_KEY", "--", "true"
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("claude-gw: capture: --pass-env OPENAI_API_KEY:")
+
+
+def test_with_client_keys_the_command_gets_one_and_other_clients_are_refused(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("capture-client-key-0123456789\n")
+    script = (
+        "import os, httpx\n"
+        "url = os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages'\n"
+        "body = {'model': 'gpt-4.1', 'max_tokens': 50,"
+        " 'messages': [{'role': 'user', 'content': '[sim:reply ok]'}]}\n"
+        "key = {'x-api-key': os.environ['ANTHROPIC_API_KEY']}\n"
+        "for headers in (key, {'x-api-key': 'x' * 30}):\n"
+        "    print(httpx.post(url, json=body, headers=headers, timeout=30).status_code)\n"
+    )
+    result = capture(
+        tmp_path,
+        *("--upstream", "simulated", "--client-key-file", str(keys)),
+        *("--", sys.executable, "-c", script),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "401"]
 
 
 def test_capture_returns_the_commands_exit_status_and_prints_a_summary(tmp_path):
@@ -297,7 +413,9 @@ def test_env_prints_export_lines_that_follow_the_model_options():
 # --------------------------------------------------------------------------- real Claude CLI
 
 
-def claude_capture(tmp_path, claude_cli, fake_openai, prompt, *claude_args, gateway_args=()):
+def claude_capture(
+    tmp_path, claude_cli, fake_openai, prompt, *claude_args, gateway_args=(), extra_env=None
+):
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env = {
@@ -305,6 +423,7 @@ def claude_capture(tmp_path, claude_cli, fake_openai, prompt, *claude_args, gate
         "CLAUDE_CONFIG_DIR": str(home / ".claude"),
         "TERM": "dumb",
         "LANG": "C.UTF-8",
+        **(extra_env or {}),
     }
     result = capture(
         tmp_path,
@@ -342,6 +461,23 @@ def test_capture_records_a_claude_cli_bash_round_trip(tmp_path, claude_cli, fake
 
 
 @pytest.mark.cli
+def test_a_model_run_env_command_in_the_claude_cli_prints_no_gateway_secret(
+    tmp_path, claude_cli, fake_openai, simulator
+):
+    """The attack: a model (or a prompt injection) has the CLI's Bash tool print the
+    environment, and the output goes back to the model."""
+    prompt = '[sim:tool Bash {"command": "env", "description": "Print the environment"}]'
+    secrets = secrets_with_key_file(tmp_path)
+    claude_capture(
+        tmp_path, claude_cli, fake_openai, prompt, "--allowedTools", "Bash", extra_env=secrets
+    )
+    tool_messages = [m for m in simulator.recorder.bodies[-1]["messages"] if m["role"] == "tool"]
+    printed = tool_messages[-1]["content"]
+    assert "ANTHROPIC_BASE_URL=http://127.0.0.1:" in printed  # it is the env output
+    assert [name for name, value in secrets.items() if value in printed] == []
+
+
+@pytest.mark.cli
 def test_capture_maps_a_haiku_subagent_to_the_small_model(
     tmp_path, claude_cli, fake_openai, simulator
 ):
@@ -364,9 +500,9 @@ def test_capture_maps_a_haiku_subagent_to_the_small_model(
     )
     assert out["result"].startswith("Tool Agent returned:")
     # The subagent's answer came back to the main loop as the Agent tool's result.
-    tool_messages = [m for m in simulator.stats.bodies[-1]["messages"] if m["role"] == "tool"]
+    tool_messages = [m for m in simulator.recorder.bodies[-1]["messages"] if m["role"] == "tool"]
     assert "subagent-was-here" in tool_messages[-1]["content"]
-    models = [body["model"] for body in simulator.stats.bodies]
+    models = [body["model"] for body in simulator.recorder.bodies]
     assert models.count("gpt-5-nano") == 1 and models.count("gpt-5-mini") == 2
     (sub,) = [r for r in records if r["ai"]["proxy"]["meta"]["request_model"] == "gpt-5-nano"]
     assert sub["claude_gw"]["agent_id"]  # x-claude-code-agent-id: only on subagent requests
@@ -398,7 +534,7 @@ def test_a_body_over_the_limit_makes_the_cli_compact_and_finish(
     too_long = [r for r in records if r["response"]["status"] == 400]
     assert all(r["claude_gw"]["error_message"].startswith("prompt is too long") for r in too_long)
     compaction = [
-        b for b in simulator.stats.bodies if "CRITICAL: Respond with TEXT ONLY" in json.dumps(b)
+        b for b in simulator.recorder.bodies if "CRITICAL: Respond with TEXT ONLY" in json.dumps(b)
     ]
     assert compaction, "the CLI sent no compaction request"
 
@@ -437,3 +573,24 @@ def test_capture_keeps_the_terminal_for_an_interactive_command(tmp_path):
         os.close(terminal)
         os.close(controller)
     assert result.returncode == 0, result.stderr
+
+
+def test_env_exports_the_first_client_key_and_unsets_the_shells_token(tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text("env-client-key-0123456789\nenv-client-key-9876543210\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "claude_gw", "env", "--client-key-file", str(keys)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={
+            "PATH": os.environ["PATH"],
+            "ANTHROPIC_API_KEY": "sk-ant-mine",
+            "ANTHROPIC_AUTH_TOKEN": "my-token",
+        },
+    )
+    lines = result.stdout.splitlines()
+    assert "export ANTHROPIC_API_KEY=env-client-key-0123456789" in lines
+    assert lines[-1] == "unset ANTHROPIC_AUTH_TOKEN"
+    assert "sk-ant-mine" not in result.stdout and "my-token" not in result.stdout

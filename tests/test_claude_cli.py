@@ -152,7 +152,7 @@ def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(
     assert out["is_error"] is False
     records = served.records()
     messages = [r for r in records if r["claude_gw"]["endpoint"] == "messages"]
-    assert len(messages) == len(simulator.stats.bodies) == 1
+    assert len(messages) == len(simulator.recorder.bodies) == 1
     (record,) = messages
     assert record["claude_gw"]["session_id"] == out["session_id"]
     assert record["claude_gw"]["client"].startswith("claude-cli/2.1.331")
@@ -172,7 +172,7 @@ def test_cli_bash_tool_round_trip(claude_cli, served, tmp_path, simulator):
     assert "hello-from-tool" in out["result"]
     assert out["num_turns"] == 2
     # The second upstream request carries the command's output as an OpenAI tool message.
-    tool_messages = [m for m in simulator.stats.bodies[-1]["messages"] if m["role"] == "tool"]
+    tool_messages = [m for m in simulator.recorder.bodies[-1]["messages"] if m["role"] == "tool"]
     assert "hello-from-tool" in tool_messages[-1]["content"]
     records = [r for r in served.records() if r["claude_gw"]["endpoint"] == "messages"]
     assert len(records) == 2
@@ -285,4 +285,4 @@ def test_cli_bash_round_trip_through_the_responses_api_keeps_its_reasoning(
     assert "via-responses" in out["result"]
     assert out["num_turns"] == 2
     assert simulator.stats.reasoning_items_received == 1
-    assert all(path.endswith("/responses") for path in simulator.stats.paths[1:])
+    assert all(path.endswith("/responses") for path in simulator.recorder.paths[1:])

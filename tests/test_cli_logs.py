@@ -82,9 +82,9 @@ def test_summary_table_and_csv_formats(mixed_logs):
         "model",
         "requests",
         "error_rate",
-        "p50_latency_ms",
-        "p95_latency_ms",
-        "p50_ttft_ms",
+        "p50_latency_s",
+        "p95_latency_s",
+        "p50_ttft_s",
         "tokens_per_s",
         "cached_tokens",
         "reasoning_share",
@@ -118,3 +118,133 @@ def test_logs_of_a_missing_file_is_one_clear_line(tmp_path):
     result = run_logs("summary", str(tmp_path / "nope.json"), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("claude-gw: logs:") and "Traceback" not in result.stderr
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_the_table_is_in_human_formats(tmp_path):
+    table = run_logs("summary", str(DATA / "kong-3.13.json"), cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    rows = {line.split("|")[1].strip(): line for line in table.stdout.splitlines()[2:]}
+    gpt5_mini = [cell.strip() for cell in rows["gpt-5-mini"].split("|")[1:-1]]
+    header = [cell.strip() for cell in table.stdout.splitlines()[0].split("|")[1:-1]]
+    cells = dict(zip(header, gpt5_mini, strict=True))
+    # 4 calls; latencies 1846, 9219, 4412, 6790 ms: the median (4412 + 6790) / 2 = 5601 ms
+    assert cells["p50_latency_s"] == "5.60"
+    assert cells["prompt_tokens"] == "29,856"
+    # (212*0.25 + 87*2 + 14231*0.25 + 612*2 + 1564*0.25 + 13824*0.025 + 241*2 + 25*0.25
+    #  + 456*2) / 1e6 = $0.0071456, computed: Kong logged 0 (no costs configured)
+    assert (cells["cost"], cells["computed"]) == ("$0.007146", "4")
+    assert cells["error_rate"] == "0.0%"
+
+
+@pytest.mark.parametrize(
+    ("by", "first"),
+    [
+        ("capture", "hello-bash"),
+        ("agent", "main"),
+        ("target", "(original)"),
+        ("cost_source", "logged"),
+        ("provider", "simulated"),
+        ("session", "4aaed2d1-8154-43f5-868e-c81eb0c45b23"),
+    ],
+)
+def test_summary_groups_by_every_documented_key(tmp_path, by, first):
+    result = run_logs(
+        "summary", "--by", by, "--format", "json", str(DATA / "claude_gw-sessions.json"),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows[0][by if by != "session" else "session_id"] == first
+    assert sum(row["requests"] for row in rows) == 7
+
+
+def test_since_and_until_keep_the_requests_in_the_window(tmp_path):
+    # data/kong-3.13.json: 13 calls on 2025-12-10, data/claude_gw-sessions.json: 7 in 2026-11
+    files = [str(DATA / "kong-3.13.json"), str(DATA / "claude_gw-sessions.json")]
+
+    def total(*window: str) -> int:
+        result = run_logs("summary", "--format", "json", *window, *files, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return sum(row["requests"] for row in json.loads(result.stdout))
+
+    assert total() == 20
+    assert total("--since", "2026-01-01") == 7
+    assert total("--until", "2025-12-10") == 13  # a bare date includes that whole day
+    assert total("--since", "2025-12-10T15:30", "--until", "2025-12-11") < 13
+
+
+def test_a_window_without_requests_says_so_and_fails(tmp_path):
+    result = run_logs(
+        "summary", "--until", "2020-01-01", str(DATA / "kong-3.13.json"), cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "no records before 2020-01-02 00:00 UTC in" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_date_is_refused_by_the_option(tmp_path):
+    result = run_logs("summary", "--since", "yesterday", str(DATA / "kong-3.13.json"), cwd=tmp_path)
+    assert result.returncode == 2 and "not an ISO date or time: 'yesterday'" in result.stderr
+
+
+@pytest.mark.parametrize(("mode", "cost"), [("logged", 0.0), ("auto", 0.0071456)])
+def test_the_cost_option_picks_the_cost_mode(tmp_path, mode, cost):
+    result = run_logs(
+        "summary", "--cost", mode, "--format", "json", str(DATA / "kong-3.13.json"), cwd=tmp_path
+    )
+    rows = {row["model"]: row for row in json.loads(result.stdout)}
+    assert rows["gpt-5-mini"]["cost"] == pytest.approx(cost)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"", id="empty_file"),
+        pytest.param(b"# a README\n\nsome text\n", id="not_a_log"),
+    ],
+)
+def test_input_without_records_names_the_file_and_fails(tmp_path, content):
+    path = tmp_path / "notes.md"
+    path.write_bytes(content)
+    result = run_logs("summary", str(path), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == f"claude-gw: logs: no records in {path}"
+
+
+def test_convert_into_a_missing_directory_is_one_clear_line(tmp_path):
+    out = tmp_path / "missing" / "all.parquet"
+    result = run_logs("convert", str(DATA / "kong-3.13.json"), "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"claude-gw: logs: cannot write {out}: no directory {str(out.parent)!r}"
+    )
+
+
+def test_convert_keeps_the_cost_columns(tmp_path):
+    out = tmp_path / "kong.parquet"
+    result = run_logs(
+        "convert", "--cost", "calculate", str(DATA / "kong-3.13.json"), "-o", str(out),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    frame = read_parquet(out)
+    assert_frame_equal(frame, read_logs(DATA / "kong-3.13.json", cost="calculate"))
+    assert set(frame["cost_source"].to_list()) == {"computed", "none"}
+
+
+def test_every_option_of_summary_and_convert_has_help():
+    import argparse
+
+    from claude_gw.cli import build_parser
+
+    def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        return dict(action.choices)
+
+    logs = subparsers(build_parser())["logs"]
+    for name, parser in subparsers(logs).items():
+        for action in parser._actions:
+            assert action.help, (name, action.dest)

@@ -96,8 +96,8 @@ def test_the_tutorials_three_files_serve_its_route_with_its_model_and_log(
         assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found_error"
     finally:
         served.stop()
-    assert [body["model"] for body in simulator.stats.bodies] == ["gpt-5-mini", "gpt-5-mini"]
-    assert simulator.stats.headers[-1]["authorization"] == f"Bearer {UPSTREAM_KEY}"
+    assert [body["model"] for body in simulator.recorder.bodies] == ["gpt-5-mini", "gpt-5-mini"]
+    assert simulator.recorder.headers[-1]["authorization"] == f"Bearer {UPSTREAM_KEY}"
     lines = records(tmp_path)
     assert len(lines) == 3
     assert {line["route"]["name"] for line in lines} == {"example-route"}
@@ -254,7 +254,7 @@ def test_model_options_allow_override_and_model_name_header_follow_kong(
         assert theirs.headers["x-kong-llm-model"] == "openai/gpt-4.1"
     finally:
         served.stop()
-    sent = simulator.stats.bodies[-1]
+    sent = simulator.recorder.bodies[-1]
     assert sent["max_completion_tokens"] == 321 and sent["temperature"] == 0.5
 
 
@@ -282,9 +282,66 @@ def test_provider_anthropic_passes_requests_through_to_an_anthropic_upstream(
         assert answer.json()["content"][0]["text"] == "passed through"
     finally:
         served.stop()
-    assert simulator.stats.paths[-1] == "/v1/messages"
-    assert simulator.stats.headers[-1]["x-api-key"] == UPSTREAM_KEY
-    assert simulator.stats.bodies[-1]["model"] == "claude-sonnet-4-6"
+    assert simulator.recorder.paths[-1] == "/v1/messages"
+    assert simulator.recorder.headers[-1]["x-api-key"] == UPSTREAM_KEY
+    assert simulator.recorder.bodies[-1]["model"] == "claude-sonnet-4-6"
     (line,) = records(tmp_path)
     assert line["ai"]["proxy"]["meta"]["provider_name"] == "anthropic"
     assert line["ai"]["proxy"]["usage"]["completion_tokens"] > 0
+
+
+CONSUMER_KEY = "kong-consumer-key-0123456789"
+
+
+def key_auth_document(tmp_path: Path) -> Path:
+    """A fourth file: a global key-auth reading x-api-key (what the Claude CLI sends) and one
+    consumer whose key comes from the environment, as decK writes secrets."""
+    document = {
+        "_format_version": "3.0",
+        "plugins": [{"name": "key-auth", "config": {"key_names": ["x-api-key"]}}],
+        "consumers": [
+            {
+                "username": "team-a",
+                "keyauth_credentials": [{"key": '${{ env "DECK_TEAM_A_KEY" }}'}],
+            }
+        ],
+    }
+    path = tmp_path / "4-key-auth.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def test_a_key_auth_plugin_lets_only_consumers_keys_through(tmp_path, tutorial, simulator):
+    import anthropic
+
+    served = Served(
+        tmp_path, *tutorial, key_auth_document(tmp_path), env={"DECK_TEAM_A_KEY": CONSUMER_KEY}
+    )
+    try:
+        assert "clients:  1 key from Kong key-auth (1 consumer keys)" in served.banner
+        ask = {"model": "gpt-5-mini", "max_tokens": 2000}
+        messages = [{"role": "user", "content": "[sim:reply hi]"}]
+        # The SDK sends its api_key as a bearer token, which key-auth does not read (Kong's
+        # rule); x-api-key is what the Claude CLI sends.
+        as_the_cli = {"x-api-key": CONSUMER_KEY}
+        with anthropic.Anthropic(
+            base_url=served.url, api_key="unread", default_headers=as_the_cli, max_retries=0
+        ) as c:
+            assert c.messages.create(**ask, messages=messages).content[0].text == "hi"  # type: ignore[call-overload, union-attr]
+        with anthropic.Anthropic(base_url=served.url, api_key=CONSUMER_KEY, max_retries=0) as c:
+            with pytest.raises(anthropic.AuthenticationError) as raised:
+                c.messages.create(**ask, messages=messages)  # type: ignore[call-overload]
+        assert raised.value.body["error"]["message"] == "No API key found in request"  # type: ignore[index]
+        wrong = httpx.post(
+            f"{served.url}/v1/messages", json={}, headers={"x-api-key": "x" * 30}, timeout=30
+        )
+        assert wrong.status_code == 401 and wrong.json()["error"]["message"] == "Unauthorized"
+        missing = httpx.post(f"{served.url}/v1/messages", json={}, timeout=30)
+        assert missing.status_code == 401
+        assert missing.json()["error"]["message"] == "No API key found in request"
+    finally:
+        served.stop()
+    logged = records(tmp_path)
+    assert [r["response"]["status"] for r in logged] == [200, 401, 401, 401]
+    assert CONSUMER_KEY not in json.dumps(logged)
+    assert len(simulator.recorder.bodies) == 1  # the refused requests cost nothing upstream

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import os
 import time
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from claude_gw.simulated import (
     PROFILES,
     ModelProfile,
+    RequestRecorder,
     Simulator,
     asgi_app,
     profile_for,
@@ -57,7 +60,7 @@ def wait_for(condition: Any, seconds: float = 5.0) -> bool:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[Simulator, str]]:
-    sim = Simulator(time_scale=0)
+    sim = Simulator(time_scale=0, recorder=RequestRecorder())
     with ServerThread(asgi_app(sim)) as server:
         yield sim, f"{server.base_url}/v1"
 
@@ -429,8 +432,8 @@ def test_stats_record_what_the_client_sent_upstream(served: tuple[Simulator, str
     sim, base_url = served
     with openai.OpenAI(base_url=base_url, api_key="sk-seen", max_retries=0) as c:
         c.chat.completions.create(model="gpt-4.1", messages=user("recorded?"), user="u-42")
-    assert sim.stats.bodies[-1]["user"] == "u-42"
-    assert sim.stats.headers[-1]["authorization"] == "Bearer sk-seen"
+    assert sim.recorder.bodies[-1]["user"] == "u-42"
+    assert sim.recorder.headers[-1]["authorization"] == "Bearer sk-seen"
 
 
 # --------------------------------------------------------------------------- httpx transport
@@ -786,3 +789,47 @@ def test_the_default_reply_quotes_the_prompt_not_the_clis_reminders():
     content = "<system-reminder>\nAttribution for git commits ...\n</system-reminder>\n\nsay hi"
     assert last_user_text([{"role": "user", "content": content}]) == "say hi"
     assert last_user_text([{"role": "user", "content": "plain"}]) == "plain"
+
+
+def resident_bytes() -> int:
+    """This process's resident set size (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def large_request(number: int) -> bytes:
+    """A chat request of about 100 KB (27 bytes x 3800 = 102,600 bytes of text)."""
+    text = f"request {number} " + "lorem ipsum dolor sit amet " * 3800
+    return orjson.dumps({"model": "gpt-5-mini", "messages": user(text)})
+
+
+def resident_growth_over(sim: Simulator, requests: int) -> int:
+    """Resident bytes gained while `sim` answers `requests` large requests (after a warm-up)."""
+
+    async def send(count: int) -> None:
+        for number in range(count):
+            answer = await sim.respond("POST", "/v1/chat/completions", {}, large_request(number))
+            async for _ in answer.body:
+                pass
+
+    asyncio.run(send(10))  # the tokenizer and the allocator's first arenas
+    gc.collect()
+    before = resident_bytes()
+    asyncio.run(send(requests))
+    gc.collect()
+    return resident_bytes() - before
+
+
+def test_the_simulator_keeps_no_request_bodies_without_a_recorder() -> None:
+    """300 requests of 100 KB once kept about 30 MB of bodies (plus headers and paths) for as
+    long as the process ran; without a recorder nothing of them stays."""
+    sim = Simulator(time_scale=0)
+    assert sim.recorder is None
+    assert resident_growth_over(sim, 300) < 5_000_000  # kept bodies: 300 x 100 KB = 30 MB
+
+
+def test_a_recorder_keeps_every_request_so_the_measurement_sees_what_is_kept() -> None:
+    recorder = RequestRecorder()
+    sim = Simulator(time_scale=0, recorder=recorder)
+    assert resident_growth_over(sim, 300) > 25_000_000  # 300 x 100 KB = 30 MB kept
+    assert len(recorder.bodies) == len(recorder.paths) == 310  # with the 10 warm-up requests

@@ -15,7 +15,13 @@ import httpx
 import pytest
 
 from claude_gw.server.dialects import AnthropicPassthrough
-from claude_gw.simulated import ModelProfile, Simulator, asgi_app, simulated_transport
+from claude_gw.simulated import (
+    ModelProfile,
+    RequestRecorder,
+    Simulator,
+    asgi_app,
+    simulated_transport,
+)
 from claude_gw.simulated.common import CUT_AFTER_EVENTS
 from claude_gw.translate.sse import SSEDecoder
 from tests.servers import ServerThread
@@ -44,7 +50,7 @@ def sse_events(raw: bytes) -> list[tuple[str | None, dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[Simulator, str]]:
-    sim = Simulator(time_scale=0)
+    sim = Simulator(time_scale=0, recorder=RequestRecorder())
     with ServerThread(asgi_app(sim)) as server:
         yield sim, server.base_url
 
@@ -459,7 +465,7 @@ def test_the_gateway_passthrough_reads_usage_stop_reason_and_tool_calls_from_the
     usage = passthrough.usage
     assert usage and usage["completion_tokens"] == oneshot["usage"]["output_tokens"]
     assert usage["prompt_tokens"] == oneshot["usage"]["input_tokens"]
-    assert served[0].stats.paths[-1] == "/v1/messages"
+    assert served[0].recorder.paths[-1] == "/v1/messages"
 
 
 def transport_client(sim: Simulator) -> httpx.AsyncClient:

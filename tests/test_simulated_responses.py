@@ -14,7 +14,13 @@ import httpx
 import openai
 import pytest
 
-from claude_gw.simulated import ModelProfile, Simulator, asgi_app, simulated_transport
+from claude_gw.simulated import (
+    ModelProfile,
+    RequestRecorder,
+    Simulator,
+    asgi_app,
+    simulated_transport,
+)
 from claude_gw.simulated.common import CUT_AFTER_EVENTS
 from claude_gw.translate.models import target_for
 from claude_gw.translate.responses import (
@@ -48,7 +54,7 @@ def sse_events(raw: bytes) -> list[tuple[str | None, dict[str, Any]]]:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[Simulator, str]]:
-    sim = Simulator(time_scale=0)
+    sim = Simulator(time_scale=0, recorder=RequestRecorder())
     with ServerThread(asgi_app(sim)) as server:
         yield sim, f"{server.base_url}/v1"
 
@@ -167,7 +173,7 @@ def test_a_second_turn_carrying_the_reasoning_item_back_reports_the_tool_output(
     )
     assert reply.output_text == "Tool get_weather returned: 18C"
     assert sim.stats.reasoning_items_received == before + 1
-    assert sim.stats.bodies[-1]["input"][1]["type"] == "reasoning"
+    assert sim.recorder.bodies[-1]["input"][1]["type"] == "reasoning"
 
 
 def test_a_reasoning_item_kept_by_a_stored_response_may_come_back_by_id(
@@ -517,9 +523,9 @@ def test_stats_record_the_path_and_body_the_client_sent(
 ) -> None:
     sim = served[0]
     client.responses.create(model="gpt-4.1", input="recorded?", safety_identifier="u-42")
-    assert sim.stats.paths[-1] == "/v1/responses"
-    assert sim.stats.bodies[-1]["safety_identifier"] == "u-42"
-    assert sim.stats.headers[-1]["authorization"] == "Bearer sk-test"
+    assert sim.recorder.paths[-1] == "/v1/responses"
+    assert sim.recorder.bodies[-1]["safety_identifier"] == "u-42"
+    assert sim.recorder.headers[-1]["authorization"] == "Bearer sk-test"
 
 
 def test_the_in_process_transport_answers_the_responses_api_too() -> None:

@@ -7,16 +7,38 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from claude_gw.capture import CaptureResult, check_name, describe_record, run_capture
-from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
+from claude_gw.capture import (
+    CaptureResult,
+    check_name,
+    check_pass_env,
+    describe_record,
+    run_capture,
+)
+from claude_gw.cli import values
+from claude_gw.cli.options import (
+    CliError,
+    add_gateway_options,
+    env_help,
+    require_key,
+    settings_from,
+)
+from claude_gw.config import ENV
 
 EPILOG = """\
 The command runs with ANTHROPIC_BASE_URL pointing at the gateway, ANTHROPIC_MODEL and the
 ANTHROPIC_DEFAULT_{HAIKU,SONNET,OPUS}_MODEL variables following --model and --map, and
-CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1. It keeps your terminal: an interactive `claude`
-stays interactive. Every record it causes is labelled `claude_gw.capture = NAME` in the log.
-The exit status is the command's. With --follow, one line per record goes to stderr as the
-gateway logs it (best with `claude -p`: an interactive claude owns the terminal).
+CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1. ANTHROPIC_API_KEY is the first key of
+--client-key-file, else a placeholder. Nothing else of your environment reaches it but PATH,
+HOME, USER, LOGNAME, SHELL, PWD, TERM, COLORTERM, TERM_PROGRAM, COLUMNS, LINES, NO_COLOR,
+FORCE_COLOR, LANG, LANGUAGE, TZ, TMPDIR, TMP, TEMP, EDITOR, VISUAL, CLAUDE_CONFIG_DIR and the
+LC_*, XDG_*, CLAUDE_CODE_* and DISABLE_* variables without a word such as KEY, TOKEN, SECRET,
+PASSWORD, CREDENTIALS, AUTH, COOKIE or SESSION in their names; add others with --pass-env.
+The gateway's keys (OPENAI_API_KEY, ANTHROPIC_API_KEY, CLAUDE_GW_*, DECK_*, AWS_*) never
+do: the command runs model-written shell commands. It keeps your terminal: an interactive
+`claude` stays interactive. Every record it causes is labelled `claude_gw.capture = NAME`
+in the log. The exit status is the command's. With --follow, one line per record goes to
+stderr as the gateway logs it (best with `claude -p`: an interactive claude owns the
+terminal).
 
 examples:
   claude-gw capture --upstream simulated -- claude -p "say hi"
@@ -41,6 +63,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--gateway",
         metavar="URL",
+        type=values.http_url,
         help="use the gateway already running at URL instead of starting one; pass its --log "
         "to get the summary",
     )
@@ -49,6 +72,16 @@ def add_parser(commands: Any) -> None:
         action="store_true",
         help="print one line per record (time, model, status, tokens, stop reason, tool calls) "
         "to stderr as the gateway logs it",
+    )
+    parser.add_argument(
+        "--pass-env",
+        action="append",
+        metavar="NAME",
+        help=env_help(
+            "also pass environment variable NAME to the command (repeatable; variable: "
+            "comma-separated); the gateway's keys are refused",
+            "pass_env",
+        ),
     )
     add_gateway_options(parser)
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
@@ -72,6 +105,16 @@ def print_record(record: dict[str, Any]) -> None:
     print(describe_record(record), file=sys.stderr, flush=True)
 
 
+def pass_env_names(given: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """--pass-env names, else CLAUDE_GW_PASS_ENV's comma-separated ones; CliError for the
+    gateway's own secrets."""
+    names = given or [n.strip() for n in environ.get(ENV["pass_env"], "").split(",") if n.strip()]
+    try:
+        return check_pass_env(names)
+    except ValueError as exc:
+        raise CliError(f"capture: {exc}") from None
+
+
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not command:
@@ -84,6 +127,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             raise CliError(str(exc)) from None
     if not args.gateway:
         require_key(settings)
+    pass_env = pass_env_names(args.pass_env, environ)
     try:
         result = run_capture(
             command,
@@ -92,6 +136,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             gateway_url=args.gateway,
             environ=environ,
             on_record=print_record if args.follow else None,
+            pass_env=pass_env,
         )
     except FileNotFoundError:
         raise CliError(f"capture: command not found: {command[0]}") from None

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from claude_gw.capture import client_env
+from claude_gw.cli import values
 from claude_gw.cli.options import add_gateway_options, settings_from
 
 EXPORTED = (
@@ -26,11 +27,14 @@ def add_parser(commands: Any) -> None:
         "env",
         help="print the export lines that point a shell's claude at a running gateway",
         description='Print `export` lines for the Claude CLI: eval "$(claude-gw env)". The '
-        "model variables follow the same --model/--map options (and variables) as serve.",
+        "model variables follow the same --model/--map options (and variables) as serve; "
+        "ANTHROPIC_API_KEY is the first key of --client-key-file (else a placeholder), so "
+        "the output holds that key when one is given.",
     )
     parser.add_argument(
         "--gateway",
         metavar="URL",
+        type=values.http_url,
         help="the gateway's URL (default http://HOST:PORT from the options)",
     )
     parser.add_argument(
@@ -44,12 +48,13 @@ def export_lines(args: argparse.Namespace, environ: Mapping[str, str]) -> list[s
     settings = settings_from(args, environ)
     gateway = args.gateway or f"http://{settings.host}:{settings.port}"
     base_url = gateway.rstrip("/") + "/" + args.prefix.strip("/")
-    keep_key = {
-        k: v for k, v in environ.items() if k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-    }
-    env = client_env(base_url.rstrip("/"), settings, keep_key)
-    exported = [name for name in EXPORTED if not (name == "ANTHROPIC_API_KEY" and keep_key)]
-    return [f"export {name}={shlex.quote(env[name])}" for name in exported]
+    env = client_env(base_url.rstrip("/"), settings, {})
+    lines = [f"export {name}={shlex.quote(env[name])}" for name in EXPORTED]
+    # The shell's own Anthropic credentials must not reach the gateway: the key exported above
+    # is the gateway's client key (or a placeholder), and a token would be sent besides it.
+    if "ANTHROPIC_AUTH_TOKEN" in environ:
+        lines.append("unset ANTHROPIC_AUTH_TOKEN")
+    return lines
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -55,6 +55,8 @@ def read_files(paths: Sequence[str]) -> list[tuple[str, str]]:
             files.append((path, Path(path).read_text(encoding="utf-8")))
         except OSError as exc:
             raise CliError(f"cannot read the Kong config {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise CliError(f"the Kong config {path} is not UTF-8 text") from None
     return files
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from claude_gw.cli import values
 from claude_gw.config import (
     DEFAULT_LONG_CONTEXT_TOKENS,
     DEFAULT_MODEL,
@@ -19,6 +20,7 @@ from claude_gw.config import (
     parse_model_rule,
     parse_pair,
     parse_size,
+    read_client_auth,
 )
 
 
@@ -40,7 +42,7 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
     add("--host", help=env_help("address to listen on (default 127.0.0.1)", "host"))
     add(
         "--port",
-        type=int,
+        type=values.port,
         help=env_help("port to listen on; 0 picks a free one (default 8000)", "port"),
     )
     add(
@@ -56,6 +58,15 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
         "--api-key-file",
         metavar="FILE",
         help=env_help("read the upstream key from FILE instead of OPENAI_API_KEY", "api_key_file"),
+    )
+    add(
+        "--client-key-file",
+        metavar="FILE",
+        help=env_help(
+            "accept only clients that send one of the keys in FILE (one per line, 16+ "
+            "characters) as x-api-key or Authorization: Bearer; others get a 401",
+            "client_key_file",
+        ),
     )
     add(
         "--model",
@@ -98,13 +109,13 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--connect-timeout",
-        type=float,
+        type=values.seconds,
         metavar="S",
         help=env_help("seconds to connect to the upstream (default 10)", "connect_timeout"),
     )
     add(
         "--read-timeout",
-        type=float,
+        type=values.seconds,
         metavar="S",
         help=env_help(
             "seconds to wait for upstream data before giving up (default 600)", "read_timeout"
@@ -112,7 +123,7 @@ def add_route_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--ping-interval",
-        type=float,
+        type=values.seconds,
         metavar="S",
         help=env_help(
             "send a stream ping after this many silent seconds (default 5)", "ping_interval"
@@ -187,7 +198,7 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--long-context-tokens",
-        type=int,
+        type=values.count,
         metavar="N",
         help=env_help(
             f"threshold for --long-context-model (default {DEFAULT_LONG_CONTEXT_TOKENS})",
@@ -204,6 +215,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         )
     rules = tuple(parse_model_rule(r, "--map") for r in args.model_map) if args.model_map else None
     settings = settings.with_options(
+        client_auth=read_client_auth(args.client_key_file),
         host=args.host,
         port=args.port,
         upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
@@ -246,6 +258,17 @@ def is_loopback(url: str) -> bool:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1); False for everything
+    else, including the wildcard addresses and names that would need resolving."""
+    if host.strip("[]") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 

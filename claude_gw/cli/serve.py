@@ -11,10 +11,19 @@ from typing import Any
 
 from claude_gw import __version__, aio, listener
 from claude_gw.cli.kong import add_kong_config_option, routes_from_kong
-from claude_gw.cli.options import CliError, add_gateway_options, require_key, settings_from
+from claude_gw.cli.options import (
+    CliError,
+    add_gateway_options,
+    env_help,
+    is_loopback_host,
+    require_key,
+    settings_from,
+)
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError
+from claude_gw.logs.redact import printable
 from claude_gw.server import runner
+from claude_gw.server.masking import console_text
 from claude_gw.upstream import Upstream
 
 EPILOG = """\
@@ -44,7 +53,51 @@ def add_parser(commands: Any) -> None:
     parser.add_argument(
         "--no-check", action="store_true", help="do not probe the upstream at startup"
     )
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=None,
+        help=env_help(
+            "listen on a non-loopback --host even though some route has no client keys "
+            "(anyone who reaches the port spends the upstream key); a warning is printed",
+            "allow_unauthenticated",
+        ),
+    )
     parser.set_defaults(run=run)
+
+
+def open_routes(routes: list[Settings]) -> list[str]:
+    """The names of the routes anyone who reaches the port may use (no client keys)."""
+    return [settings.name for settings in routes if settings.client_auth is None]
+
+
+def check_exposure(routes: list[Settings]) -> str | None:
+    """Refuse (CliError) to listen beyond loopback while a route takes requests without a
+    client key, unless `allow_unauthenticated` says the operator wants that: then the warning
+    to print is returned."""
+    host = routes[0].host
+    unprotected = open_routes(routes)
+    if is_loopback_host(host) or not unprotected:
+        return None
+    which = "" if unprotected == [routes[0].name] else f" (routes {', '.join(unprotected)})"
+    if not routes[0].allow_unauthenticated:
+        raise CliError(
+            f"refusing to listen on {host} without client keys{which}: anyone who can reach "
+            "the port would spend the upstream key. Give --client-key-file FILE (or a Kong "
+            "key-auth plugin), listen on 127.0.0.1, or pass --allow-unauthenticated"
+        )
+    return (
+        f"claude-gw: warning: listening on {host} without client keys{which} "
+        "(--allow-unauthenticated): anyone who can reach the port spends the upstream key"
+    )
+
+
+def client_line(settings: Settings) -> str:
+    auth = settings.client_auth
+    if auth is None:
+        return "  clients:  anyone who reaches the port (no client keys)"
+    count = len(auth.credentials)
+    return f"  clients:  {count} key{'' if count == 1 else 's'} from {auth.source}"
 
 
 def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
@@ -58,6 +111,7 @@ def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
     return [
         f"  upstream: {where}; {models}",
         f"  log:      {settings.log_path.resolve()} ({payloads})",
+        client_line(settings),
     ]
 
 
@@ -68,8 +122,9 @@ def startup_lines(routes: list[Settings], upstreams: list[Upstream], url: str) -
             lines.append(f"  route {settings.name} on {', '.join(settings.paths)}:")
         lines += route_lines(settings, upstream)
     prefix = routes[0].paths[0].rstrip("/") if routes[0].paths != ("/",) else "/anything"
+    key = "'<a client key>'" if routes[0].client_auth else "x"
     lines.append(
-        f"  use:      ANTHROPIC_BASE_URL={url}{prefix} ANTHROPIC_API_KEY=x "
+        f"  use:      ANTHROPIC_BASE_URL={url}{prefix} ANTHROPIC_API_KEY={key} "
         f"ANTHROPIC_MODEL={routes[0].model} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude"
     )
     return lines
@@ -80,7 +135,7 @@ async def check_upstream(upstream: Upstream) -> None:
         await upstream.check()
     except GatewayError as error:
         await upstream.client.aclose()
-        raise CliError(error.message) from None
+        raise CliError(console_text(upstream.masker, error.message)) from None
 
 
 async def close_all(upstreams: list[Upstream]) -> None:
@@ -113,7 +168,7 @@ async def serve(routes: list[Settings], *, check: bool) -> None:
         await close_all(upstreams)
         raise CliError(f"cannot open the log {exc.filename}: {exc.strerror}") from None
     lines = startup_lines(routes, upstreams, listener.url_of(sock))
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    print(printable("\n".join(lines), keep="\n"), file=sys.stderr, flush=True)
     # What start-up made (modules, the price table, the app) lives as long as the process:
     # frozen, the garbage collector's full passes no longer walk it on every request burst.
     gc.freeze()
@@ -121,12 +176,17 @@ async def serve(routes: list[Settings], *, check: bool) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    settings = settings_from(args, environ)
+    settings = settings_from(args, environ).with_options(
+        allow_unauthenticated=args.allow_unauthenticated
+    )
     if args.kong_config:
         routes = routes_from_kong(args.kong_config, settings, environ)
     else:
         routes = [settings]
     for route in routes:
         require_key(route)
+    warning = check_exposure(routes)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     aio.run(serve(routes, check=not args.no_check))
     return 0

@@ -3,11 +3,12 @@
 Contract: `load_deck(files, environ)` takes (filename, text) pairs (reading them is the caller's
 job) and merges them as `deck gateway sync -s a.yaml -s b.yaml` does: the entities of every file
 are concatenated, and references (`service:` on a route, `service:` / `route:` on a plugin) may
-point into another file. Services with nested routes, top-level routes, and `ai-proxy` /
-`file-log` plugins that are global, on a service or on a route (nested or by reference) are
-read; for each route the plugin that applies is Kong's: route > service > global for the same
-plugin name, disabled plugins skipped. Errors (`KongConfigError`) name the file, the key path
-and what was expected; what claude_gw reads differently or ignores is a `ConfigWarning`.
+point into another file. Services with nested routes, top-level routes, consumers with their
+`keyauth_credentials`, and `ai-proxy` / `file-log` / `key-auth` plugins that are global, on a
+service or on a route (nested or by reference) are read; for each route the plugin that
+applies is Kong's: route > service > global for the same plugin name, disabled plugins
+skipped. Errors (`KongConfigError`) name the file, the key path and what was expected; what
+claude_gw reads differently or ignores is a `ConfigWarning`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import yaml
 from claude_gw.kong import schema
 from claude_gw.kong.envsubst import Substitution, render
 from claude_gw.kong.fields import Node, describe
+from claude_gw.kong.keyauth import read_consumer, read_key_auth
 from claude_gw.kong.model import (
     AIProxyConfig,
     DeckConfig,
     FileLogConfig,
+    KeyAuthConfig,
     KongConfigError,
     RouteConfig,
     Scope,
@@ -33,7 +36,7 @@ from claude_gw.kong.model import (
 from claude_gw.kong.plugins import read_ai_proxy, read_file_log
 from claude_gw.kong.resolve import Entity, Found, Plugin, Route, Service, resolve
 
-SUPPORTED_PLUGINS = ("ai-proxy", "file-log")
+SUPPORTED_PLUGINS = ("ai-proxy", "file-log", "key-auth")
 _IGNORED_SECTIONS = (
     "_info",
     "_konnect",
@@ -42,7 +45,6 @@ _IGNORED_SECTIONS = (
     "ca_certificates",
     "certificates",
     "consumer_groups",
-    "consumers",
     "custom_entities",
     "degraphql_routes",
     "filter_chains",
@@ -134,6 +136,8 @@ def _read_document(root: Node, substitutions: Sequence[Substitution], found: Fou
         _read_route(route, None, substitutions, found)
     for plugin in root.children("plugins"):
         _read_plugin(plugin, Scope(), substitutions, found)
+    for consumer in root.children("consumers"):
+        found.consumers.append(read_consumer(consumer, substitutions))
     root.accept("_transform")
     for key in _IGNORED_SECTIONS:
         if root.raw(key):
@@ -273,18 +277,20 @@ def _read_plugin(
     assert name is not None
     refs = _plugin_refs(node, nested)
     if node.has("consumer") or node.has("consumer_group"):
-        node.warn("consumer", "claude_gw has no consumers: a consumer's plugin never applies")
+        node.warn("consumer", "claude_gw runs no per-consumer plugins: this one never applies")
         return
     if name not in SUPPORTED_PLUGINS:
         node.warn("name", f"plugin {name} is not supported by claude_gw: ignored")
         return
     config_node = node.child("config", required=True)
     assert config_node is not None
-    config: AIProxyConfig | FileLogConfig = (
-        read_ai_proxy(config_node, substitutions)
-        if name == "ai-proxy"
-        else read_file_log(config_node)
-    )
+    config: AIProxyConfig | FileLogConfig | KeyAuthConfig
+    if name == "ai-proxy":
+        config = read_ai_proxy(config_node, substitutions)
+    elif name == "key-auth":
+        config = read_key_auth(config_node)
+    else:
+        config = read_file_log(config_node)
     enabled = node.boolean("enabled", True)
     plugin_id = node.string("id")
     node.accept("tags", "created_at", "updated_at", "instance_name", "protocols")

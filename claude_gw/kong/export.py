@@ -26,8 +26,11 @@ from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.model import (
     AIProxyConfig,
     AuthConfig,
+    ConsumerConfig,
+    ConsumerKey,
     DeckConfig,
     FileLogConfig,
+    KeyAuthConfig,
     ModelOptions,
     RouteConfig,
     Scope,
@@ -37,13 +40,16 @@ from claude_gw.kong.model import (
 DEFAULT_KEY_ENV = "DECK_OPENAI_API_KEY"
 _ENV_NAME = re.compile(r'env\s+"(DECK_[A-Za-z0-9_]*)"')
 _PLUGIN_KEYS = {"name", "id", "config", "enabled"}
-Plugin = AIProxyConfig | FileLogConfig
+Plugin = AIProxyConfig | FileLogConfig | KeyAuthConfig
+_PLUGIN_NAMES = {AIProxyConfig: "ai-proxy", FileLogConfig: "file-log", KeyAuthConfig: "key-auth"}
 
 
 def export_deck(config: DeckConfig, *, notes: Sequence[str] = ()) -> str:
     """decK YAML for `config`, with `notes` as comment lines at the top."""
-    names = SecretNames(config.routes)
+    names = SecretNames(config.routes, config.consumers)
     document = _Builder(config.routes, names).document()
+    if config.consumers:
+        document["consumers"] = [consumer_document(c, names) for c in config.consumers]
     problems = check_document(document)
     if problems:
         raise ValueError(f"claude_gw built an invalid decK document: {'; '.join(problems)}")
@@ -66,7 +72,9 @@ class SecretNames:
     """The `DECK_` variable behind each secret: the one it was read from, else a new name
     (`DECK_OPENAI_API_KEY`, then `_2`, ...) that no other secret of the config uses."""
 
-    def __init__(self, routes: Iterable[RouteConfig]) -> None:
+    def __init__(
+        self, routes: Iterable[RouteConfig], consumers: Iterable[ConsumerConfig] = ()
+    ) -> None:
         self._auths = [route.ai_proxy for route in routes if route.ai_proxy]
         sources = [
             source
@@ -74,6 +82,7 @@ class SecretNames:
             for source in (ai.auth.header_value_source, ai.auth.param_value_source)
             if source
         ]
+        sources += [key.key_source for c in consumers for key in c.keys if key.key_source]
         self._used = list(dict.fromkeys(n for s in sources for n in _ENV_NAME.findall(s)))
         self._made: dict[tuple[str, str], str] = {}
 
@@ -90,6 +99,16 @@ class SecretNames:
             self._made[key] = self._new_name(f"DECK_{provider.upper()}_API_KEY")
         expression = Substitution(self._made[key], "", 0).expression
         return f"Bearer {expression}" if value.startswith("Bearer ") else expression
+
+    def consumer_key(self, key: ConsumerKey) -> str:
+        """What to write for a consumer's key: its source, or a new `DECK_<CONSUMER>_KEY`."""
+        if key.key_source:
+            return key.key_source
+        made = (f"consumer:{key.consumer}", str(key.key))
+        if made not in self._made:
+            stem = re.sub(r"[^A-Z0-9]+", "_", key.consumer.upper()).strip("_") or "CONSUMER"
+            self._made[made] = self._new_name(f"DECK_{stem}_KEY")
+        return Substitution(self._made[made], "", 0).expression
 
     def _new_name(self, base: str) -> str:
         taken = set(self.names)
@@ -123,7 +142,7 @@ class _Builder:
     def _add_route(self, route: RouteConfig) -> None:
         route_doc = route_document(route)
         service_doc = self._service(route.service) if route.service else None
-        for plugin in (route.ai_proxy, route.file_log):
+        for plugin in (route.ai_proxy, route.file_log, route.key_auth):
             if plugin is not None:
                 self._place(plugin, route, route_doc, service_doc)
         if service_doc is not None:
@@ -145,7 +164,7 @@ class _Builder:
         service_doc: dict[str, Any] | None,
     ) -> None:
         scope = self._scope(plugin)
-        name = "ai-proxy" if isinstance(plugin, AIProxyConfig) else "file-log"
+        name = _PLUGIN_NAMES[type(plugin)]
         if scope.route is not None or (scope.service is not None and service_doc is None):
             target, where = route_doc, f"route={route.key}"
         elif scope.service is not None and service_doc is not None:
@@ -166,7 +185,9 @@ class _Builder:
         an equal one, else its route (any route name will do: `_place` nests it in its route)."""
         if plugin.origin is not None:
             return plugin.origin.scope
-        same = all(plugin in (route.ai_proxy, route.file_log) for route in self.routes)
+        same = all(
+            plugin in (route.ai_proxy, route.file_log, route.key_auth) for route in self.routes
+        )
         return Scope() if same else Scope(route="(this route)")
 
     def _plugin_document(self, name: str, plugin: Plugin) -> dict[str, Any]:
@@ -175,6 +196,8 @@ class _Builder:
             document["id"] = plugin.plugin_id
         if isinstance(plugin, AIProxyConfig):
             document["config"] = ai_proxy_document(plugin, self.names)
+        elif isinstance(plugin, KeyAuthConfig):
+            document["config"] = key_auth_document(plugin)
         else:
             document["config"] = file_log_document(plugin)
         return document
@@ -262,6 +285,38 @@ def options_document(options: ModelOptions) -> dict[str, Any]:
     return {key: value for key, value in known.items() if value is not None} | dict(options.extra)
 
 
+def key_auth_document(key_auth: KeyAuthConfig) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "key_names": list(key_auth.key_names),
+        "key_in_header": key_auth.key_in_header,
+        "key_in_query": key_auth.key_in_query,
+        "key_in_body": key_auth.key_in_body,
+        "hide_credentials": key_auth.hide_credentials,
+        "run_on_preflight": key_auth.run_on_preflight,
+    }
+    for key in ("anonymous", "realm"):
+        if getattr(key_auth, key) is not None:
+            document[key] = getattr(key_auth, key)
+    return document
+
+
+def consumer_document(consumer: ConsumerConfig, names: SecretNames) -> dict[str, Any]:
+    """A consumer with its key-auth keys, each as a `${{ env "DECK_..." }}` reference."""
+    document: dict[str, Any] = {}
+    for key in ("username", "custom_id", "id"):
+        if getattr(consumer, key) is not None:
+            document[key] = getattr(consumer, key)
+    if consumer.keys:
+        document["keyauth_credentials"] = [
+            {
+                "key": names.consumer_key(key),
+                **({"id": key.credential_id} if key.credential_id else {}),
+            }
+            for key in consumer.keys
+        ]
+    return document
+
+
 def file_log_document(file_log: FileLogConfig) -> dict[str, Any]:
     return {"path": file_log.path, "reopen": file_log.reopen}
 
@@ -281,6 +336,11 @@ def check_document(document: Mapping[str, Any]) -> list[str]:
         problems += schema.unknown_fields(config_schema, config, f"{path}.config")
         if plugin["name"] == "ai-proxy":
             problems += _check_ai_proxy(config, f"{path}.config")
+    for c, consumer in enumerate(document.get("consumers", [])):
+        for k, credential in enumerate(consumer.get("keyauth_credentials", [])):
+            if "${{ env " not in credential.get("key", ""):
+                where = f"consumers[{c}].keyauth_credentials[{k}].key"
+                problems.append(f"{where}: a secret written in clear")
     return problems
 
 

@@ -256,6 +256,54 @@ class AIProxyConfig:
 
 
 @dataclass(frozen=True)
+class ConsumerKey:
+    """One `keyauth_credentials` entry of a consumer. `consumer` names the consumer (its
+    username, else its custom_id, else its id); `key_source` is how the key was written, with
+    `${{ env "DECK_..." }}` in place of the value (None when written in clear)."""
+
+    key: Secret
+    consumer: str
+    consumer_id: str | None = None
+    credential_id: str | None = None
+    key_source: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    """A Kong consumer as declared, with its key-auth credentials."""
+
+    username: str | None
+    custom_id: str | None = None
+    id: str | None = None
+    keys: tuple[ConsumerKey, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.username or self.custom_id or self.id or "?"
+
+
+@dataclass(frozen=True)
+class KeyAuthConfig:
+    """One effective `key-auth` plugin: requests must carry a consumer's key in one of
+    `key_names` (a header when `key_in_header`, else or then a query parameter when
+    `key_in_query`). `credentials` are every consumer's keys (Kong's credentials are global:
+    any consumer's key opens any route with key-auth). With `anonymous`, requests without a
+    valid key are served anyway, as that consumer."""
+
+    key_names: tuple[str, ...] = ("apikey",)
+    key_in_header: bool = True
+    key_in_query: bool = True
+    key_in_body: bool = False
+    hide_credentials: bool = False
+    anonymous: str | None = None
+    realm: str | None = None
+    run_on_preflight: bool = True
+    credentials: tuple[ConsumerKey, ...] = ()
+    plugin_id: str = ""
+    origin: Origin | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class FileLogConfig:
     """One effective `file-log` plugin: append one JSON line per request to `path`."""
 
@@ -290,6 +338,7 @@ class RouteConfig:
     id: str | None = None
     ai_proxy: AIProxyConfig | None = None
     file_log: FileLogConfig | None = None
+    key_auth: KeyAuthConfig | None = None
 
     @property
     def key(self) -> str:
@@ -320,6 +369,8 @@ class DeckConfig:
     routes: tuple[RouteConfig, ...]
     warnings: tuple[ConfigWarning, ...] = field(default=(), compare=False)
     files: tuple[str, ...] = field(default=(), compare=False)
+    # as declared, for an export; what a route accepts is in its `key_auth.credentials`
+    consumers: tuple[ConsumerConfig, ...] = field(default=(), compare=False)
 
     def match(self, path: str) -> RouteMatch | None:
         """The route whose path is the longest prefix of `path` (query excluded), as Kong's

@@ -12,11 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
+from claude_gw.kong.keyauth import all_keys
 from claude_gw.kong.model import (
     AIProxyConfig,
     ConfigWarning,
+    ConsumerConfig,
+    ConsumerKey,
     DeckConfig,
     FileLogConfig,
+    KeyAuthConfig,
     KongConfigError,
     Origin,
     RouteConfig,
@@ -67,7 +71,7 @@ class Plugin:
     name: str
     refs: Scope  # as written: entity names or ids, resolved later
     enabled: bool
-    config: AIProxyConfig | FileLogConfig
+    config: AIProxyConfig | FileLogConfig | KeyAuthConfig
     file: str
     path: str
     id: str | None
@@ -80,6 +84,7 @@ class Found:
     services: list[Service] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     plugins: list[Plugin] = field(default_factory=list)
+    consumers: list[ConsumerConfig] = field(default_factory=list)
     warnings: list[ConfigWarning] = field(default_factory=list)
 
 
@@ -89,19 +94,36 @@ def resolve(found: Found, files: tuple[str, ...]) -> DeckConfig:
     plugins = [_scoped(plugin, services, routes) for plugin in found.plugins]
     _check_unique_plugins(plugins)
     enabled = [plugin for plugin in plugins if plugin.enabled]
+    keys = all_keys(found.consumers, ", ".join(files))
     result: list[RouteConfig] = []
     for route in found.routes:
         service = _route_service(route, services)
         if service is not None and not service.enabled:
             _warn(found.warnings, route.entity, "its service is disabled: not served")
             continue
-        result.append(_effective_route(route, service, enabled, found.warnings))
+        result.append(_effective_route(route, service, enabled, keys, found.warnings))
     if not result:
         raise KongConfigError(
             ", ".join(files), "routes", "no route to serve: claude_gw needs a route with paths"
         )
     _warn_shared_paths(found.routes, found.warnings)
-    return DeckConfig(tuple(result), tuple(found.warnings), files)
+    _warn_unused_keys(result, keys, files, found.warnings)
+    return DeckConfig(tuple(result), tuple(found.warnings), files, tuple(found.consumers))
+
+
+def _warn_unused_keys(
+    routes: Sequence[RouteConfig],
+    keys: Sequence[object],
+    files: tuple[str, ...],
+    warnings: list[ConfigWarning],
+) -> None:
+    protected = any(route.key_auth for route in routes)
+    if keys and not protected:
+        message = "no route has a key-auth plugin: these keys are not checked anywhere"
+        warnings.append(ConfigWarning(", ".join(files), "consumers", message))
+    if protected and not keys:
+        message = "key-auth is on but no consumer has a key: those routes answer every request 401"
+        warnings.append(ConfigWarning(", ".join(files), "consumers", message))
 
 
 def _warn(warnings: list[ConfigWarning], entity: Entity, message: str) -> None:
@@ -175,11 +197,13 @@ def _effective_route(
     route: Route,
     service: Service | None,
     plugins: Sequence[Plugin],
+    keys: tuple[ConsumerKey, ...],
     warnings: list[ConfigWarning],
 ) -> RouteConfig:
     service_key = service.entity.key if service else None
     ai_proxy = _effective("ai-proxy", route.entity.key, service_key, plugins)
     file_log = _effective("file-log", route.entity.key, service_key, plugins)
+    key_auth = _effective("key-auth", route.entity.key, service_key, plugins)
     if ai_proxy is None:
         _warn(warnings, route.entity, "no ai-proxy plugin applies: claude_gw answers 404 on it")
     return replace(
@@ -187,12 +211,15 @@ def _effective_route(
         service=service.config if service else None,
         ai_proxy=ai_proxy if isinstance(ai_proxy, AIProxyConfig) else None,
         file_log=file_log if isinstance(file_log, FileLogConfig) else None,
+        key_auth=replace(key_auth, credentials=keys)
+        if isinstance(key_auth, KeyAuthConfig)
+        else None,
     )
 
 
 def _effective(
     name: str, route: str, service: str | None, plugins: Sequence[Plugin]
-) -> AIProxyConfig | FileLogConfig | None:
+) -> AIProxyConfig | FileLogConfig | KeyAuthConfig | None:
     """The plugin Kong runs on this route: the most specific enabled one of that name."""
     matching = [
         plugin

@@ -149,7 +149,24 @@ AI_PROXY: Mapping[str, Any] = {
     "route_type": None,
 }
 FILE_LOG: Mapping[str, Any] = {"path": None, "reopen": None, "custom_fields_by_lua": None}
-PLUGIN_CONFIGS: Mapping[str, Mapping[str, Any]] = {"ai-proxy": AI_PROXY, "file-log": FILE_LOG}
+KEY_AUTH: Mapping[str, Any] = dict.fromkeys(
+    (
+        "key_names",
+        "hide_credentials",
+        "anonymous",
+        "key_in_header",
+        "key_in_query",
+        "key_in_body",
+        "run_on_preflight",
+        "realm",
+        "identity_realms",
+    )
+)
+PLUGIN_CONFIGS: Mapping[str, Mapping[str, Any]] = {
+    "ai-proxy": AI_PROXY,
+    "file-log": FILE_LOG,
+    "key-auth": KEY_AUTH,
+}
 
 
 def unknown_fields(schema: Mapping[str, Any], config: Mapping[str, Any], path: str) -> list[str]:

@@ -6,13 +6,13 @@ subagent and long-context models, extra upstream headers, an upstream API other 
 Completions, the simulated upstream) is said in comments at the top.
 
 `settings_for_route(route, base)` fills the route's identity, upstream, auth, model and logging
-from its effective ai-proxy and file-log plugins, keeping everything else (host, port, timeouts)
-from `base`, including the model options that replace the client's values (`max_tokens`,
-`temperature`, `top_p`, `top_k`) and `auth.allow_override` for an auth header. `Settings` has no
-field for the rest, so it is not carried over (see `not_carried_over`): `allow_override` for an
-auth parameter, an auth parameter in the body, `response_streaming`,
-`logging.log_statistics: false`, file-log `reopen` (a moved log is always reopened), and the
-plugin id.
+from its effective ai-proxy and file-log plugins and its client keys from key-auth, keeping
+everything else (host, port, timeouts) from `base`, including the model options that replace
+the client's values (`max_tokens`, `temperature`, `top_p`, `top_k`) and `auth.allow_override`
+for an auth header. `Settings` has no field for the rest, so it is not carried over (see
+`not_carried_over`): `allow_override` for an auth parameter, an auth parameter in the body,
+`response_streaming`, `logging.log_statistics: false`, file-log `reopen` (a moved log is
+always reopened), and the plugin id.
 """
 
 from __future__ import annotations
@@ -25,18 +25,23 @@ from claude_gw.config import OPENAI_URL, ConfigError, Secret, Settings
 from claude_gw.kong import schema
 from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.export import DEFAULT_KEY_ENV, export_deck
+from claude_gw.kong.keyauth import client_auth
 from claude_gw.kong.model import (
     CHAT_SUFFIX,
     MESSAGES_SUFFIX,
     AIProxyConfig,
     AuthConfig,
+    ConsumerConfig,
+    ConsumerKey,
     DeckConfig,
     FileLogConfig,
+    KeyAuthConfig,
     ModelOptions,
     Origin,
     RouteConfig,
     Scope,
     ServiceConfig,
+    derived_plugin_id,
 )
 
 _BEARER = "Bearer "
@@ -76,6 +81,8 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         log_payloads=ai.log_payloads,
         max_body_bytes=ai.body_limit or base.max_body_bytes,
         log_path=Path(route.file_log.path) if route.file_log else base.log_path,
+        # key-auth's consumer keys; a route without key-auth keeps --client-key-file's
+        client_auth=client_auth(route.key_auth) if route.key_auth else base.client_auth,
     )
 
 
@@ -143,14 +150,39 @@ def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_E
         plugin_id=settings.plugin_id,
         origin=Origin("(settings)", "", Scope(), explicit_id=True),
     )
+    key_auth, consumers = _settings_key_auth(settings)
     route = RouteConfig(
         name=settings.name,
         paths=settings.paths,
         service=ServiceConfig(name=settings.provider, url=base),
         ai_proxy=ai_proxy,
         file_log=FileLogConfig(str(settings.log_path), origin=Origin("(settings)", "", Scope())),
+        key_auth=key_auth,
     )
-    return DeckConfig((route,), files=("(settings)",))
+    return DeckConfig((route,), files=("(settings)",), consumers=consumers)
+
+
+def _settings_key_auth(
+    settings: Settings,
+) -> tuple[KeyAuthConfig | None, tuple[ConsumerConfig, ...]]:
+    """`--client-key-file` as a global key-auth plugin reading x-api-key (what the Claude CLI
+    sends) and one consumer per key (`client-1`, ... unless the key came from a consumer)."""
+    auth = settings.client_auth
+    if auth is None:
+        return None, ()
+    keys = tuple(
+        ConsumerKey(Secret(c.key), c.consumer or f"client-{n}", c.consumer_id, c.credential_id)
+        for n, c in enumerate(auth.credentials, start=1)
+    )
+    consumers = tuple(ConsumerConfig(username=key.consumer, keys=(key,)) for key in keys)
+    key_auth = KeyAuthConfig(
+        key_names=auth.header_names or auth.query_names or ("x-api-key",),
+        key_in_query=bool(auth.query_names),
+        credentials=keys,
+        plugin_id=derived_plugin_id("key-auth", Scope()),
+        origin=Origin("(settings)", "", Scope()),
+    )
+    return key_auth, consumers
 
 
 def _kong_provider(settings: Settings) -> str:
@@ -208,6 +240,11 @@ def settings_notes(settings: Settings) -> list[str]:
 
 def _upstream_notes(settings: Settings) -> list[str]:
     notes = []
+    if settings.client_auth is not None and settings.client_auth.bearer:
+        notes.append(
+            "claude_gw also took client keys as Authorization: Bearer; Kong's key-auth reads "
+            "x-api-key only (where the Claude CLI sends ANTHROPIC_API_KEY)."
+        )
     if settings.upstream_api != "chat":
         notes.append(
             f"claude_gw spoke the {settings.upstream_api} API upstream; with route_type "

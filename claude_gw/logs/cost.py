@@ -176,6 +176,7 @@ class DayPrices:
     rates: Rates | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # a (model, provider, day) is looked up once per block
 def day_prices(models: tuple[str | None, ...], provider: str | None, day: date) -> DayPrices:
     """The prices for a request of `day` at `provider`, as the first of `models` that the
     table knows (claude_gw prices the model that answered, else the one requested)."""

@@ -82,27 +82,18 @@ def resolve_costs(frame: pl.DataFrame, mode: CostMode) -> pl.DataFrame:
     if mode == "calculate":
         trusted = pl.lit(False)
     use_logged = (~nothing & trusted).fill_null(False)
-    to_price = frame.select(~nothing & ~use_logged)[:, 0]
-    computed = token_costs(frame, where=to_price)
-    staged = frame.with_columns(_computed=computed, _nothing=nothing, _logged=use_logged)
+    computed = token_costs(frame, where=~nothing & ~use_logged)
     source = (
-        pl.when("_nothing")
+        pl.when(nothing)
         .then(pl.lit("none"))
-        .when("_logged")
+        .when(use_logged)
         .then(pl.lit("logged"))
-        .when(pl.col("_computed").is_not_null())
+        .when(computed.is_not_null())
         .then(pl.lit("computed"))
         .otherwise(pl.lit("unpriced"))
     )
-    cost = (
-        pl.when("_nothing")
-        .then(pl.lit(0.0))
-        .when("_logged")
-        .then(logged)
-        .otherwise(pl.col("_computed"))
-    )
-    resolved = staged.with_columns(cost=cost, cost_source=_as_source(source))
-    return resolved.drop("_computed", "_nothing", "_logged")
+    cost = pl.when(nothing).then(pl.lit(0.0)).when(use_logged).then(logged).otherwise(computed)
+    return frame.with_columns(cost=cost, cost_source=_as_source(source))
 
 
 def _as_source(source: pl.Expr) -> pl.Expr:
@@ -114,28 +105,34 @@ def token_costs(
     *,
     model: str | None = None,
     provider: str | None = None,
-    where: pl.Series | None = None,
+    where: pl.Expr | None = None,
 ) -> pl.Series:
     """Per-row cost in USD (Float64, named `cost`) of `frame`'s token counts: on the row's own
     model and provider, or on `model` at `provider` when given. Null for a row without a
     prompt or completion count, a row whose model is unknown to genai-prices, and a row
-    where `where` (a Boolean Series) is false."""
-    work = _usage(frame, model, provider)
-    if where is not None:
-        work = work.with_columns(_ok=pl.col("_ok") & where.fill_null(False))
-    keys = work.filter("_ok").select(KEY_COLUMNS).unique()
+    where `where` (a Boolean expression over `frame`) is false.
+
+    Two passes over the rows: the distinct pricing keys, then one plan that joins their
+    rates and prices every row."""
+    work = _usage(frame.lazy(), model, provider, where)
+    keys = work.filter("_ok").select(KEY_COLUMNS).unique().collect()
     lookups = {key: day_prices(key[:2], key[2], key[3]) for key in keys.iter_rows()}
     table = _rate_table(lookups)
-    joined = work.join(table, on=list(KEY_COLUMNS), how="left", nulls_equal=True)
-    joined = joined.sort("_row")
-    priced = _linear_cost(joined)
-    exact = joined.filter(pl.col("_ok") & pl.col("_exact").fill_null(False))
-    if exact.height:
-        priced = priced.scatter(exact["_row"], _exact_costs(exact, lookups))
-    return priced.alias("cost")
+    joined = work.join(
+        table.lazy(), on=list(KEY_COLUMNS), how="left", nulls_equal=True, maintain_order="left"
+    )
+    exact = pl.col("_ok") & pl.col("_exact").fill_null(False)
+    priced = joined.select(_linear_cost(), exact.alias("_exact")).collect()
+    costs = priced["cost"]
+    if priced["_exact"].any():
+        rows = joined.with_row_index("_row").filter(exact).collect()
+        costs = costs.scatter(rows["_row"], _exact_costs(rows, lookups))
+    return costs
 
 
-def _usage(frame: pl.DataFrame, model: str | None, provider: str | None) -> pl.DataFrame:
+def _usage(
+    frame: pl.LazyFrame, model: str | None, provider: str | None, where: pl.Expr | None
+) -> pl.LazyFrame:
     """The pricing key and clamped token counts of every row (as `price_usage` clamps them)."""
     prompt = pl.col("prompt_tokens").clip(lower_bound=0)
     if model is None:
@@ -143,21 +140,20 @@ def _usage(frame: pl.DataFrame, model: str | None, provider: str | None) -> pl.D
     else:
         names = [pl.lit(model), pl.lit(None, pl.String()), pl.lit(provider, pl.String())]
     today = datetime.now(tz=UTC).date()
+    cached = pl.col("cached_tokens").fill_null(0).clip(lower_bound=0)
+    ok = pl.col("prompt_tokens").is_not_null() & pl.col("completion_tokens").is_not_null()
+    if where is not None:
+        ok = ok & where.fill_null(False)
     return frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64()).alias("_row"),
         names[0].cast(pl.String()).alias("_model"),
         names[1].cast(pl.String()).alias("_fallback"),
         names[2].cast(pl.String()).alias("_provider"),
         pl.col("time").dt.date().fill_null(today).alias("_day"),
         pl.col("time").alias("_time"),
         prompt.alias("_prompt"),
-        pl.min_horizontal(prompt, pl.col("cached_tokens").fill_null(0).clip(lower_bound=0)).alias(
-            "_cached"
-        ),
+        pl.min_horizontal(prompt, cached).alias("_cached"),
         pl.col("completion_tokens").clip(lower_bound=0).alias("_output"),
-        (pl.col("prompt_tokens").is_not_null() & pl.col("completion_tokens").is_not_null()).alias(
-            "_ok"
-        ),
+        ok.alias("_ok"),
     )
 
 
@@ -181,7 +177,7 @@ def _fits(rate: Decimal) -> bool:
     return isinstance(exponent, int) and (exponent >= -18 or rate == round(rate, 18))
 
 
-def _linear_cost(joined: pl.DataFrame) -> pl.Series:
+def _linear_cost() -> pl.Expr:
     fixed, per_prompt, per_cached, per_output = (pl.col(name) for name in RATE_COLUMNS)
     exact = (
         fixed
@@ -190,8 +186,7 @@ def _linear_cost(joined: pl.DataFrame) -> pl.Series:
         + per_output * pl.col("_output")
     )
     # Decimal -> text -> float rounds once, to the nearest float, like float(Decimal).
-    cost = pl.when("_ok").then(exact).cast(pl.String()).cast(pl.Float64())
-    return joined.select(cost.alias("cost"))["cost"]
+    return pl.when("_ok").then(exact).cast(pl.String()).cast(pl.Float64()).alias("cost")
 
 
 def _exact_costs(rows: pl.DataFrame, lookups: dict[tuple[Any, ...], DayPrices]) -> pl.Series:

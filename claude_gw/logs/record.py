@@ -20,7 +20,14 @@ from urllib.parse import unquote_plus, urlsplit
 
 from claude_gw.logs.cost import NOT_PRICED, Price, price_usage
 from claude_gw.logs.exchange import Exchange
-from claude_gw.logs.redact import REDACTED, SECRET_HEADERS, SECRET_QUERY_KEYS, scrub_secrets
+from claude_gw.logs.redact import (
+    REDACTED,
+    scrub_path,
+    scrub_query,
+    scrub_query_pair,
+    scrub_secrets,
+    secret_name,
+)
 from claude_gw.wire import JSON, GatewayFields, LogMeta, LogProxy, LogRecord, LogUsage
 
 logger = logging.getLogger("claude_gw.logs.record")
@@ -75,13 +82,30 @@ def grouped(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_query(query: str) -> dict[str, Any]:
-    """Kong's `get_query()`: `a=1` -> "1", a bare `flag` -> True, a repeated key -> a list."""
+    """Kong's `get_query()`: `a=1` -> "1", a bare `flag` -> True, a repeated key -> a list;
+    secrets scrubbed (`scrub_query_pair`: names and values, after percent-decoding)."""
     pairs: list[tuple[str, str | bool]] = []
     for name, sep, value in (piece.partition("=") for piece in query.split("&") if piece):
-        key = unquote_plus(name)
-        secret = sep and key.lower() in SECRET_QUERY_KEYS
-        pairs.append((key, REDACTED if secret else unquote_plus(value) if sep else True))
+        key, text = scrub_query_pair(unquote_plus(name), unquote_plus(value) if sep else None)
+        pairs.append((key, True if text is None else text))
     return grouped(pairs)
+
+
+# A client sends the same query on every request (the Claude CLI: `beta=true`): each is
+# scrubbed once. Bounded; queries over 512 characters are not kept.
+_QUERIES: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def logged_query(query: str) -> tuple[str, dict[str, Any]]:
+    """(raw query as logged, Kong's querystring object), both scrubbed; remembered."""
+    done = _QUERIES.get(query)
+    if done is None:
+        done = (scrub_query(query), parse_query(query))
+        if len(query) <= 512:
+            if len(_QUERIES) >= _SCRUBBED_MAX:
+                _QUERIES.clear()
+            _QUERIES[query] = done
+    return done[0], dict(done[1])
 
 
 def log_headers(headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -89,7 +113,7 @@ def log_headers(headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
     lowered = [(name.lower(), value) for name, value in headers]
     return grouped(
         [
-            (name, REDACTED if name in SECRET_HEADERS else scrubbed_header(value))
+            (name, REDACTED if secret_name(name) else scrubbed_header(value))
             for name, value in lowered
         ]
     )
@@ -121,8 +145,13 @@ def header_value(ex: Exchange, name: str) -> str | None:
     return None
 
 
+def logged_uri(path: str, query: str) -> str:
+    """`path?query` as logged: secrets scrubbed from both, percent-encoded ones included."""
+    return scrub_path(path) + (f"?{logged_query(query)[0]}" if query else "")
+
+
 def request_uri(ex: Exchange) -> str:
-    return scrub_secrets(ex.path + (f"?{ex.query_string}" if ex.query_string else ""))
+    return logged_uri(ex.path, ex.query_string)
 
 
 def request_part(ex: Exchange) -> JSON:
@@ -130,8 +159,8 @@ def request_part(ex: Exchange) -> JSON:
     return {
         "id": ex.request_id,
         "uri": uri,
-        "url": f"{ex.scheme}://{ex.host or 'localhost'}{uri}",
-        "querystring": parse_query(ex.query_string),
+        "url": f"{ex.scheme}://{scrub_secrets(ex.host) or 'localhost'}{uri}",
+        "querystring": logged_query(ex.query_string)[1] if ex.query_string else {},
         "method": ex.method,
         "headers": log_headers(ex.headers),
         "size": ex.request_size,
@@ -143,11 +172,10 @@ def upstream_uri(ex: Exchange) -> str:
     it, but the gateway does not forward it). For a request that never went upstream, Kong's
     rule: the route-stripped client path with its query."""
     if proxied(ex) and ex.upstream_uri:
-        return scrub_secrets(ex.upstream_uri)
+        path, _, query = ex.upstream_uri.partition("?")
+        return logged_uri(path, query)
     path = ex.path[len(ex.route_prefix) :] if ex.path.startswith(ex.route_prefix) else ex.path
-    if ex.query_string:
-        path = f"{path}?{ex.query_string}"
-    return scrub_secrets(path or "/")
+    return logged_uri(path or "/", ex.query_string)
 
 
 def proxied(ex: Exchange) -> bool:

@@ -205,8 +205,12 @@ def conform_polars(frame: pl.DataFrame) -> pl.DataFrame:
 
     payloads = all(c.name in frame.columns for c in PAYLOAD_SCHEMA)
     schema = polars_schema(payloads=payloads)
+    # (a missing column is repeated to the frame's height: a bare literal would give a frame
+    # without columns one row)
     return frame.select(
-        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        (pl.col(name) if name in frame.columns else pl.repeat(None, frame.height, dtype=dtype))
+        .cast(dtype)
+        .alias(name)
         for name, dtype in schema.items()
     )
 

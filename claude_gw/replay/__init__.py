@@ -3,7 +3,8 @@
 Invariant: every (request, target) pair selected for a run ends as exactly one record in
 claude_gw's log shape (an answer or an error row, never an aborted run), and a record is
 written whole or not at all, so re-running the same command completes what is missing
-without repeating what is done.
+and sends again what failed (its error row replaced by the new record), without repeating
+what was answered.
 
     requests = dedupe(load_requests("claude.json"))
     results = replay(requests, [Target("gpt-5-nano")], environ=os.environ, output="replay.json")

@@ -5,14 +5,15 @@ stopped at any moment leaves whole lines only (a line cut by a crash of the mach
 when reading back). `ResultWriter` batches the lines of one run: one task writes whatever has
 arrived since its last write, off the event loop, so a busy run makes few large writes and a
 quiet one writes each line at once. `done_pairs` lists the (source id, target name) pairs
-already in the file, which a new run skips.
+the file already answers, which a new run skips; `resume` also takes out the error rows of the
+pairs a new run sends again, so the file keeps one record per pair.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +22,73 @@ import orjson
 FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
 
 
-def done_pairs(path: str | os.PathLike[str]) -> set[tuple[str, str]]:
-    """The (source id, target) pairs recorded in `path`; empty when it does not exist."""
-    pairs: set[tuple[str, str]] = set()
+Pair = tuple[str, str]  # (source id, target name)
+
+
+def pair_of(line: bytes) -> tuple[Pair, bool] | None:
+    """The pair a result line records and whether it is an answer (status below 400); None
+    for a line that is not a result (not JSON, cut off, no `replay` part)."""
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    part = doc.get("replay") if isinstance(doc, dict) else None
+    if not isinstance(part, dict) or "source_id" not in part or "target" not in part:
+        return None
+    status = (doc.get("response") or {}).get("status")
+    answered = isinstance(status, int) and status < 400
+    return (str(part["source_id"]), str(part["target"])), answered
+
+
+def recorded(path: str | os.PathLike[str]) -> Iterator[tuple[Pair, bool]]:
+    """(pair, answered) for each result line of the file, read a line at a time; nothing
+    when it does not exist."""
     try:
         file = Path(path).open("rb")
     except FileNotFoundError:
-        return pairs
+        return
     with file:
         for line in file:
-            try:
-                part = orjson.loads(line).get("replay")
-            except (orjson.JSONDecodeError, AttributeError):
-                continue
-            if isinstance(part, dict) and "source_id" in part and "target" in part:
-                pairs.add((str(part["source_id"]), str(part["target"])))
-    return pairs
+            found = pair_of(line)
+            if found is not None:
+                yield found
+
+
+def done_pairs(path: str | os.PathLike[str], *, keep_failed: bool = False) -> set[Pair]:
+    """The pairs `path` holds an answer for (with `keep_failed`, an error row counts too);
+    empty when it does not exist."""
+    return {pair for pair, answered in recorded(path) if answered or keep_failed}
+
+
+def resume(
+    path: str | os.PathLike[str], wanted: set[Pair], *, keep_failed: bool = False
+) -> set[Pair]:
+    """The pairs of `wanted` that `path` already has (see `done_pairs`). Unless `keep_failed`,
+    the error rows of the wanted pairs without an answer are taken out of the file first (it
+    is rewritten, then renamed over the old one), since those pairs are sent again."""
+    answered: set[Pair] = set()
+    failed: set[Pair] = set()
+    for pair, ok in recorded(path):
+        (answered if ok else failed).add(pair)
+    if keep_failed:
+        return (answered | failed) & wanted
+    retried = (failed & wanted) - answered
+    if retried:
+        drop_lines(path, lambda line: (found := pair_of(line)) is not None and found[0] in retried)
+    return answered & wanted
+
+
+def drop_lines(path: str | os.PathLike[str], drop: Callable[[bytes], bool]) -> None:
+    """Rewrite `path` without the lines `drop` picks: into a new file beside it, renamed over
+    it at the end, so a reader (or a crash) sees the old file or the new one, never half."""
+    source = Path(path)
+    temporary = source.with_name(f".{source.name}.{os.getpid()}.tmp")
+    try:
+        with source.open("rb") as old, temporary.open("wb") as new:
+            new.writelines(line for line in old if not drop(line))
+        os.replace(temporary, source)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def append_lines(path: str | os.PathLike[str], lines: bytes) -> None:

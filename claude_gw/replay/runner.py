@@ -5,10 +5,11 @@
 - Each pair is tried up to `RetryPolicy.attempts` times (see `retry.py`), each try bounded by
   `RetryPolicy.timeout`; a pair that still fails, a target without its key, even a bug in a
   translator, gives an error record: the run itself never aborts.
-- With `output`, records are appended as they arrive (`output.ResultWriter`) and pairs already
-  in the file are skipped, so re-running the same call resumes; cancelling the run (Ctrl-C)
-  writes the pairs already finished and leaves whole lines only. With `cache`, answers come
-  from (and go to) the cache (`cache.py`).
+- With `output`, records are appended as they arrive (`output.ResultWriter`) and pairs the file
+  already answers are skipped, so re-running the same call resumes and sends again the pairs
+  that failed (their error rows are replaced; `keep_failed` keeps them as done instead);
+  cancelling the run (Ctrl-C) writes the pairs already finished and leaves whole lines only.
+  With `cache`, answers come from (and go to) the cache (`cache.py`).
 - Requests go out through one `aiohttp.ClientSession` (`send.py`), made by the run unless given.
 """
 
@@ -29,7 +30,7 @@ import aiohttp
 from claude_gw import aio
 from claude_gw.errors import GatewayError, UpstreamError
 from claude_gw.replay.cache import ResponseCache
-from claude_gw.replay.output import ResultWriter, done_pairs
+from claude_gw.replay.output import ResultWriter, resume
 from claude_gw.replay.records import Outcome, result_record
 from claude_gw.replay.retry import RetryPolicy, delay_before, retryable
 from claude_gw.replay.send import send_once, upstream_for
@@ -89,10 +90,13 @@ class Run:
 
 
 def key_of(target: Target, environ: Mapping[str, str]) -> str | None:
-    """The target's API key; raises `UpstreamError` when its variable is not set."""
+    """The target's API key; raises `UpstreamError` when its variable is not set, unless the
+    target is on loopback (a local server: no key then)."""
     if not target.api_key_env:
         return None
     key = environ.get(target.api_key_env)
+    if not key and target.on_loopback:
+        return None
     if not key:
         raise UpstreamError(
             f"target {target.name}: ${target.api_key_env} is not set",
@@ -173,10 +177,16 @@ def pending(
     requests: Sequence[ReplayRequest],
     targets: Sequence[Target],
     output: str | os.PathLike[str] | None,
+    *,
+    keep_failed: bool = False,
 ) -> list[tuple[ReplayRequest, Target]]:
-    """The pairs still to do: all of them, minus those already in `output`."""
-    done = done_pairs(output) if output is not None else set()
-    return [(r, t) for t in targets for r in requests if (r.source_id, t.name) not in done]
+    """The pairs still to do: all of them, minus those `output` already answers (and, with
+    `keep_failed`, minus those it holds an error row for); see `output.resume`."""
+    pairs = [(r, t) for t in targets for r in requests]
+    if output is None:
+        return pairs
+    done = resume(output, {(r.source_id, t.name) for r, t in pairs}, keep_failed=keep_failed)
+    return [(r, t) for r, t in pairs if (r.source_id, t.name) not in done]
 
 
 async def areplay(
@@ -194,6 +204,7 @@ async def areplay(
     on_result: OnResult | None = None,
     progress: bool = False,
     keep: bool = True,
+    keep_failed: bool = False,
     sleep: Sleep = asyncio.sleep,
 ) -> list[dict[str, Any]]:
     """Replay every request on every target; the result records, in completion order.
@@ -203,9 +214,11 @@ async def areplay(
     `session` is closed only when the runner made it. `on_result` is called with each record
     once it is written; `progress=True` shows a tqdm bar (needs the analysis extra).
     `keep=False` returns an empty list instead of every record (they are in `output` and
-    passed to `on_result`): a long run's memory then stays flat. See the module docstring.
+    passed to `on_result`): a long run's memory then stays flat. `keep_failed=True` counts
+    the error rows already in `output` as done; by default their pairs are sent again (and
+    the old rows taken out). See the module docstring.
     """
-    todo = await asyncio.to_thread(pending, requests, targets, output)
+    todo = await asyncio.to_thread(pending, requests, targets, output, keep_failed=keep_failed)
     bar = progress_bar(len(todo)) if progress else None
     writer = ResultWriter(output, with_bar(bar, on_result))
     run = Run(

@@ -9,7 +9,8 @@ Contracts:
   OpenAI chat payloads); `count_tokens` calls are left out.
 - A JSONL file whose first JSON line has a `messages` list (and no `request`/`ai` part) is read
   as one Anthropic Messages request per line; a directory is read file by file (`*.json`,
-  `*.jsonl`, `*.ndjson`, sorted by name), each file detected on its own.
+  `*.jsonl`, `*.ndjson` and their `.gz` versions, sorted by name: the files `read_logs` reads
+  in a directory), each file detected on its own. gzip is recognised by its magic bytes.
 - `ReplayRequest.source_id` is the record's `request.id` when it has one, else
   `<file>:<line>`; `key` is the content hash of the body, so identical requests (the CLI
   retries) share it and `dedupe` keeps the first.
@@ -18,7 +19,9 @@ Contracts:
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +31,8 @@ from typing import Any
 
 import orjson
 
-PATTERNS = ("*.json", "*.jsonl", "*.ndjson")
+PATTERNS = tuple(f"*{ext}{gz}" for ext in (".json", ".jsonl", ".ndjson") for gz in ("", ".gz"))
+GZIP_MAGIC = b"\x1f\x8b"
 # The Claude CLI sends `role: "system"` messages inside `messages` (CLI notes, section 4).
 ANTHROPIC_ROLES = {"user", "assistant", "system"}
 CHAT_ONLY_ROLES = {"tool", "developer", "function"}
@@ -89,19 +93,29 @@ def files_of(source: str | os.PathLike[str]) -> list[Path]:
     if not path.exists():
         raise FileNotFoundError(f"no such file or directory: {path}")
     if path.is_dir():
-        return sorted({p for pattern in PATTERNS for p in path.glob(pattern)})
+        return sorted({p for pattern in PATTERNS for p in path.glob(pattern) if p.is_file()})
     return [path]
 
 
-def first_json_line(path: Path) -> Any:
+def open_lines(path: Path) -> io.BufferedIOBase:
+    """The file for reading lines, decompressed when it is gzip."""
     with path.open("rb") as file:
-        for line in file:
-            if line.strip():
-                try:
-                    return orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    return None
-    return None
+        gzipped = file.read(2) == GZIP_MAGIC
+    return gzip.open(path, "rb") if gzipped else path.open("rb")
+
+
+def first_json_line(path: Path) -> Any:
+    """The first non-blank line, decoded; None when it is not JSON (or the file is a broken
+    gzip stream, which `read_logs` then reports)."""
+    try:
+        with open_lines(path) as file:
+            line = next((line for line in file if line.strip()), b"")
+    except (OSError, EOFError):
+        return None
+    try:
+        return orjson.loads(line) if line else None
+    except orjson.JSONDecodeError:
+        return None
 
 
 def is_request_file(path: Path) -> bool:
@@ -116,15 +130,24 @@ def is_request_file(path: Path) -> bool:
 
 
 def requests_from_jsonl(path: Path) -> Iterator[ReplayRequest]:
-    """One request per line that holds one; other lines are skipped."""
-    with path.open("rb") as file:
-        for number, line in enumerate(file, start=1):
+    """One request per line that holds one; other lines are skipped, and a gzip stream cut
+    short gives the lines before the cut."""
+    with open_lines(path) as file:
+        for number, line in enumerate(lines_until_cut(file), start=1):
             body = as_request_body(line) if line.strip() else None
             if body is not None:
                 model = body.get("model")
                 yield ReplayRequest(
                     f"{path}:{number}", body, model=model if isinstance(model, str) else None
                 )
+
+
+def lines_until_cut(file: Iterable[bytes]) -> Iterator[bytes]:
+    """The file's lines; a gzip stream that ends early (EOFError) ends them there."""
+    try:
+        yield from file
+    except EOFError:
+        return
 
 
 def requests_from_frame(frame: Any) -> list[ReplayRequest]:

@@ -17,15 +17,22 @@ File shape (TOML; YAML the same as a mapping):
 Command line: `--target NAME` names a target of the file, or (with no file naming it) an
 OpenAI chat model of that name; `--target name=x,kind=chat,base_url=...,model=...,api_key_env=...`
 spells one out.
+
+`base_url` must be an http(s) URL; left out, it is the kind's default (`DEFAULT_URLS`, or the
+`base_urls` the caller passes, e.g. from OPENAI_BASE_URL). A target on a loopback address
+(127.0.0.0/8, ::1, localhost) needs no key: its key variable is used only when it is set.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -44,6 +51,7 @@ DEFAULT_KEYS: dict[str, str | None] = {
     "gateway": None,
 }
 FIELDS = ("name", "kind", "base_url", "model", "api_key_env", "params")
+HTTP_URL = re.compile(r"^https?://[^/\s]+")
 
 
 class TargetError(ValueError):
@@ -63,9 +71,18 @@ class Target:
         if self.kind not in KINDS:
             raise TargetError(f"target {self.name}: kind must be one of {', '.join(KINDS)}")
         object.__setattr__(self, "base_url", (self.base_url or DEFAULT_URLS[self.kind]))
+        if not HTTP_URL.match(self.base_url):
+            raise TargetError(
+                f"target {self.name}: base_url must be an http(s) URL, got {self.base_url!r}"
+            )
         object.__setattr__(self, "model", self.model or self.name)
         if self.api_key_env is None:
             object.__setattr__(self, "api_key_env", DEFAULT_KEYS[self.kind])
+
+    @property
+    def on_loopback(self) -> bool:
+        """Whether `base_url` is on this machine (a local server often wants no key)."""
+        return is_loopback(self.base_url)
 
     @property
     def fingerprint(self) -> str:
@@ -74,24 +91,42 @@ class Target:
         return f"{self.kind}|{self.base_url.rstrip('/')}|{self.model}|{params}"
 
 
-def target_from(name: str, spec: Mapping[str, Any]) -> Target:
+def is_loopback(url: str) -> bool:
+    """Whether the URL's host is `localhost` or a loopback address."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+BaseUrls = Mapping[str, str]  # kind -> the base URL a target of that kind gets by default
+
+
+def target_from(name: str, spec: Mapping[str, Any], base_urls: BaseUrls | None = None) -> Target:
     unknown = set(spec) - set(FIELDS)
     if unknown:
         raise TargetError(f"target {name}: unknown fields {', '.join(sorted(unknown))}")
     params = spec.get("params") or {}
     if not isinstance(params, Mapping):
         raise TargetError(f"target {name}: params must be a table")
+    kind = spec.get("kind", "chat")
+    default_url = (base_urls or {}).get(kind, "") if isinstance(kind, str) else ""
     return Target(
         name=name,
-        kind=spec.get("kind", "chat"),
-        base_url=str(spec.get("base_url") or ""),
+        kind=kind,
+        base_url=str(spec.get("base_url") or default_url),
         model=str(spec.get("model") or ""),
         api_key_env=spec.get("api_key_env"),
         params=dict(params),
     )
 
 
-def parse_targets(text: str, *, fmt: Literal["toml", "yaml"] = "toml") -> dict[str, Target]:
+def parse_targets(
+    text: str, *, fmt: Literal["toml", "yaml"] = "toml", base_urls: BaseUrls | None = None
+) -> dict[str, Target]:
     """The targets of a TOML or YAML document (see the module docstring), by name."""
     try:
         doc = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
@@ -100,20 +135,39 @@ def parse_targets(text: str, *, fmt: Literal["toml", "yaml"] = "toml") -> dict[s
     table = doc.get("targets") if isinstance(doc, Mapping) else None
     if not isinstance(table, Mapping):
         raise TargetError("the targets file needs a `targets` table")
-    return {str(name): target_from(str(name), spec or {}) for name, spec in table.items()}
+    if not table:
+        raise TargetError("the targets file's `targets` table is empty")
+    found = {}
+    for name, spec in table.items():
+        if not isinstance(spec, Mapping | None):
+            raise TargetError(f"target {name}: expected a table of fields, got {spec!r}")
+        found[str(name)] = target_from(str(name), spec or {}, base_urls)
+    return found
 
 
-def load_targets(path: str | Path) -> dict[str, Target]:
-    """The targets of a `.toml`, `.yaml` or `.yml` file."""
+def load_targets(path: str | Path, *, base_urls: BaseUrls | None = None) -> dict[str, Target]:
+    """The targets of a `.toml`, `.yaml` or `.yml` file; `TargetError` names the file when
+    it cannot be read or parsed."""
     path = Path(path)
     fmt: Literal["toml", "yaml"] = "yaml" if path.suffix in (".yaml", ".yml") else "toml"
-    return parse_targets(path.read_text(encoding="utf-8"), fmt=fmt)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TargetError(f"cannot read the targets file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise TargetError(f"the targets file {path} is not UTF-8 text") from None
+    try:
+        return parse_targets(text, fmt=fmt, base_urls=base_urls)
+    except TargetError as exc:
+        raise TargetError(f"{path}: {exc}") from None
 
 
-def parse_target_option(value: str, known: Mapping[str, Target]) -> Target:
+def parse_target_option(
+    value: str, known: Mapping[str, Target], base_urls: BaseUrls | None = None
+) -> Target:
     """One `--target` value: a known name, `key=value,...`, or an OpenAI chat model name."""
     if "=" not in value:
-        return known.get(value) or Target(name=value)
+        return known.get(value) or target_from(value, {}, base_urls)
     spec: dict[str, Any] = {}
     for piece in value.split(","):
         key, sep, item = piece.partition("=")
@@ -125,4 +179,4 @@ def parse_target_option(value: str, known: Mapping[str, Target]) -> Target:
         raise TargetError(f"--target {value}: needs a name or a model")
     params = {k[len("params.") :]: v for k, v in spec.items() if k.startswith("params.")}
     plain = {k: v for k, v in spec.items() if not k.startswith("params.")}
-    return target_from(str(name), {**plain, "params": params})
+    return target_from(str(name), {**plain, "params": params}, base_urls)

@@ -4,6 +4,11 @@
 `<any prefix>/v1/messages/count_tokens` (any query string), answers every error in the Anthropic
 shape with the right status, and writes exactly one log record per request, whatever happens:
 success, upstream error, bad input, a client gone mid-stream, or a bug in the gateway itself.
+
+Requests are routed by their normalised path (`normalize_path`: dot segments resolved, repeated
+slashes merged), and a route with `client_auth` answers 401 `authentication_error` to a request
+without one of its keys before anything else happens; the headers and query parameters that
+carried a key are logged as REDACTED.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import unquote_plus
 
 from claude_gw import __version__
 from claude_gw.config import Settings
@@ -22,6 +28,7 @@ from claude_gw.errors import GatewayError, MethodNotAllowed, NotFound
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record
+from claude_gw.logs.redact import REDACTED, Masker
 from claude_gw.server.asgi import (
     ClientDisconnected,
     Receive,
@@ -31,6 +38,7 @@ from claude_gw.server.asgi import (
     header,
     header_list,
 )
+from claude_gw.server.masking import log_exception, masked_send
 from claude_gw.server.messages import MessagesHandler, gateway_headers
 from claude_gw.server.passthrough import chat_completions, openai_error_body
 from claude_gw.upstream import Upstream
@@ -69,6 +77,45 @@ def route(path: str) -> tuple[str, str]:
     return "other", ""
 
 
+def normalize_path(path: str) -> str:
+    """The path a request is routed by. ASGI servers hand over `path` percent-decoded (so
+    `%2e%2e` arrives as `..`); here dot segments are removed as RFC 3986 section 5.2.4 does and
+    repeated slashes merged, as Kong's router normalises a path before matching it:
+    `/team-b/../team-a/v1/messages` is routed as `/team-a/v1/messages`, never by team B's
+    prefix. `..` above the root stays at the root."""
+    kept: list[str] = []
+    segments = path.split("/")
+    for segment in segments:
+        if segment == "..":
+            if kept:
+                kept.pop()
+        elif segment not in (".", ""):
+            kept.append(segment)
+    trailing = segments[-1] in ("", ".", "..") and bool(kept)
+    return "/" + "/".join(kept) + ("/" if trailing else "")
+
+
+def hide_credentials(exchange: Exchange, settings: Settings) -> None:
+    """Replace, for the log, every header and query parameter a route reads client keys from
+    with REDACTED (Kong logs them verbatim unless `hide_credentials` is on)."""
+    auth = settings.client_auth
+    if auth is None:
+        return
+    names = {name.lower() for name in auth.header_names} | {"authorization"}
+    exchange.headers = [
+        (name, REDACTED if name.lower() in names else value) for name, value in exchange.headers
+    ]
+    if auth.query_names and exchange.query_string:
+        exchange.query_string = "&".join(
+            _redacted_param(part, auth.query_names) for part in exchange.query_string.split("&")
+        )
+
+
+def _redacted_param(part: str, names: Sequence[str]) -> str:
+    name = part.partition("=")[0]
+    return f"{name}={REDACTED}" if unquote_plus(name) in names else part
+
+
 CAPTURE_PREFIX = re.compile(r"/capture/([A-Za-z0-9._-]{1,64})$")
 
 
@@ -92,6 +139,13 @@ def record_context(settings: Settings, upstream: Upstream, version: str) -> Reco
         input_cost=settings.input_cost,
         output_cost=settings.output_cost,
     )
+
+
+def authenticate(settings: Settings, exchange: Exchange) -> None:
+    """`ClientUnauthenticated` (401) unless the request carries a key the route accepts; a
+    route without `client_auth` accepts every request."""
+    if settings.client_auth is not None:
+        settings.client_auth.authenticate(exchange.headers, exchange.query_string)
 
 
 @dataclass
@@ -138,6 +192,10 @@ class Gateway:
             )
             for s, u, w in routes
         ]
+        # every route's secrets, masked in every answer, log line and console line
+        self.masker = Masker()
+        for configured in self.routes:
+            self.masker |= configured.upstream.masker
 
     def route_for(self, path: str) -> Route | None:
         scored = [(route.match(path), i, route) for i, route in enumerate(self.routes)]
@@ -151,21 +209,23 @@ class Gateway:
         if scope["type"] != "http":
             return
         exchange = self._new_exchange(scope)
-        responder = Responder(send)
-        matched = self.route_for(exchange.path)
+        responder = Responder(masked_send(send, self.masker))
+        path = normalize_path(exchange.path)
+        matched = self.route_for(path)
         route_ = matched or self.routes[0]  # an unrouted request is logged by the first route
         exchange.provider = route_.upstream.provider
         try:
             if matched is None:
                 raise NotFound(f"no route matched {exchange.path}")
-            await self._dispatch(route_, exchange, scope, receive, responder)
+            authenticate(route_.settings, exchange)
+            await self._dispatch(route_, exchange, path, scope, receive, responder)
         except ClientDisconnected:
             exchange.error_type = "client_disconnected"
             exchange.error_message = "the client closed the connection before the response ended"
         except GatewayError as error:
             await self._fail(route_, exchange, responder, error)
         except Exception as exc:  # a bug: still answer in the Anthropic shape and log the line
-            logger.exception("internal error while handling %s", exchange.path)
+            log_exception(logger, self.masker, "internal error while handling %s", exchange.path)
             internal = GatewayError(f"internal error in claude_gw: {type(exc).__name__}")
             await self._fail(route_, exchange, responder, internal)
         finally:
@@ -175,11 +235,12 @@ class Gateway:
         self,
         route_: Route,
         exchange: Exchange,
+        path: str,
         scope: Scope,
         receive: Receive,
         responder: Responder,
     ) -> None:
-        endpoint, prefix = route(exchange.path)
+        endpoint, prefix = route(path)
         openai_format = route_.settings.llm_format == "openai"
         if endpoint == "other" or (endpoint == "chat_completions") != openai_format:
             served = (
@@ -226,12 +287,15 @@ class Gateway:
         exchange.status = responder.status or 499  # 499: nothing sent (nginx's "client closed")
         exchange.response_headers = responder.headers
         exchange.response_size = responder.size
+        hide_credentials(exchange, route_.settings)
         try:
             line = encode_record(build_record(exchange, route_.context))
         except Exception:  # never lose the line over a bug in the record builder
-            logger.exception("could not build the log record for %s", exchange.request_id)
+            log_exception(
+                logger, self.masker, "could not build the log record for %s", exchange.request_id
+            )
             return
-        route_.log_writer.write(line)
+        route_.log_writer.write(self.masker.data(line))
 
     def _new_exchange(self, scope: Scope) -> Exchange:
         client = scope.get("client") or ("", 0)

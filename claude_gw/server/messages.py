@@ -21,6 +21,7 @@ import orjson
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError
 from claude_gw.logs.exchange import Exchange
+from claude_gw.logs.redact import StreamMasker
 from claude_gw.server.asgi import (
     Receive,
     Responder,
@@ -46,6 +47,7 @@ SSE_HEADERS = {
     "x-accel-buffering": "no",
 }
 PING = encode_event({"type": "ping"})
+DELTA_TEXTS = ("text", "thinking", "partial_json")  # the delta fields a client concatenates
 
 
 def overhead_ms(exchange: Exchange, now: float) -> float:
@@ -263,6 +265,10 @@ class StreamPump:
         self._timer: asyncio.TimerHandle | None = None
         self._pinging: asyncio.Task[None] | None = None
         self._held: list[Any] = []  # the events of the read that ended the stream, sent at the end
+        # A key may come split over text deltas, which the byte masking of the answer cannot
+        # see whole: each block's text is masked as one stream (`StreamMasker`).
+        self._masker = handler.upstream.masker
+        self._block_masks: dict[int, StreamMasker] = {}
 
     async def run(self, source: AsyncIterator[bytes]) -> None:
         try:
@@ -369,8 +375,40 @@ class StreamPump:
     async def _emit(self, events: list[Any], *, last: bool = False) -> None:
         """Send the events in one write; `last` ends the response with them."""
         if events or last:
+            if self._masker:
+                self._mask_deltas(events)
             data = b"".join(encode_event(event, dumps=orjson.dumps) for event in events)
             await self._emit_bytes(data, last=last)
+
+    def _mask_deltas(self, events: list[Any]) -> None:
+        """Mask the upstream's secrets in the text, thinking and tool input of `events`, each
+        block's deltas as one text (in place: the events are about to be encoded).
+
+        The deltas of one upstream read (often several) are looked at joined, at the cost of
+        one; only when that finds a secret is each delta masked on its own."""
+        texts: dict[int, list[tuple[int, str, str]]] = {}
+        for at, event in enumerate(events):
+            if event.get("type") == "content_block_delta":
+                delta = event["delta"]
+                for name in DELTA_TEXTS:
+                    value = delta.get(name)
+                    if isinstance(value, str):
+                        texts.setdefault(event["index"], []).append((at, name, value))
+        for index, found in texts.items():
+            mask = self._block_masks.get(index)
+            if mask is None:
+                # plain runs: escaped ones are masked in the encoded events' bytes
+                mask = self._block_masks[index] = self._masker.stream(escapes=False)
+            before = mask.state
+            joined = found[0][2] if len(found) == 1 else "".join(v for _, _, v in found)
+            if mask.feed(joined) is joined:
+                continue
+            mask.state = before
+            for at, name, value in found:
+                masked = mask.feed(value)
+                if masked is not value:
+                    event = events[at]
+                    events[at] = {**event, "delta": {**event["delta"], name: masked}}
 
     async def _emit_bytes(self, data: bytes, *, last: bool = False) -> None:
         async with self._sending:

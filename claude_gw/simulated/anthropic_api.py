@@ -69,7 +69,7 @@ async def respond(sim: Simulator, request: Request) -> SimResponse:
     try:
         _check_headers(sim, request.headers)
         doc = _parse(request.body)
-        sim.stats.bodies.append(doc)
+        sim.record_body(doc)
         if request.path.endswith("/count_tokens"):
             validate_messages(doc, count_only=True)
             count = {"input_tokens": count_anthropic_request(doc)}

@@ -28,8 +28,7 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 @dataclass
 class SimStats:
-    """What the simulator saw. `headers` and `paths` have one entry per request (header names
-    lowercased); `bodies` one per API request whose body was a JSON object.
+    """Counters of what the simulator saw: fixed size, however many requests it answers.
     `reasoning_items_received` counts the verified reasoning items sent back to
     `/responses`; `thinking_blocks_received` the thinking blocks sent back to `/messages`."""
 
@@ -37,11 +36,21 @@ class SimStats:
     streams_started: int = 0
     streams_completed: int = 0
     streams_cancelled: int = 0
+    reasoning_items_received: int = 0
+    thinking_blocks_received: int = 0
+
+
+@dataclass
+class RequestRecorder:
+    """Every request a Simulator answered, kept for a test to read: `headers` and `paths` have
+    one entry per request (header names lowercased), `bodies` one per API request whose body
+    was a JSON object. It grows with every request, so only a test that reads it makes one
+    (`Simulator(recorder=RequestRecorder())`); without one the simulator keeps nothing per
+    request."""
+
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
-    reasoning_items_received: int = 0
-    thinking_blocks_received: int = 0
 
 
 @dataclass

@@ -73,7 +73,7 @@ def _accept(
     sim: Simulator, request: Request
 ) -> tuple[dict[str, Any], ModelProfile, Directives, out.ResponsePlan]:
     doc = parse_json(request.body)
-    sim.stats.bodies.append(doc)
+    sim.record_body(doc)
     model = doc.get("model")
     profile = profile_for(model if isinstance(model, str) else "", sim.profiles)
     sim.stats.reasoning_items_received += validate_responses(doc, profile, sim.vault)

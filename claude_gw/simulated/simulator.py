@@ -22,6 +22,7 @@ from claude_gw.simulated import anthropic_api, errors, render, responses_api
 from claude_gw.simulated.answer import Answer, simulated_model
 from claude_gw.simulated.common import (
     Request,
+    RequestRecorder,
     SimResponse,
     SimStats,
     answer_for,
@@ -45,7 +46,7 @@ CACHE_STEP_TOKENS = 128
 CUT_AFTER_DELTAS = 4  # [sim:cut]: the role delta and three more, then the body just ends
 _CACHE_ENTRIES = 4096
 
-__all__ = ["SimResponse", "SimStats", "Simulator"]
+__all__ = ["RequestRecorder", "SimResponse", "SimStats", "Simulator"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ class Simulator:
     literal seconds. `seed` makes answers and ids reproducible (and keys the reasoning tokens
     it hands out). With `api_key`, OpenAI requests must carry `Authorization: Bearer <api_key>`
     and Anthropic requests `x-api-key: <api_key>`.
+
+    Memory stays bounded: `stats` holds counters, the prompt-prefix cache and the vault's
+    stored items are capped at 4096 entries each, and requests themselves are kept only by a
+    `recorder` (a test's `RequestRecorder`), never by default.
     """
 
     def __init__(
@@ -86,12 +91,14 @@ class Simulator:
         time_scale: float = 1.0,
         seed: int = 0,
         api_key: str | None = None,
+        recorder: RequestRecorder | None = None,
     ) -> None:
         self.profiles = profiles
         self.time_scale = time_scale
         self.seed = seed
         self.api_key = api_key
         self.stats = SimStats()
+        self.recorder = recorder
         self.vault = Vault(seed)
         self._prefixes: OrderedDict[bytes, None] = OrderedDict()
 
@@ -102,9 +109,10 @@ class Simulator:
         self.stats.requests += 1
         number = self.stats.requests
         lowered = {name.lower(): value for name, value in headers.items()}
-        self.stats.headers.append(lowered)
         path = path.partition("?")[0]
-        self.stats.paths.append(path)
+        if self.recorder is not None:
+            self.recorder.headers.append(lowered)
+            self.recorder.paths.append(path)
         started = time.monotonic()
         request_id = f"req_{hashlib.sha256(f'{self.seed}:{number}'.encode()).hexdigest()[:32]}"
         request = Request(path, lowered, body, number, request_id, started)
@@ -126,6 +134,11 @@ class Simulator:
             return error_response(error, request)
 
     # ------------------------------------------------------------------ shared by the APIs
+
+    def record_body(self, doc: dict[str, Any]) -> None:
+        """Hand an accepted JSON body to the recorder, when a test gave one."""
+        if self.recorder is not None:
+            self.recorder.bodies.append(doc)
 
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` of simulated time (times `time_scale`)."""
@@ -216,7 +229,7 @@ class Simulator:
 
     def _accept(self, body: bytes, number: int, request_id: str) -> _Turn:
         doc = parse_json(body)
-        self.stats.bodies.append(doc)
+        self.record_body(doc)
         model = doc.get("model")
         profile = profile_for(model if isinstance(model, str) else "", self.profiles)
         validate_request(doc, profile)

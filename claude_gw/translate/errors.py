@@ -77,9 +77,11 @@ def upstream_http_error(
         return UpstreamTimeout(said)
     if status == 503:
         return UpstreamOverloaded(said)
-    if status >= 500:
+    if status >= 500 or status < 400:
+        # a 3xx: the gateway never follows redirects (the key would go along), and the client
+        # cannot fix the gateway's upstream URL
         return UpstreamError(said, status=status if status in (500, 502) else 502)
-    return InvalidRequest(said, status=status if 400 <= status < 500 else 400)
+    return InvalidRequest(said, status=status)
 
 
 def _rate_limited(said: str, headers: Mapping[str, str], code: str | None) -> GatewayError:

@@ -116,11 +116,17 @@ def parse_tool_arguments(arguments: str) -> JSON:
     return parsed if isinstance(parsed, dict) else {RAW_ARGUMENTS_KEY: arguments}
 
 
+MAX_COUNT = 2**53  # the largest count every JSON reader holds exactly; no real usage comes near
+
+
 def _count(value: Any) -> int:
-    """A token count; anything that is not a non-negative number counts as 0."""
+    """A token count; anything that is not a number in [0, MAX_COUNT] counts as 0 (a usage
+    of 10**30, or infinity, is an upstream's bug, and cannot be written as a JSON integer)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return 0
-    return max(int(value), 0)
+    if not 0 <= value <= MAX_COUNT:
+        return 0
+    return int(value)
 
 
 def _first_choice(resp: Any) -> tuple[Mapping[str, Any], str | None]:

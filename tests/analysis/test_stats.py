@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from claude_gw.analysis.stats import COLUMNS, stats
+from claude_gw.logs import read_logs
 from claude_gw.logs.schema import conform_polars, to_pandas
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -94,3 +96,36 @@ def test_per_session_stats_group_calls_without_a_session_under_none():
 def test_stats_reject_an_unknown_grouping():
     with pytest.raises(ValueError, match="by must be one of"):
         stats(hand_built(), by="week")  # type: ignore[arg-type]
+
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def test_cache_hit_share_counts_only_calls_that_log_cached_tokens():
+    # data/kong-older.json, gpt-4.1: two ai-proxy-advanced calls log cached tokens (12800 of
+    # 13697 and 13696 of 17698 prompt tokens); the Kong 3.10 call (6710) and the 429 (18112)
+    # log none, so they are not "0 % cached".
+    row = stats(read_logs(DATA / "kong-older.json")).filter(pl.col("model") == "gpt-4.1")
+    assert row["cache_hit_share"].item() == pytest.approx((12800 + 13696) / (13697 + 17698))
+    assert row["prompt_tokens"].item() == 13697 + 17698 + 6710 + 18112
+
+
+def test_time_per_token_and_tokens_per_second_of_the_kong_sample():
+    # data/kong-3.13.json, gpt-5: one 429 (no tokens) and two successful calls:
+    # 1422 tokens in 31877 ms and 318 in 12490 ms; time per token 22.417... and 39.276... ms.
+    row = stats(read_logs(DATA / "kong-3.13.json")).filter(pl.col("model") == "gpt-5")
+    assert row["tokens_per_s"].item() == pytest.approx((1422 + 318) / ((31877 + 12490) / 1000))
+    assert row["p50_time_per_token_ms"].item() == pytest.approx((31877 / 1422 + 12490 / 318) / 2)
+
+
+def test_stats_take_a_cost_mode_and_every_grouping():
+    frame = read_logs(DATA / "kong-3.13.json")
+    assert stats(frame, cost="logged")["cost"].sum() == pytest.approx(
+        0.035375 + 0.0258075 + 0.031066 + 0.029596 + 0.00028
+    )
+    by_source = stats(frame, by="cost_source")
+    assert by_source.select("cost_source", "requests").rows() == [
+        ("computed", 4),
+        ("logged", 5),
+        ("none", 4),
+    ]

@@ -259,7 +259,7 @@ def test_kong_dump_with_nulls_and_defaults_loads_without_warnings():
         pytest.param(
             [ai_proxy() | {"consumer": "alice"}],
             "plugins[0].consumer",
-            "no consumers",
+            "no per-consumer plugins",
             id="consumer_plugin",
         ),
     ],

@@ -154,7 +154,7 @@ def test_behaviour_differences_name_the_field_and_hide_secret_values():
             "plugins[0].config.max_request_body_size: missing",
             id="body_size_missing",
         ),
-        pytest.param({"name": "key-auth", "config": {}}, "plugins[0].name", id="other_plugin"),
+        pytest.param({"name": "rate-limiting", "config": {}}, "plugins[0].name", id="other_plugin"),
         pytest.param(
             {"name": "file-log", "config": {"path": "/x"}, "service": "s"},
             "plugins[0].service: not a plugin field",

@@ -611,6 +611,8 @@ def test_scrub_secrets_masks_key_looking_tokens_only(text: str, expected: str) -
 FRAGMENTS = [
     *("sk-", "SK-", "AIza", "aiza", "Bearer", "BEARER", "bearer "),
     *("key", "KEY", "api", "Api_", "api-", "token", "TOKEN", "secret", "access", "access_token"),
+    *("password", "Passwd", "client_secret", "credentials", "Basic ", "AKIA", "ghp_", "eyJ"),
+    *("://", "@", "ABCDEFGHIJKLMNOP"),
     *("max_", "x", "_", "-", ".", "/", " ", '"', "'", "=", ":", ": ", "\n", "?", "&"),
     *("abcdefghijklmnop", "0123456789ABCDEF", "QUl6YVN5RDR4OVFtMkxrN1ZiM05j", "=="),
     *("\u212aey", "\u017fecret", "\u00df", "\u0130", "\u00e9"),
@@ -626,8 +628,8 @@ def test_scrub_secrets_equals_applying_every_pattern(text: str) -> None:
 
 def test_the_first_letters_are_every_character_a_pattern_can_start_with() -> None:
     # the scan's lookahead must let through whatever the patterns' first letters (s, a, b, k,
-    # t; case-insensitive) match, or a key spelled with an odd character would go unmasked
-    first = re.compile("(?i)[sabkt]")
+    # t, c, p; case-insensitive) match, or a key spelled with an odd character would go unmasked
+    first = re.compile("(?i)[sabktcp]")
     matching = {chr(c) for c in range(sys.maxunicode + 1) if first.match(chr(c))}
     assert set(FIRST_LETTERS) == matching
 
@@ -704,13 +706,13 @@ def test_header_values_are_scrubbed_the_same_from_the_cache_and_long_ones_are_no
     from claude_gw.logs import record
 
     secret = "Bearer sk-abcdefghijklmnopqrstuvwxyz012345"
-    headers = [("X-Forwarded-Auth", secret), ("User-Agent", "claude-cli/2.1.331")]
+    headers = [("X-Forwarded-Note", secret), ("User-Agent", "claude-cli/2.1.331")]
     first, again = record.log_headers(headers), record.log_headers(headers)
     assert (
         first
         == again
         == {
-            "x-forwarded-auth": "Bearer REDACTED",
+            "x-forwarded-note": "Bearer REDACTED",
             "user-agent": "claude-cli/2.1.331",
         }
     )

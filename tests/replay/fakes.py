@@ -33,6 +33,7 @@ class FakeChat:
         self.max_in_flight = 0
         self.seen: Counter[str] = Counter()
         self.bodies: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # each call's Authorization header
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -47,6 +48,9 @@ class FakeChat:
             if not message.get("more_body"):
                 break
         self.calls += 1
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization")
+        self.authorizations.append(auth.decode() if auth is not None else None)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import signal
@@ -24,6 +25,8 @@ from claude_gw.server.app import create_app
 from claude_gw.server.runner import build_upstream
 from tests.replay.fakes import FakeChat
 from tests.servers import ServerThread
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(argv: list[str], environ: dict[str, str] | None = None) -> int:
@@ -209,3 +212,134 @@ def test_ctrl_c_halfway_then_rerun_leaves_every_pair_exactly_once(tmp_path):
     assert halfway.endswith(b"\n") and 3 <= len(halfway.splitlines()) < 20
     ids = Counter(json.loads(line)["replay"]["source_id"] for line in out.read_text().splitlines())
     assert sorted(ids.values()) == [1] * 20
+
+
+def results_of(path: Path) -> list[tuple[str, int]]:
+    """(source id, status) of each line of a result file, in file order."""
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return [(r["replay"]["source_id"], r["response"]["status"]) for r in rows]
+
+
+def test_a_run_whose_every_pair_failed_exits_1_and_says_so(tmp_path, capsys):
+    fake = FakeChat(failures=10, status=500)
+    out = tmp_path / "replay.json"
+    with ServerThread(fake) as server:
+        argv = ["--from", str(requests_file(tmp_path, count=2)), "-o", str(out), "--attempts", "1"]
+        code = run_cli([*argv, "--target", target_option(server.base_url, "t")], {"FAKE_KEY": "k"})
+    err = capsys.readouterr().err
+    assert code == 1 and fake.calls == 2
+    assert "2 results (2 errors)" in err and "every pair failed; the first: 500" in err
+
+
+def test_a_rerun_sends_the_failed_pairs_again_and_replaces_their_error_rows(tmp_path, capsys):
+    fake = FakeChat(failures=1, status=500)  # each prompt fails once, then answers
+    out = tmp_path / "replay.json"
+    with ServerThread(fake) as server:
+        argv = ["--from", str(requests_file(tmp_path, count=2)), "-o", str(out), "--attempts", "1"]
+        argv += ["--target", target_option(server.base_url, "t")]
+        assert run_cli(argv, {"FAKE_KEY": "k"}) == 1
+        assert sorted(status for _, status in results_of(out)) == [500, 500]
+        assert run_cli(argv, {"FAKE_KEY": "k"}) == 0
+        assert run_cli(argv, {"FAKE_KEY": "k"}) == 0  # nothing left to send
+    assert fake.calls == 4
+    assert sorted(status for _, status in results_of(out)) == [200, 200]
+    assert "already answers every pair" in capsys.readouterr().err
+
+
+def test_keep_failed_counts_the_error_rows_as_done(tmp_path):
+    fake = FakeChat(failures=1, status=500)
+    out = tmp_path / "replay.json"
+    with ServerThread(fake) as server:
+        argv = ["--from", str(requests_file(tmp_path, count=2)), "-o", str(out), "--attempts", "1"]
+        argv += ["--target", target_option(server.base_url, "t")]
+        assert run_cli(argv, {"FAKE_KEY": "k"}) == 1
+        assert run_cli([*argv, "--keep-failed"], {"FAKE_KEY": "k"}) == 0
+    assert fake.calls == 2
+    assert sorted(status for _, status in results_of(out)) == [500, 500]
+
+
+def test_a_rerun_for_one_target_leaves_the_error_rows_of_another_alone(tmp_path):
+    fake = FakeChat(failures=1, status=500)
+    out = tmp_path / "replay.json"
+    with ServerThread(fake) as server:
+        argv = ["--from", str(requests_file(tmp_path, count=1)), "-o", str(out), "--attempts", "1"]
+        a, b = target_option(server.base_url, "a"), target_option(server.base_url, "b")
+        # Both targets share the fake: the prompt's first call (a or b) fails, the second answers.
+        run_cli([*argv, "--concurrency", "1", "--target", a, "--target", b], {"FAKE_KEY": "k"})
+        failed = [
+            r["replay"]["target"]
+            for r in map(json.loads, out.read_text().splitlines())
+            if r["response"]["status"] >= 400
+        ]
+        other = "b" if failed == ["a"] else "a"
+        assert len(failed) == 1
+        assert (
+            run_cli([*argv, "--target", target_option(server.base_url, other)], {"FAKE_KEY": "k"})
+            == 0
+        )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted((r["replay"]["target"], r["response"]["status"]) for r in rows) == sorted(
+        [(failed[0], 500), (other, 200)]
+    )
+
+
+TARGETS_TOML = """\
+[targets.fast]
+kind = "chat"
+base_url = "{url}/v1"
+model = "gpt-5-nano"
+api_key_env = ""
+
+[targets.big]
+kind = "chat"
+base_url = "{url}/v1"
+model = "gpt-5"
+api_key_env = ""
+"""
+
+
+def test_a_targets_file_alone_means_every_target_in_it(tmp_path, capsys):
+    targets = tmp_path / "targets.toml"
+    targets.write_text(TARGETS_TOML.format(url="http://127.0.0.1:9"))
+    argv = ["--from", str(requests_file(tmp_path)), "--targets", str(targets), "--dry-run"]
+    assert run_cli(argv) == 0
+    err = capsys.readouterr().err
+    assert "fast (gpt-5-nano): 3 requests" in err and "big (gpt-5): 3 requests" in err
+
+
+def test_a_plain_model_target_goes_to_openai_base_url_and_on_loopback_needs_no_key(tmp_path):
+    fake = FakeChat()
+    out = tmp_path / "replay.json"
+    with ServerThread(fake) as server:
+        environ = {"OPENAI_BASE_URL": f"{server.base_url}/v1"}  # and no OPENAI_API_KEY
+        argv = ["--from", str(requests_file(tmp_path, count=2)), "-o", str(out)]
+        assert run_cli([*argv, "--target", "gpt-4.1"], environ) == 0
+    assert fake.calls == 2 and fake.authorizations == [None, None]
+    assert [status for _, status in results_of(out)] == [200, 200]
+
+
+def test_a_remote_target_without_its_key_is_refused_before_anything_is_sent(tmp_path):
+    out = tmp_path / "replay.json"
+    with pytest.raises(CliError, match=r"\$OPENAI_API_KEY is not set"):
+        run_cli(["--from", str(requests_file(tmp_path)), "-o", str(out), "--target", "gpt-5"])
+    assert not out.exists()
+
+
+def test_requests_are_found_in_a_directory_of_gzipped_logs(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    sample = REPO / "data" / "claude_gw-sessions.json"
+    (logs / "claude.json.gz").write_bytes(gzip.compress(sample.read_bytes()))
+    plain = run_cli(["--from", str(sample), "--target", "gpt-5", "--dry-run"])
+    plain_err = capsys.readouterr().err
+    assert run_cli(["--from", str(logs), "--target", "gpt-5", "--dry-run"]) == plain == 0
+    gz_err = capsys.readouterr().err
+    count = int(plain_err.split(": ", 1)[1].split(" requests")[0])
+    assert count > 0 and f": {count} requests" in gz_err
+
+
+def test_a_source_without_requests_is_refused_naming_it(tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    with pytest.raises(CliError, match=r"no requests in .*empty\.json.*payloads"):
+        run_cli(["--from", str(empty), "--target", "gpt-5", "--dry-run"])

@@ -118,15 +118,37 @@ def test_a_request_that_always_fails_gives_one_error_row():
     assert status["ok"] == 200 and status["bad"] >= 500
 
 
-def test_a_missing_key_gives_error_rows_without_sending():
+def test_a_missing_key_of_a_remote_target_gives_error_rows_without_sending():
+    # The key is looked up before anything is sent: no request leaves for the .invalid host.
+    target = Target(
+        "keyed",
+        kind="chat",
+        base_url="https://replay-target.invalid/v1",
+        api_key_env="REPLAY_TEST_KEY",
+    )
+    results = replay([ask("a")], [target], policy=FAST, environ={})
+    assert results[0]["response"]["status"] >= 400
+    assert "REPLAY_TEST_KEY is not set" in results[0]["claude_gw"]["error_message"]
+
+
+@pytest.mark.parametrize("kind", ["chat", "responses", "anthropic"])
+def test_a_loopback_target_needs_no_key_whatever_its_kind(kind):
+    # Each kind's default key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY) is unset here.
+    with serve_simulated() as base_url:
+        target = Target("local", kind=kind, base_url=base_url, model="gpt-5-nano")
+        (record,) = replay([ask("a")], [target], policy=FAST, environ={})
+    assert record["response"]["status"] == 200, record["claude_gw"]["error_message"]
+    assert record["ai"]["proxy"]["meta"]["response_model"] == "gpt-5-nano-simulated"
+
+
+def test_a_loopback_target_gets_its_key_when_the_variable_is_set():
     fake = FakeChat()
     with ServerThread(fake) as server:
         target = Target(
             "keyed", kind="chat", base_url=f"{server.base_url}/v1", api_key_env="REPLAY_TEST_KEY"
         )
-        results = replay([ask("a")], [target], policy=FAST, environ={})
-    assert fake.calls == 0
-    assert "REPLAY_TEST_KEY is not set" in results[0]["claude_gw"]["error_message"]
+        replay([ask("a")], [target], policy=FAST, environ={"REPLAY_TEST_KEY": "sk-local-0123"})
+    assert fake.authorizations == ["Bearer sk-local-0123"]
 
 
 def test_the_key_from_environ_is_sent_as_a_bearer_token_and_never_logged(tmp_path):

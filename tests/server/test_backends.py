@@ -33,7 +33,7 @@ def test_text_answers_and_usage_through_each_upstream_api(backend, simulator):
     assert streamed.usage.output_tokens > 0
     suffix = {"chat": "/chat/completions", "responses": "/responses", "anthropic": "/messages"}[api]
     assert all(
-        path.endswith(suffix) for path in simulator.stats.paths if not path.endswith("/models")
+        path.endswith(suffix) for path in simulator.recorder.paths if not path.endswith("/models")
     )
     records = gw.records()
     assert [r["ai"]["proxy"]["meta"]["request_model"] for r in records] == [model, model]

@@ -12,7 +12,7 @@ import orjson
 
 from claude_gw.config import Settings
 from claude_gw.server.app import create_app
-from claude_gw.simulated import Simulator, simulated_transport
+from claude_gw.simulated import RequestRecorder, Simulator, simulated_transport
 from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
 
 
@@ -39,7 +39,7 @@ def scope(body: bytes) -> dict:
 async def disconnect_after_first_bytes(
     prompt: str, *, stream: bool
 ) -> tuple[Simulator, list, dict]:
-    simulator = Simulator(time_scale=1.0)
+    simulator = Simulator(time_scale=1.0, recorder=RequestRecorder())
     client = httpx.AsyncClient(transport=simulated_transport(simulator))
     upstream = Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider="simulated")
     sink = ListSink()
@@ -101,6 +101,6 @@ def test_oneshot_disconnect_cancels_the_upstream_request_and_logs_once():
         disconnect_after_first_bytes("[sim:stall 5] hi", stream=False)
     )
     assert sent == []  # nothing could be sent: the client was gone
-    assert len(simulator.stats.bodies) == 1
+    assert len(simulator.recorder.bodies) == 1
     assert record["claude_gw"]["error_type"] == "client_disconnected"
     assert record["response"]["status"] == 499

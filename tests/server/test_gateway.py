@@ -175,7 +175,7 @@ def test_tool_result_round_trip_reaches_the_upstream_as_a_tool_message(gateway, 
         ],
     )
     assert "sunny, 21C" in followup.content[0].text
-    sent = simulator.stats.bodies[-1]["messages"]
+    sent = simulator.recorder.bodies[-1]["messages"]
     assert sent[-1] == {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21C"}
 
 
@@ -219,7 +219,7 @@ def test_claude_model_names_are_mapped_and_the_client_model_is_logged(
     client = gw.client()
     client.messages.create(**{**ask("hi"), "model": "claude-haiku-5-5"})
     client.messages.create(**{**ask("hi"), "model": "claude-opus-5-5"})
-    assert [body["model"] for body in simulator.stats.bodies] == ["gpt-5-nano", "gpt-4.1"]
+    assert [body["model"] for body in simulator.recorder.bodies] == ["gpt-5-nano", "gpt-4.1"]
     records = gw.records()
     assert [r["claude_gw"]["client_model"] for r in records] == [
         "claude-haiku-5-5",
@@ -230,7 +230,7 @@ def test_claude_model_names_are_mapped_and_the_client_model_is_logged(
 
 def test_the_upstream_gets_the_gateway_key_never_the_client_key(gateway, simulator):
     gateway.client().messages.create(**ask("hi"))
-    headers = simulator.stats.headers[-1]
+    headers = simulator.recorder.headers[-1]
     assert headers["authorization"] == f"Bearer {UPSTREAM_KEY}"
     assert CLIENT_KEY not in json.dumps(headers)
 
@@ -514,7 +514,7 @@ def test_each_record_names_the_routing_rule_that_chose_its_model(tmp_path, fake_
         **ask("hi"), extra_headers={"x-claude-code-agent-id": "0123456789abcdef"}
     )
     client.messages.create(**ask("long " * 2000))
-    assert [body["model"] for body in simulator.stats.bodies] == [
+    assert [body["model"] for body in simulator.recorder.bodies] == [
         "gpt-5-mini",
         "gpt-5-nano",
         "gpt-4.1",

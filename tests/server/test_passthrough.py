@@ -29,7 +29,7 @@ def test_oneshot_chat_passes_through_with_the_routes_model(openai_route, simulat
             model="anything", messages=[{"role": "user", "content": "[sim:reply straight through]"}]
         )
     assert answer.choices[0].message.content == "straight through"
-    assert simulator.stats.bodies[-1]["model"] == "gpt-4.1"
+    assert simulator.recorder.bodies[-1]["model"] == "gpt-4.1"
     (record,) = openai_route.records()
     assert record["claude_gw"]["endpoint"] == "chat_completions"
     assert record["ai"]["proxy"]["usage"]["prompt_tokens"] == answer.usage.prompt_tokens
@@ -47,7 +47,7 @@ def test_streamed_chat_passes_through_and_its_usage_is_logged(openai_route, simu
         chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "streamed through"
-    assert simulator.stats.bodies[-1]["stream_options"] == {"include_usage": True}
+    assert simulator.recorder.bodies[-1]["stream_options"] == {"include_usage": True}
     (record,) = openai_route.records()
     assert record["ai"]["proxy"]["meta"]["request_mode"] == "stream"
     assert record["ai"]["proxy"]["usage"]["completion_tokens"] > 0
