@@ -17,7 +17,8 @@ so it opens in any browser, offline, without a server.
   whole-log cost plot (default: the log's own models); replay results in the log (or
   `pairs`, a `compare.pair()` frame) give the paired deltas and tool-call agreement
 - `tables`: `<details>` with every column of `stats(df, by="model")` (and its totals) and
-  `by="session"` (first `max_rows`), `reprice(df, targets)` when `targets` is given, the
+  `by="session"` (first `max_rows`), `pricing.cost_on_models` over the candidates,
+  `reprice(df, targets)` when `targets` is given, the
   paired comparison and the tool-call agreement per target when there are replays
 """
 
@@ -33,7 +34,7 @@ import polars as pl
 from claude_gw.analysis import formats
 from claude_gw.analysis.compare import agreement_by_target, compare
 from claude_gw.analysis.metrics import as_polars
-from claude_gw.analysis.pricing import Target, reprice
+from claude_gw.analysis.pricing import Target, cost_on_models, reprice
 from claude_gw.analysis.report_pictures import PICTURES, Inputs, picture_html
 from claude_gw.analysis.stats import OK, model_calls, stats
 
@@ -293,8 +294,11 @@ def tables_html(
         details("Every statistic per model", table_html(model_table(df), max_rows)),
         details("Every statistic per session", table_html(stats(df, by="session"), max_rows)),
     ]
+    if inputs.candidates:
+        whole = cost_on_models(df, inputs.candidates)
+        folded.append(details("The whole log on each candidate model", table_html(whole, max_rows)))
     if targets:
-        folded.append(details("Re-pricing", table_html(reprice(df, targets), max_rows)))
+        folded.append(details("Re-pricing per model", table_html(reprice(df, targets), max_rows)))
     if inputs.pairs is not None and not inputs.pairs.is_empty():
         folded.append(details("Originals and replays", table_html(compare(inputs.pairs), max_rows)))
     if inputs.agreement is not None and not inputs.agreement.is_empty():

@@ -80,22 +80,6 @@ def parse_target(text: str) -> tuple[str, str]:
     return model, provider or "openai"
 
 
-def check_output(path: Path) -> None:
-    """Refuse, before any work, an output path that cannot be written as a file."""
-    if path.is_dir():
-        raise CliError(f"-o {path}: is a directory, not a file")
-    parent = path.parent
-    if not parent.is_dir():
-        raise CliError(f"-o {path}: no such directory: {parent}")
-
-
-def write_text(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise CliError(f"report: cannot write {path}: {exc.strerror or exc}") from None
-
-
 def load_log(files: list[str], *, cost: str) -> Any:
     """The log of `files` with its payloads (the tool-call agreement of replays reads the
     logged answers) and costs resolved by `cost`; the load summary goes to stderr."""
@@ -122,8 +106,7 @@ def load_log(files: list[str], *, cost: str) -> Any:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     targets = [parse_target(text) for text in args.reprice]
-    output = Path(args.output)
-    check_output(output)
+    output = Path(args.output)  # `main` has checked that its directory exists
     try:
         from claude_gw.analysis.report import html_report
     except ModuleNotFoundError as exc:
@@ -136,6 +119,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     frame = load_log(args.files, cost=args.cost)
     if len(frame) == 0:
         raise CliError(f"report: no claude.json records in {', '.join(args.files)}")
-    write_text(output, html_report(frame, title=args.title, targets=targets))
+    output.write_text(html_report(frame, title=args.title, targets=targets), encoding="utf-8")
     print(f"wrote a report of {len(frame)} records to {output}", file=sys.stderr)
     return 0

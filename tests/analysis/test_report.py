@@ -24,8 +24,8 @@ from claude_gw.analysis.report import (
     simulated_rows,
     table_html,
 )
+from claude_gw.cli import main
 from claude_gw.cli import report as report_command
-from claude_gw.cli.options import CliError
 from claude_gw.logs.read import read_logs
 from claude_gw.logs.schema import conform_polars
 
@@ -159,8 +159,9 @@ KONG_NO_DATA = [
 def test_report_parts_come_in_order_and_every_image_is_an_embedded_png(kong_page):
     page = kong_page
     assert page.ids == ["headline", "models", "plots", "tables"]
-    # per model, and folded away: every statistic per model, per session, re-pricing
-    assert page.tables == 4
+    # per model, and folded away: every statistic per model, per session, the whole log on
+    # each candidate, re-pricing
+    assert page.tables == 5
     assert page.no_data == KONG_NO_DATA
     assert len(page.images) == len(PICTURES) - len(KONG_NO_DATA)
     assert all(png_bytes(source).startswith(PNG) for source in page.images)
@@ -174,7 +175,7 @@ def test_report_with_pairs_draws_the_replay_deltas_and_their_table():
         {"request_id": ["x", "y"], "latency_ms": [150.0, 170.0], "cost": [0.1, 0.2]}
     )
     page = Page(html_report(read_logs(KONG), pairs=pair(originals, replays)))
-    assert page.tables == 4  # the paired comparison joins the folded tables
+    assert page.tables == 5  # the paired comparison joins the folded tables
     drawn = [caption for caption in KONG_NO_DATA if caption not in page.no_data]
     assert drawn == [
         "Replay minus original latency, per target",
@@ -189,7 +190,7 @@ def test_replay_results_in_the_log_are_paired_with_their_originals(data_report):
     # the tool-call agreement per target
     assert page.no_data == []
     assert len(page.images) == len(PICTURES)
-    assert page.tables == 2 + 2 + 1
+    assert page.tables == 1 + 3 + 2
 
 
 def test_model_table_totals_are_the_sums_of_its_rows():
@@ -252,16 +253,9 @@ def test_tables_escape_text_show_null_as_a_dash_and_note_cut_rows():
     assert "first 2 of 3 rows" in text
 
 
-def run_report(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="claude-gw")
-    report_command.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return int(args.run(args, {}))
-
-
 def test_report_command_writes_the_html_file(tmp_path, capsys):
     output = tmp_path / "report.html"
-    status = run_report(["report", str(KONG), "-o", str(output), "--reprice", "gpt-4.1"])
+    status = main(["report", str(KONG), "-o", str(output), "--reprice", "gpt-4.1"])
     assert status == 0
     page = Page(output.read_text(encoding="utf-8"))
     assert page.ids == ["headline", "models", "plots", "tables"]
@@ -270,16 +264,23 @@ def test_report_command_writes_the_html_file(tmp_path, capsys):
     assert "13 records" in err and str(output) in err
 
 
-def test_report_into_a_missing_directory_is_refused_before_loading(tmp_path):
+def refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line `claude-gw` prints when it refuses `argv` with exit status 2."""
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    return lines[-1]
+
+
+def test_report_into_a_missing_directory_is_refused_before_loading(tmp_path, capsys):
     output = tmp_path / "no-such-dir" / "report.html"
-    with pytest.raises(CliError, match=r"no such directory: .*no-such-dir$"):
-        run_report(["report", str(KONG), "-o", str(output)])
+    line = refusal(["report", str(KONG), "-o", str(output)], capsys)
+    assert line == f"claude-gw: -o {output}: no such directory: {output.parent}"
     assert not output.parent.exists()  # not created
 
 
-def test_report_onto_a_directory_is_refused(tmp_path):
-    with pytest.raises(CliError, match="is a directory, not a file"):
-        run_report(["report", str(KONG), "-o", str(tmp_path)])
+def test_report_onto_a_directory_is_refused(tmp_path, capsys):
+    line = refusal(["report", str(KONG), "-o", str(tmp_path)], capsys)
+    assert line == f"claude-gw: -o {tmp_path}: is a directory, not a file"
 
 
 @pytest.mark.parametrize(
@@ -289,12 +290,12 @@ def test_report_onto_a_directory_is_refused(tmp_path):
         pytest.param("# Title\n\nsome prose, not a log\n", id="markdown"),
     ],
 )
-def test_input_without_records_is_refused_naming_the_file(tmp_path, content):
+def test_input_without_records_is_refused_naming_the_file(tmp_path, capsys, content):
     log = tmp_path / "notes.md"
     log.write_text(content, encoding="utf-8")
     output = tmp_path / "report.html"
-    with pytest.raises(CliError, match=rf"no claude.json records in {log}$"):
-        run_report(["report", str(log), "-o", str(output)])
+    line = refusal(["report", str(log), "-o", str(output)], capsys)
+    assert line == f"claude-gw: report: no claude.json records in {log}"
     assert not output.exists()
 
 
@@ -312,9 +313,9 @@ def test_reprice_targets_name_a_model_and_optionally_a_provider(text, expected):
     assert report_command.parse_target(text) == expected
 
 
-def test_a_reprice_target_without_a_model_is_refused():
-    with pytest.raises(CliError, match="needs a model"):
-        report_command.parse_target("@openai")
+def test_a_reprice_target_without_a_model_is_refused(tmp_path, capsys):
+    argv = ["report", str(KONG), "-o", str(tmp_path / "r.html"), "--reprice", "@openai"]
+    assert refusal(argv, capsys) == "claude-gw: report: --reprice needs a model, not '@openai'"
 
 
 def test_every_report_option_has_help():
