@@ -314,15 +314,13 @@ def details(summary: str, content: str) -> str:
 def table_html(table: pl.DataFrame, max_rows: int = 200) -> str:
     """`table` as an HTML table in human formats (`formats.column_format` for numeric
     columns, text escaped, null as `formats.MISSING`); a note follows when only the first
-    `max_rows` rows are shown."""
+    `max_rows` rows are shown. In a long table with a `metric` column (`compare.compare`),
+    each row's measured values are formatted as that metric (seconds for `latency_ms`)."""
     columns = [_column(table, name) for name in table.columns]
     head = "".join(f"<th>{html.escape(header)}</th>" for header, _ in columns)
     rows = "".join(
         "<tr>"
-        + "".join(
-            f"<td>{html.escape(fmt(value))}</td>"
-            for (_, fmt), value in zip(columns, row, strict=True)
-        )
+        + "".join(f"<td>{html.escape(text)}</td>" for text in _cells(table.columns, columns, row))
         + "</tr>"
         for row in table.head(max_rows).iter_rows()
     )
@@ -335,6 +333,22 @@ def table_html(table: pl.DataFrame, max_rows: int = 200) -> str:
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody>'
         f"</table></div>{note}"
     )
+
+
+COUNT_COLUMNS = {"pairs", "requests"}
+
+
+def _cells(
+    names: list[str], columns: list[tuple[str, formats.Formatter]], row: tuple[Any, ...]
+) -> list[str]:
+    metric = row[names.index("metric")] if "metric" in names else None
+    as_metric = formats.column_format(metric)[1] if isinstance(metric, str) else None
+    return [
+        as_metric(value)
+        if as_metric is not None and fmt is formats.number and name not in COUNT_COLUMNS
+        else fmt(value)
+        for name, (_, fmt), value in zip(names, columns, row, strict=True)
+    ]
 
 
 def _column(table: pl.DataFrame, name: str) -> tuple[str, formats.Formatter]:

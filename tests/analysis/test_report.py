@@ -253,6 +253,20 @@ def test_tables_escape_text_show_null_as_a_dash_and_note_cut_rows():
     assert "first 2 of 3 rows" in text
 
 
+def test_a_long_comparison_table_formats_each_row_as_its_metric():
+    table = pl.DataFrame(
+        {
+            "metric": ["latency_ms", "cost", "completion_tokens"],
+            "pairs": [7, 7, 7],
+            "mean_delta": [-5656.9, 0.00137, -1033.14],
+        }
+    )
+    text = table_html(table)
+    assert "<td>latency_ms</td><td>7</td><td>-5.66 s</td>" in text
+    assert "<td>cost</td><td>7</td><td>$0.00137</td>" in text
+    assert "<td>completion_tokens</td><td>7</td><td>-1,033</td>" in text
+
+
 def test_report_command_writes_the_html_file(tmp_path, capsys):
     output = tmp_path / "report.html"
     status = main(["report", str(KONG), "-o", str(output), "--reprice", "gpt-4.1"])
