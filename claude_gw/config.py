@@ -23,6 +23,16 @@ DEFAULT_MODEL = "gpt-5-mini"
 # Anthropic's own limit; the Claude CLI assumes a 1M-token window for non-Claude models, so its
 # bodies keep growing (600 KB after six large file reads) and a small limit breaks sessions.
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+# Client-facing limits (`serve --help`, README "Limits"). Headers: Envoy's 60 KiB order (nginx
+# allows 32 KB); a Claude CLI request's headers are about 1.5 KB.
+DEFAULT_MAX_HEADER = 64 * 1024
+DEFAULT_MAX_INFLIGHT = 256 * 1024 * 1024  # request bodies held by requests in flight, together
+# An upstream answer, after decompression: a streamed 128k-token answer is about 30 MB of SSE.
+DEFAULT_MAX_ANSWER = 64 * 1024 * 1024
+# A compressed answer may expand this many times (checked past 1 MiB decoded): an SSE stream of
+# short deltas gzips up to about 60x (tests/reliability/test_answer_limits.py), a gzip bomb of
+# zeros about 1000x.
+DEFAULT_MAX_DECOMPRESSION_RATIO = 200.0
 
 ENV = {
     "host": "CLAUDE_GW_HOST",
@@ -48,6 +58,15 @@ ENV = {
     "subagent_model": "CLAUDE_GW_SUBAGENT_MODEL",
     "long_context_model": "CLAUDE_GW_LONG_CONTEXT_MODEL",
     "long_context_tokens": "CLAUDE_GW_LONG_CONTEXT_TOKENS",
+    "header_timeout": "CLAUDE_GW_HEADER_TIMEOUT",
+    "body_timeout": "CLAUDE_GW_BODY_TIMEOUT",
+    "idle_timeout": "CLAUDE_GW_IDLE_TIMEOUT",
+    "max_connections": "CLAUDE_GW_MAX_CONNECTIONS",
+    "max_header": "CLAUDE_GW_MAX_HEADER",
+    "max_inflight": "CLAUDE_GW_MAX_INFLIGHT",
+    "max_answer": "CLAUDE_GW_MAX_ANSWER",
+    "max_decompression_ratio": "CLAUDE_GW_MAX_DECOMPRESSION_RATIO",
+    "shutdown_grace": "CLAUDE_GW_SHUTDOWN_GRACE",
 }
 UPSTREAM_APIS = ("chat", "responses", "anthropic")
 DEFAULT_LONG_CONTEXT_TOKENS = 200_000
@@ -114,6 +133,17 @@ class Settings:
     request_overrides: tuple[tuple[str, int | float], ...] = ()
     # Kong's auth.allow_override: a client that sends the auth header itself has it go upstream
     allow_override: bool = False
+    # limits on what clients and upstreams can make the gateway hold (process-wide: the first
+    # route's values apply to a gateway with several routes)
+    header_timeout: float = 10.0  # request line + headers must arrive within this
+    body_timeout: float = 60.0  # the whole body must arrive within this, after the headers
+    idle_timeout: float = 5.0  # a keep-alive connection with no request is closed after this
+    max_connections: int | None = None  # None: half the open-file limit (`connection_cap`)
+    max_header_bytes: int = DEFAULT_MAX_HEADER
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER
+    max_decompression_ratio: float = DEFAULT_MAX_DECOMPRESSION_RATIO
+    shutdown_grace: float = 30.0  # in-flight requests get this long on SIGTERM/SIGINT
 
     @property
     def simulated(self) -> bool:
@@ -211,7 +241,38 @@ class Settings:
             subagent_model=get("subagent_model"),
             long_context_model=get("long_context_model"),
             long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
+            **limits_from(get),
         )
+
+
+def limits_from(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """The limit settings among the variables (`get(name)`: the value of ENV[name] or None)."""
+    return {
+        "header_timeout": parse_seconds(get("header_timeout"), ENV["header_timeout"]),
+        "body_timeout": parse_seconds(get("body_timeout"), ENV["body_timeout"]),
+        "idle_timeout": parse_seconds(get("idle_timeout"), ENV["idle_timeout"]),
+        "max_connections": parse_count(get("max_connections"), ENV["max_connections"]),
+        "max_header_bytes": parse_size(get("max_header"), ENV["max_header"]),
+        "max_inflight_bytes": parse_size(get("max_inflight"), ENV["max_inflight"]),
+        "max_answer_bytes": parse_size(get("max_answer"), ENV["max_answer"]),
+        "max_decompression_ratio": parse_ratio(
+            get("max_decompression_ratio"), ENV["max_decompression_ratio"]
+        ),
+        "shutdown_grace": parse_seconds(get("shutdown_grace"), ENV["shutdown_grace"]),
+    }
+
+
+def parse_ratio(text: str | None, where: str) -> float | None:
+    """A ratio of at least 1, e.g. `100` (an answer may grow 100 times when decompressed)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value >= 1:  # also refuses NaN
+        raise ConfigError(f"{where}: expected a number of at least 1, got {text!r}")
+    return value
 
 
 def normalize_upstream(url: str, where: str = "--upstream") -> str:

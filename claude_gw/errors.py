@@ -54,6 +54,31 @@ class PromptTooLong(InvalidRequest):
         super().__init__(f"prompt is too long: {detail}", **kwargs)
 
 
+class RequestTimeout(GatewayError):
+    """The client did not send its request (headers or body) in time (408; SDKs retry it)."""
+
+    status = 408
+    error_type = "timeout_error"
+
+
+class HeadersTooLarge(GatewayError):
+    """The request line and headers are over the gateway's header limit (431)."""
+
+    status = 431
+    error_type = "request_too_large"
+
+
+class GatewayOverloaded(GatewayError):
+    """The gateway itself is at a limit (connections, request bytes in flight): try again soon
+    (529 with `retry-after`, which Anthropic's SDKs and the Claude CLI honour)."""
+
+    status = 529
+    error_type = "overloaded_error"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, headers={"retry-after": str(retry_after_s)})
+
+
 class NotFound(GatewayError):
     status = 404
     error_type = "not_found_error"

@@ -8,6 +8,7 @@ Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error mess
 
 from __future__ import annotations
 
+import zlib
 from base64 import b64encode
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -24,6 +25,13 @@ from claude_gw.logs.redact import SECRET_HEADERS, Masker
 from claude_gw.translate.errors import upstream_http_error
 
 SIMULATED_BASE_URL = "http://simulated.invalid/v1"
+# The limits on an answer's size after decompression, and on how many times a compressed answer
+# may expand (the values of config's DEFAULT_MAX_ANSWER and DEFAULT_MAX_DECOMPRESSION_RATIO).
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_DECOMPRESSION_RATIO = 200.0
+RATIO_FLOOR = 1024 * 1024  # the ratio is checked once this much is decoded (small answers vary)
+INFLATE_STEP = 256 * 1024  # bytes decompressed per step: a bomb stops within one step
+ACCEPTED_ENCODINGS = "gzip, deflate"  # what the gateway asks for, and decodes itself
 Body = Mapping[str, Any] | bytes  # a request body, or its JSON already encoded (`encode_body`)
 
 
@@ -36,9 +44,7 @@ class UpstreamResponse(Protocol):
     @property
     def headers(self) -> Mapping[str, str]: ...
 
-    def aiter_bytes(self) -> AsyncIterator[bytes]: ...
-
-    async def aread(self) -> bytes: ...
+    def aiter_raw(self) -> AsyncIterator[bytes]: ...
 
     async def aclose(self) -> None: ...
 
@@ -58,8 +64,13 @@ class Upstream:
         extra_headers: Mapping[str, str] | None = None,
         query: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        max_decompression_ratio: float = MAX_DECOMPRESSION_RATIO,
     ) -> None:
-        """`transport`, when given, must be the one `client` sends through: requests then go
+        """Answers are read raw and decoded here (`AnswerDecoder`), within `max_answer_bytes`
+        after decompression and `max_decompression_ratio`; beyond, an `UpstreamError` (502).
+
+        `transport`, when given, must be the one `client` sends through: requests then go
         to it straight, past the client's redirect, auth and cookie layers (an upstream call
         uses none of them), which cost about a quarter of the gateway's CPU per request. The
         client's timeouts still apply; give no transport when the client must apply proxies.
@@ -83,6 +94,9 @@ class Upstream:
         self._aiohttp = transport if isinstance(transport, AiohttpTransport) else None
         self._aiohttp_url = URL(str(self._url), encoded=True)
         self._aiohttp_timeout = aiohttp_timeout(self._timeout)
+        self._headers.setdefault("accept-encoding", ACCEPTED_ENCODINGS)
+        self.max_answer_bytes = max_answer_bytes
+        self.max_decompression_ratio = max_decompression_ratio
 
     @property
     def label(self) -> str:
@@ -128,8 +142,19 @@ class Upstream:
             yield response
 
     def iter_bytes(self, response: UpstreamResponse) -> AsyncIterator[bytes]:
-        """The raw body of a streaming response, with transport errors mapped."""
-        return _Chunks(response.aiter_bytes(), (httpx.HTTPError,), self._transport_error)
+        """The decoded body of a streaming response, with transport errors mapped; an
+        `UpstreamError` once it breaks the answer limits."""
+        raw = _Chunks(raw_body(response), (httpx.HTTPError,), self._transport_error)
+        return _Decoded(raw, self._decoder(response))
+
+    def _decoder(self, response: UpstreamResponse) -> AnswerDecoder:
+        already_read = isinstance(response, httpx.Response) and response.is_stream_consumed
+        return AnswerDecoder(
+            None if already_read else response.headers.get("content-encoding"),
+            label=self.label,
+            max_bytes=self.max_answer_bytes,
+            max_ratio=self.max_decompression_ratio,
+        )
 
     async def check(self) -> None:
         """Startup probe: raise `UpstreamError` if the upstream cannot be reached or rejects
@@ -193,10 +218,20 @@ class Upstream:
             await response.aclose()
 
     async def _read(self, response: UpstreamResponse) -> bytes:
+        """The whole decoded body, within the answer limits (refused unread when its
+        content-length is over them already)."""
+        decoder = self._decoder(response)
+        declared = response.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit():
+            decoder.check_declared(int(declared))
+        parts = []
         try:
-            return await response.aread()
+            async for raw in raw_body(response):
+                parts.append(decoder.feed(raw))
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
+        parts.append(decoder.flush())
+        return b"".join(parts)
 
     def _transport_error(self, exc: httpx.HTTPError) -> GatewayError:
         reason = str(exc) or type(exc).__name__
@@ -250,6 +285,18 @@ def upstream_secrets(
     return [secret for secret in found if secret]
 
 
+def raw_body(response: UpstreamResponse) -> AsyncIterator[bytes]:
+    """The body's chunks as they come; for an `httpx.Response` read already (one a mock
+    transport built from content), its content, decoded by httpx (see `_decoder`)."""
+    if isinstance(response, httpx.Response) and response.is_stream_consumed:
+        return _once(response.content)
+    return response.aiter_raw()
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 def request_headers(
     api_key: str | None, auth_header: str | None, extra_headers: Mapping[str, str] | None
 ) -> dict[str, str]:
@@ -297,6 +344,123 @@ def masked_error(error: GatewayError, masker: Masker) -> GatewayError:
     return error
 
 
+class AnswerDecoder:
+    """Decodes one answer body (identity, gzip or deflate), fed chunk by chunk as it arrives,
+    and keeps it within the limits: at most `max_bytes` decoded and, past RATIO_FLOOR decoded
+    bytes, at most `max_ratio` decoded bytes per compressed byte consumed. Decompression runs
+    in steps of INFLATE_STEP output bytes, so a gzip bomb costs one step past a limit, never
+    its whole expansion. `UpstreamError` (502) naming the limit and its option otherwise."""
+
+    def __init__(
+        self, encoding: str | None, *, label: str, max_bytes: int, max_ratio: float
+    ) -> None:
+        self.label = label
+        self.max_bytes = max_bytes
+        self.max_ratio = max_ratio
+        self.decoded = 0
+        self.received = 0
+        name = (encoding or "identity").strip().lower()
+        if name not in ("identity", "gzip", "x-gzip", "deflate"):
+            raise UpstreamError(
+                f"upstream {label} answered with content-encoding {name[:40]!r}, which "
+                f"claude_gw does not decode (it asks for {ACCEPTED_ENCODINGS})"
+            )
+        self._gzip = name in ("gzip", "x-gzip")
+        self._inflate: Any = None  # a zlib decompressobj, made on the first compressed byte
+        self._identity = name == "identity"
+
+    def check_declared(self, size: int) -> None:
+        if self._identity and size > self.max_bytes:
+            raise self._too_large(size)
+
+    def feed(self, data: bytes) -> bytes:
+        self.received += len(data)
+        if self._identity:
+            self.decoded += len(data)
+            if self.decoded > self.max_bytes:
+                raise self._too_large(self.decoded, at_least=True)
+            return data
+        if self._inflate is None:
+            if not data:
+                return b""
+            # deflate is meant to be zlib-wrapped, but some servers send it raw
+            zlib_wrapped = (data[0] & 0x0F) == 8
+            wbits = 16 + zlib.MAX_WBITS if self._gzip else zlib.MAX_WBITS
+            self._inflate = zlib.decompressobj(wbits if self._gzip or zlib_wrapped else -15)
+        return self._inflate_all(data)
+
+    def _inflate_all(self, data: bytes) -> bytes:
+        parts = []
+        pending = data
+        while True:
+            try:
+                out = self._inflate.decompress(pending, INFLATE_STEP)
+            except zlib.error as exc:
+                raise UpstreamError(
+                    f"upstream {self.label} sent a compressed answer that cannot be decoded: {exc}"
+                ) from None
+            pending = self._inflate.unconsumed_tail
+            self._count(len(out), consumed=self.received - len(pending))
+            parts.append(out)
+            if not pending and len(out) < INFLATE_STEP:
+                return b"".join(parts)
+
+    def flush(self) -> bytes:
+        if self._inflate is None:
+            return b""
+        out: bytes = self._inflate.flush()
+        self._count(len(out), consumed=self.received)
+        return out
+
+    def _count(self, size: int, *, consumed: int) -> None:
+        self.decoded += size
+        if self.decoded > self.max_bytes:
+            raise self._too_large(self.decoded, at_least=True)
+        if self.decoded > RATIO_FLOOR and self.decoded > self.max_ratio * max(consumed, 1):
+            raise UpstreamError(
+                f"upstream {self.label} sent a compressed answer that expands over "
+                f"{self.max_ratio:g} times ({self.decoded} bytes from {consumed}), over this "
+                "gateway's limit (claude-gw serve --max-decompression-ratio)"
+            )
+
+    def _too_large(self, size: int, *, at_least: bool = False) -> UpstreamError:
+        amount = f"{'over ' if at_least else ''}{size} bytes"
+        return UpstreamError(
+            f"upstream {self.label} answered {amount}, over this gateway's limit of "
+            f"{self.max_bytes} bytes (claude-gw serve --max-answer)"
+        )
+
+
+class _Decoded:
+    """`source` (raw body chunks) decoded by `decoder`; empty decoded chunks are skipped."""
+
+    __slots__ = ("_decoder", "_ended", "_source")
+
+    def __init__(self, source: _Chunks, decoder: AnswerDecoder) -> None:
+        self._source = source
+        self._decoder = decoder
+        self._ended = False
+
+    def __aiter__(self) -> _Decoded:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self._ended:
+            try:
+                data = await self._source.__anext__()
+            except StopAsyncIteration:
+                self._ended = True
+                if tail := self._decoder.flush():
+                    return tail
+                break
+            if data := self._decoder.feed(data):
+                return data
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        await self._source.aclose()
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport that sends through an aiohttp connection pool.
 
@@ -328,6 +492,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,  # proxies from the environment are httpx's mounts
+                # bodies come raw: `Upstream` decodes them within its limits, and httpx
+                # decodes what `handle_async_request` returns (content-encoding kept)
+                auto_decompress=False,
             )
         return self._session
 
@@ -357,8 +524,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         reason = (response.reason or "").encode("latin-1", "replace")
         return httpx.Response(
             response.status,
-            # the body is decoded already: httpx must not decode it again
-            headers=[(k, v) for k, v in response.raw_headers if k.lower() != b"content-encoding"],
+            headers=list(response.raw_headers),
             stream=_AiohttpStream(response),
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": reason},
@@ -394,12 +560,9 @@ class AiohttpResponse:
         self.status_code = response.status
         self.headers: Mapping[str, str] = response.headers
 
-    def aiter_bytes(self) -> AsyncIterator[bytes]:
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The body as it comes (the session does not decompress), aiohttp's errors mapped."""
         return _Chunks(self._response.content.iter_any(), AIOHTTP_ERRORS, _as_httpx_error)
-
-    async def aread(self) -> bytes:
-        with _mapped_errors():
-            return await self._response.read()
 
     async def aclose(self) -> None:
         _release(self._response)

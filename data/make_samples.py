@@ -16,7 +16,6 @@ pinned in tests/conftest.py) at `.cache/claude-cli`. Everything runs on 127.0.0.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -35,7 +34,7 @@ from claude_gw.capture import run_capture  # noqa: E402
 from claude_gw.config import Settings  # noqa: E402
 from claude_gw.logs import read_logs  # noqa: E402
 from claude_gw.replay import Target, dedupe, load_requests, replay  # noqa: E402
-from claude_gw.simulated import SIMULATED_SUFFIX, serve_simulated  # noqa: E402
+from claude_gw.simulated import serve_simulated  # noqa: E402
 
 FIXTURE = REPO / ".." / "shared" / "fixtures" / "kong" / "claude.json"
 CLAUDE = REPO / ".cache" / "claude-cli" / "node_modules" / ".bin" / "claude"

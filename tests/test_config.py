@@ -182,3 +182,44 @@ def test_backend_variables(tmp_path):
     assert settings.upstream_query == (("api-version", "2024-10-21"),)
     with pytest.raises(ConfigError, match="CLAUDE_GW_UPSTREAM_API: expected one of chat"):
         Settings.from_env({"CLAUDE_GW_UPSTREAM_API": "grpc"})
+
+
+LIMIT_VARIABLES = {
+    "CLAUDE_GW_HEADER_TIMEOUT": ("header_timeout", "2.5", 2.5),
+    "CLAUDE_GW_BODY_TIMEOUT": ("body_timeout", "30", 30.0),
+    "CLAUDE_GW_IDLE_TIMEOUT": ("idle_timeout", "75", 75.0),
+    "CLAUDE_GW_MAX_CONNECTIONS": ("max_connections", "500", 500),
+    "CLAUDE_GW_MAX_HEADER": ("max_header_bytes", "32KiB", 32 * 1024),
+    "CLAUDE_GW_MAX_INFLIGHT": ("max_inflight_bytes", "1GiB", 1024**3),
+    "CLAUDE_GW_MAX_ANSWER": ("max_answer_bytes", "16MB", 16_000_000),
+    "CLAUDE_GW_MAX_DECOMPRESSION_RATIO": ("max_decompression_ratio", "50", 50.0),
+    "CLAUDE_GW_SHUTDOWN_GRACE": ("shutdown_grace", "5", 5.0),
+}
+
+
+def test_every_limit_has_an_environment_variable_and_a_bounded_default():
+    settings = Settings.from_env({name: text for name, (_, text, _) in LIMIT_VARIABLES.items()})
+    for field, _, value in LIMIT_VARIABLES.values():
+        assert getattr(settings, field) == value, field
+    defaults = Settings()
+    assert (defaults.header_timeout, defaults.body_timeout, defaults.idle_timeout) == (10, 60, 5)
+    assert defaults.max_header_bytes == 64 * 1024
+    assert defaults.max_inflight_bytes == 256 * 1024**2
+    assert defaults.max_answer_bytes == 64 * 1024**2
+    assert defaults.max_decompression_ratio == 200
+    assert defaults.max_connections is None  # half the open-file limit, when serving
+
+
+@pytest.mark.parametrize(
+    ("variable", "text", "message"),
+    [
+        ("CLAUDE_GW_HEADER_TIMEOUT", "0", "positive number of seconds"),
+        ("CLAUDE_GW_MAX_CONNECTIONS", "many", "positive whole number"),
+        ("CLAUDE_GW_MAX_HEADER", "big", "a size such as"),
+        ("CLAUDE_GW_MAX_DECOMPRESSION_RATIO", "0.5", "at least 1"),
+        ("CLAUDE_GW_MAX_DECOMPRESSION_RATIO", "nan", "at least 1"),
+    ],
+)
+def test_a_bad_limit_names_its_variable(variable, text, message):
+    with pytest.raises(ConfigError, match=f"{variable}: expected.*{message}"):
+        Settings.from_env({variable: text})

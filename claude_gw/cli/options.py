@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from claude_gw.cli import values
@@ -17,8 +18,11 @@ from claude_gw.config import (
     Secret,
     Settings,
     normalize_upstream,
+    parse_count,
     parse_model_rule,
     parse_pair,
+    parse_ratio,
+    parse_seconds,
     parse_size,
     read_client_auth,
 )
@@ -35,6 +39,67 @@ def env_help(text: str, key: str) -> str:
 def add_gateway_options(parser: argparse.ArgumentParser) -> None:
     add_route_options(parser)
     add_backend_options(parser)
+    add_limit_options(parser)
+
+
+# (option, Settings field, ENV key, parser, metavar, help): what clients and upstreams may make
+# the gateway hold
+LIMIT_OPTIONS: tuple[tuple[str, str, str, Callable[[str, str], Any], str, str], ...] = (
+    (
+        "--header-timeout", "header_timeout", "header_timeout", parse_seconds, "S",
+        "seconds for a request line and headers to arrive; 408 after (default 10)",
+    ),
+    (
+        "--body-timeout", "body_timeout", "body_timeout", parse_seconds, "S",
+        "seconds for a whole request body to arrive after its headers; 408 after (default 60)",
+    ),
+    (
+        "--idle-timeout", "idle_timeout", "idle_timeout", parse_seconds, "S",
+        "seconds a keep-alive connection may wait for its next request (default 5)",
+    ),
+    (
+        "--max-connections", "max_connections", "max_connections", parse_count, "N",
+        "client connections served at once; requests on more get 529 (default: half the "
+        "open-file limit, ulimit -n, at most 10000)",
+    ),
+    (
+        "--max-header", "max_header_bytes", "max_header", parse_size, "SIZE",
+        "largest request line + headers, e.g. 32KiB; larger gets 431 (default 64KiB)",
+    ),
+    (
+        "--max-inflight", "max_inflight_bytes", "max_inflight", parse_size, "SIZE",
+        "request body bytes held by all requests in flight together; beyond, 529 with "
+        "retry-after (default 256MiB)",
+    ),
+    (
+        "--max-answer", "max_answer_bytes", "max_answer", parse_size, "SIZE",
+        "largest upstream answer, streamed or not, after decompression; 502 beyond "
+        "(default 64MiB)",
+    ),
+    (
+        "--max-decompression-ratio", "max_decompression_ratio", "max_decompression_ratio",
+        parse_ratio, "N",
+        "how many times a compressed upstream answer may expand; 502 beyond (default 200)",
+    ),
+    (
+        "--shutdown-grace", "shutdown_grace", "shutdown_grace", parse_seconds, "S",
+        "seconds in-flight requests get on SIGTERM/SIGINT before they are ended (default 30)",
+    ),
+)  # fmt: skip
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("limits")
+    for option, field, key, _, metavar, text in LIMIT_OPTIONS:
+        group.add_argument(option, dest=field, metavar=metavar, help=env_help(text, key))
+
+
+def limits_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The limit options given on the command line, parsed (None: not given)."""
+    return {
+        field: parse(value, option) if (value := getattr(args, field, None)) is not None else None
+        for option, field, _, parse, _, _ in LIMIT_OPTIONS
+    }
 
 
 def add_route_options(parser: argparse.ArgumentParser) -> None:
@@ -235,6 +300,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         subagent_model=args.subagent_model,
         long_context_model=args.long_context_model,
         long_context_tokens=args.long_context_tokens,
+        **limits_from_args(args),
     )
     if settings.upstream_api == "anthropic" and not args.api_key_file:
         # For an Anthropic upstream, ANTHROPIC_API_KEY of the gateway's environment is the key.

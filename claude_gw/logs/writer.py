@@ -16,6 +16,9 @@ Contracts:
   moved file.
 - No line is lost silently: a failed write is counted in `lines_failed` and reported to
   `on_error`, and the thread keeps going.
+- A write that failed part-way through a line (a full disk) leaves that line's beginning in the
+  file; the next batch written to the same file starts with a newline, so the fragment stays a
+  line of its own (readers skip it as a bad line) and the next record is whole.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class LogWriter:
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the open file
         self._written = 0
         self._failed = 0
+        self._cut: tuple[int, int] | None = None  # the file a write left a line cut short in
 
     @property
     def lines_written(self) -> int:
@@ -189,16 +193,22 @@ class LogWriter:
         done = 0
         try:
             fd = self._current_fd()
+            if self._cut is not None and self._cut == self._identity:
+                data = b"\n" + data  # end the line a failed write cut short
+                lines = [b"\n" + lines[0], *lines[1:]]
             while done < len(data):  # a short write (disk nearly full) continues, then fails
                 done += self._write_fn(fd, data[done:])
         except Exception as exc:  # disk full, permissions, a broken write_fn: keep going
             whole = self._whole_lines(lines, done)
+            if done > sum(len(line) for line in lines[:whole]):
+                self._cut = self._identity  # part of a line is in the file now
             with self._lock:
                 self._written += whole
                 self._failed += len(lines) - whole
             self._report(exc, len(lines) - whole)
             self._close_fd()  # the next batch reopens
             return
+        self._cut = None
         with self._lock:
             self._written += len(lines)
 

@@ -13,6 +13,8 @@ carried a key are logged as REDACTED.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -22,15 +24,19 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import unquote_plus
 
+import orjson
+
 from claude_gw import __version__
 from claude_gw.config import Settings
-from claude_gw.errors import GatewayError, MethodNotAllowed, NotFound
+from claude_gw.errors import GatewayError, GatewayOverloaded, MethodNotAllowed, NotFound
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record
 from claude_gw.logs.redact import REDACTED, Masker
 from claude_gw.server.asgi import (
     ClientDisconnected,
+    GuardedReceive,
+    InflightBytes,
     Receive,
     Responder,
     Scope,
@@ -41,6 +47,8 @@ from claude_gw.server.asgi import (
 from claude_gw.server.masking import log_exception, masked_send
 from claude_gw.server.messages import MessagesHandler, gateway_headers
 from claude_gw.server.passthrough import chat_completions, openai_error_body
+from claude_gw.server.protocol import refusal_of
+from claude_gw.translate.sse import encode_event
 from claude_gw.upstream import Upstream
 
 logger = logging.getLogger("claude_gw.server")
@@ -48,6 +56,10 @@ logger = logging.getLogger("claude_gw.server")
 MESSAGES = "/v1/messages"
 COUNT_TOKENS = "/v1/messages/count_tokens"
 CHAT_COMPLETIONS = "/v1/chat/completions"  # routes with Kong's `llm_format: openai`
+# A request cut short by the server's shutdown gets this long to send its closing error, and
+# the shutdown waits this long (and a little more) for those lines before closing the log.
+INTERRUPT_SEND_S = 1.0
+INTERRUPTED = "claude-gw shut down before this answer ended; try again"
 
 
 class LineSink(Protocol):
@@ -196,6 +208,11 @@ class Gateway:
         self.masker = Masker()
         for configured in self.routes:
             self.masker |= configured.upstream.masker
+        # process-wide, as the listener's limits are: the first route's settings
+        self.inflight = InflightBytes(self.routes[0].settings.max_inflight_bytes)
+        self.active = 0  # requests being handled (the shutdown waits for their log lines)
+        self._idle = asyncio.Event()  # set while `active` is 0
+        self._idle.set()
 
     def route_for(self, path: str) -> Route | None:
         scored = [(route.match(path), i, route) for i, route in enumerate(self.routes)]
@@ -214,22 +231,33 @@ class Gateway:
         matched = self.route_for(path)
         route_ = matched or self.routes[0]  # an unrouted request is logged by the first route
         exchange.provider = route_.upstream.provider
+        body = GuardedReceive(receive, scope, self.inflight, timeout=route_.settings.body_timeout)
+        self.active += 1
+        self._idle.clear()
         try:
+            if (refusal := refusal_of(scope)) is not None:
+                raise refusal  # refused by the listener (limits, bad HTTP): answered and logged
             if matched is None:
                 raise NotFound(f"no route matched {exchange.path}")
             authenticate(route_.settings, exchange)
-            await self._dispatch(route_, exchange, path, scope, receive, responder)
+            await self._dispatch(route_, exchange, path, scope, body, responder)
         except ClientDisconnected:
             exchange.error_type = "client_disconnected"
             exchange.error_message = "the client closed the connection before the response ended"
         except GatewayError as error:
             await self._fail(route_, exchange, responder, error)
+        except asyncio.CancelledError:  # the server's shutdown grace is over: end it and say so
+            await self._interrupted(route_, exchange, responder)
         except Exception as exc:  # a bug: still answer in the Anthropic shape and log the line
             log_exception(logger, self.masker, "internal error while handling %s", exchange.path)
             internal = GatewayError(f"internal error in claude_gw: {type(exc).__name__}")
             await self._fail(route_, exchange, responder, internal)
         finally:
+            body.release()
             self._finish(route_, exchange, responder)
+            self.active -= 1
+            if not self.active:
+                self._idle.set()
 
     async def _dispatch(
         self,
@@ -282,6 +310,30 @@ class Gateway:
         if route_.settings.log_payloads:
             exchange.response_body = data.decode("utf-8")
 
+    async def _interrupted(self, route_: Route, exchange: Exchange, responder: Responder) -> None:
+        """The request was cancelled by the server's shutdown: end the answer with an error
+        the client can act on (a 529 not yet begun, an `error` event ending a stream), within
+        INTERRUPT_SEND_S, and have it logged as interrupted. The cancellation ends here: the
+        request's task ends normally (no traceback on the console)."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        error = GatewayOverloaded(INTERRUPTED)
+        try:
+            async with asyncio.timeout(INTERRUPT_SEND_S):
+                if not responder.started:
+                    await self._fail(route_, exchange, responder, error)
+                elif not responder.finished and is_event_stream(responder.headers):
+                    await responder.body(error_event(route_, error), more=False)
+        except (TimeoutError, OSError, RuntimeError):
+            pass  # a client that does not read: the log still says what happened
+        exchange.error_type = "interrupted"
+        exchange.error_message = INTERRUPTED
+
+    async def drained(self) -> None:
+        """Return once no request is being handled."""
+        await self._idle.wait()
+
     def _finish(self, route_: Route, exchange: Exchange, responder: Responder) -> None:
         exchange.t_end = self.clock.monotonic()
         exchange.status = responder.status or 499  # 499: nothing sent (nginx's "client closed")
@@ -318,11 +370,26 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                # In-flight requests have finished (or been cancelled and logged) by now.
+                # In-flight requests have finished, or been cancelled: those end and log
+                # their line within INTERRUPT_SEND_S.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(INTERRUPT_SEND_S + 1):
+                        await self.drained()
                 for callback in self.on_shutdown:
                     await callback()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def is_event_stream(headers: dict[str, str]) -> bool:
+    return headers.get("content-type", "").startswith("text/event-stream")
+
+
+def error_event(route_: Route, error: GatewayError) -> bytes:
+    """The SSE event that ends a stream with `error`, in the route's client format."""
+    if route_.settings.llm_format == "openai":
+        return b"data: %s\n\n" % orjson.dumps(openai_error_body(error.error_type, error.message))
+    return encode_event(error.to_body(), dumps=orjson.dumps)
 
 
 def create_app(

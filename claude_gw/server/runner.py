@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,11 +26,10 @@ from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import Gateway, create_app
 from claude_gw.server.dialects import DIALECTS
+from claude_gw.server.protocol import ClientLimits, connection_cap, guarded_protocol
 from claude_gw.tokens import preload
 from claude_gw.upstream import SIMULATED_BASE_URL, AiohttpTransport, Upstream
 
-# Seconds uvicorn waits for in-flight requests on SIGTERM/SIGINT before cancelling them.
-GRACEFUL_SHUTDOWN_S = 30
 STARTUP_TIMEOUT_S = 30.0
 
 
@@ -47,6 +47,7 @@ def build_upstream(settings: Settings) -> Upstream:
             provider=SIMULATED,
             path=DIALECTS[settings.upstream_api].path,
             transport=transport,
+            **answer_limits(settings),
         )
     # httpx's interface on aiohttp's connection pool (AiohttpTransport: 6x less CPU per request
     # than httpcore's). No cap on upstream connections (there is one per client request at
@@ -66,7 +67,15 @@ def build_upstream(settings: Settings) -> Upstream:
         # straight to the transport, unless a proxy from the environment applies (the client
         # routes through it)
         transport=None if env_proxy_for(settings.upstream_url) else transport,
+        **answer_limits(settings),
     )
+
+
+def answer_limits(settings: Settings) -> dict[str, Any]:
+    return {
+        "max_answer_bytes": settings.max_answer_bytes,
+        "max_decompression_ratio": settings.max_decompression_ratio,
+    }
 
 
 def env_proxy_for(url: str) -> bool:
@@ -130,13 +139,28 @@ def build_routes_gateway(
     return Gateway(triples, on_shutdown=[shutdown])
 
 
+def client_limits(settings: Settings) -> ClientLimits:
+    return ClientLimits(
+        header_timeout=settings.header_timeout,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections=connection_cap(settings.max_connections),
+    )
+
+
 def uvicorn_server(app: Gateway) -> uvicorn.Server:
+    """uvicorn serving `app` with the first route's limits (they are the process's)."""
+    settings = app.routes[0].settings
     config = uvicorn.Config(
         app,
+        http=guarded_protocol(client_limits(settings)),
+        ws="none",
         log_level="warning",
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]
+        # in-flight requests get this long on SIGTERM/SIGINT; then they are cancelled, and
+        # the app ends each with an error (see Gateway) and logs it as interrupted
+        timeout_graceful_shutdown=settings.shutdown_grace,  # type: ignore[arg-type]
     )
     return uvicorn.Server(config)
 
@@ -185,4 +209,4 @@ class BackgroundGateway:
 
     def stop(self) -> None:
         if self._running is not None:
-            self._running.stop(GRACEFUL_SHUTDOWN_S)
+            self._running.stop(self.settings.shutdown_grace)

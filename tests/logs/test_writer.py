@@ -368,6 +368,53 @@ def test_short_writes_still_produce_whole_lines(log_path: Path) -> None:
     assert read_ids(log_path) == [("d", n) for n in range(50)]
 
 
+class DiskFullMidLine:
+    """Writes the first `room` bytes it is given, then fails with ENOSPC once (a disk that
+    fills up in the middle of a line), then writes normally (space was freed)."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.failed = False
+
+    def __call__(self, fd: int, data: bytes) -> int:
+        if self.failed:
+            return os.write(fd, data)
+        if self.room:
+            written = os.write(fd, data[: self.room])
+            self.room -= written
+            return written
+        self.failed = True
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_after_a_write_cut_short_mid_line_the_next_record_starts_on_a_new_line(
+    log_path: Path, errors: list[Exception]
+) -> None:
+    first, second = line("cut", 0), line("after", 0)
+    disk = DiskFullMidLine(room=len(first) // 2)
+    with LogWriter(log_path, write_fn=disk, on_error=errors.append) as writer:
+        writer.write(first)
+        wait_until(lambda: writer.lines_failed == 1)
+        writer.write(second)
+    raw = log_path.read_bytes()
+    # the half line stays a (bad) line of its own; the next record is whole, on its own line
+    assert raw == first[: len(first) // 2] + b"\n" + second
+    assert orjson.loads(raw.splitlines()[-1])["source"] == "after"
+    assert (writer.lines_written, writer.lines_failed) == (1, 1)
+
+
+def test_a_write_that_fails_on_a_line_boundary_adds_no_empty_line(log_path: Path) -> None:
+    first, lost, second = line("a", 0), line("lost", 0), line("b", 0)
+    disk = DiskFullMidLine(room=len(first))
+    with LogWriter(log_path, write_fn=disk, on_error=lambda error: None) as writer:
+        writer.write(first)
+        wait_until(lambda: writer.lines_written == 1)
+        writer.write(lost)
+        wait_until(lambda: writer.lines_failed == 1)
+        writer.write(second)
+    assert log_path.read_bytes() == first + second
+
+
 def test_a_broken_on_error_callback_does_not_kill_the_thread(log_path: Path) -> None:
     def explode(error: Exception) -> None:
         raise RuntimeError("callback bug")

@@ -9,8 +9,10 @@ scale, against the same test doubles:
   SSE and answers 429/500/503), with clients leaving at random points. After every round:
   every answer is what the contract allows, every request is logged exactly once as valid
   NDJSON, no upstream request is left open, no per-request object is alive, no key is in the
-  log; and the process's memory in use (resident size after `malloc_trim`) must not keep
-  growing from round to round.
+  log; every client that left early and reached the gateway is logged once, as a 499
+  `client_disconnected` (or with the answer it had begun to get), and every client that left
+  after its response's headers came is logged; and the process's memory in use (resident size
+  after `malloc_trim`) must not keep growing from round to round.
 - **bad input**: the hypothesis properties of `test_bad_input.py` and
   `test_bad_input_socket.py` with `--examples` examples each (default 2,000), run by pytest.
 
@@ -36,11 +38,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from claude_gw.server.runner import build_gateway
 from tests.reliability.asgi_driver import CLIENT_KEY, UPSTREAM_KEY
 from tests.reliability.faulty_upstream import FaultyUpstream
 from tests.reliability.test_load import (
+    ALLOWED,
     ID_HEADER,
     Outcome,
     assert_answer,
@@ -76,6 +80,7 @@ class Round:
     alive: int
     rss_mb: float
     logged: int = 0
+    left_logged: int = 0  # of the clients that left early, the ones logged (they reached it)
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -83,7 +88,8 @@ class Round:
         verdict = "ok" if not self.problems else f"{len(self.problems)} PROBLEM(S)"
         return (
             f"round {self.number}: {self.requests} requests in {self.seconds:.1f} s "
-            f"({shown}; {self.left} clients left early), {self.logged} logged, "
+            f"({shown}; {self.left} clients left early, {self.left_logged} of them logged), "
+            f"{self.logged} logged, "
             f"{self.upstream_open} upstream open, {self.alive} request objects alive, "
             f"RSS {self.rss_mb:.0f} MB: {verdict}"
         )
@@ -120,11 +126,16 @@ def check_round(
     if raw_log and not raw_log.endswith(b"\n"):
         problems.append("the log does not end with a whole line")
     ids: list[int] = []
+    by_id: dict[int, dict[str, Any]] = {}
     for number, line in enumerate(raw_log.splitlines(), start=1):
         try:
-            ids.append(int(json.loads(line)["request"]["headers"][ID_HEADER]))
+            record = json.loads(line)
+            ids.append(int(record["request"]["headers"][ID_HEADER]))
         except (ValueError, KeyError, TypeError) as error:
             problems.append(f"log line {number} is not a whole record: {error!r}")
+            continue
+        by_id[ids[-1]] = record
+    problems += early_leavers(outcomes, by_id)
     seen = Counter(ids)
     problems += [f"request {i} is logged {n} times" for i, n in seen.items() if n > 1]
     this_round = {o.index for o in outcomes}
@@ -136,6 +147,35 @@ def check_round(
         if secret.encode() in raw_log:
             problems.append("a key is in the log")
     return problems, logged_now
+
+
+def early_leavers(outcomes: Sequence[Outcome], by_id: dict[int, dict[str, Any]]) -> list[str]:
+    """Problems with the requests whose clients left on purpose: one that reached the gateway
+    is logged as a 499 `client_disconnected`, or with the answer it had begun to get; one that
+    got its response's headers before leaving must be logged (one that left sooner may have
+    left before its request was sent: the load keeps a busy client loop)."""
+    problems = []
+    for outcome in outcomes:
+        if outcome.status is not None:
+            continue
+        record = by_id.get(outcome.index)
+        if record is None:
+            if outcome.reached:
+                problems.append(f"request {outcome.index} left after its headers, unlogged")
+            continue
+        status = record["response"]["status"]
+        error_type = record["claude_gw"].get("error_type")
+        if status == 499 and error_type != "client_disconnected":
+            problems.append(f"request {outcome.index} left early but is logged as {error_type}")
+        elif status != 499 and status not in ALLOWED[outcome.fault]:
+            problems.append(f"request {outcome.index} left early and is logged as a {status}")
+    return problems
+
+
+def left_logged(outcomes: Sequence[Outcome], raw_log: bytes) -> int:
+    """How many of the clients that left early are in the log."""
+    left = {o.index for o in outcomes if o.status is None}
+    return len(left & logged_ids(raw_log))
 
 
 def logged_ids(raw_log: bytes) -> set[int]:
@@ -174,9 +214,8 @@ def load_rounds(rounds: int, requests: int, workdir: Path) -> list[Round]:
                 outcomes = asyncio.run(load(url, requests, first=(number - 1) * requests))
                 seconds = time.monotonic() - started
                 wait_until_idle(upstream)
-                problems, logged_now = check_round(
-                    outcomes, wait_for_log(log_path, outcomes), logged
-                )
+                raw_log = wait_for_log(log_path, outcomes)
+                problems, logged_now = check_round(outcomes, raw_log, logged)
                 result = Round(
                     number,
                     requests=len(outcomes),
@@ -186,8 +225,9 @@ def load_rounds(rounds: int, requests: int, workdir: Path) -> list[Round]:
                     upstream_open=upstream.active,
                     alive=back_to(baseline) - baseline,
                     rss_mb=rss_mb(),
+                    left_logged=left_logged(outcomes, raw_log),
                 )
-                del outcomes
+                del outcomes, raw_log
                 logged |= logged_now
                 result.logged = len(logged_now)
                 result.problems = problems

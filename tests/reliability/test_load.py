@@ -55,6 +55,7 @@ class Outcome:
     status: int | None = None  # None: the client left on purpose
     body: bytes = b""
     failure: str = ""  # an unexpected client-side exception
+    reached: bool = False  # the response's headers came: the gateway has the request
 
 
 def plan(index: int) -> tuple[str, bool, float | None]:
@@ -78,6 +79,7 @@ async def one(client: httpx.AsyncClient, url: str, index: int) -> Outcome:
 
     async def exchange() -> None:
         async with client.stream("POST", url, json=body, headers=headers) as response:
+            outcome.reached = True
             outcome.body = await response.aread()
             outcome.status = response.status_code
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.reliability import long
 from tests.reliability.asgi_driver import UPSTREAM_KEY
+from tests.reliability.faulty_upstream import FAULTS
 from tests.reliability.test_load import ID_HEADER, Outcome
 
 ANSWER = json.dumps({"type": "error", "error": {"type": "rate_limit_error", "message": "x"}})
@@ -59,6 +60,44 @@ def test_a_wrong_answer_is_reported() -> None:
     wrong = Outcome(3, "status_429", stream=False, status=500, body=ANSWER.encode())
     problems, _ = long.check_round([wrong], record(3), logged_before=set())
     assert problems and problems[0].startswith("request 3 (status_429)")
+
+
+def left(index: int, *, reached: bool = True) -> Outcome:
+    """A client that left on purpose, after its response's headers came (`reached`) or not;
+    request 3 is a `stall`, request 10 an `ok` (`test_load.plan`)."""
+    return Outcome(index, FAULTS[index % len(FAULTS)], stream=False, reached=reached)
+
+
+def left_record(index: int, status: int, error_type: str | None) -> bytes:
+    doc = {
+        "request": {"headers": {ID_HEADER: str(index)}},
+        "response": {"status": status},
+        "claude_gw": {"error_type": error_type},
+    }
+    return json.dumps(doc).encode() + b"\n"
+
+
+def test_a_client_that_left_early_logged_as_a_499_disconnect_is_no_problem() -> None:
+    log = left_record(3, 499, "client_disconnected")
+    problems, _ = long.check_round([left(3), left(10, reached=False)], log, logged_before=set())
+    assert problems == []  # request 10 left before its headers: it may never have been sent
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        pytest.param(b"", "request 3 left after its headers, unlogged", id="unlogged"),
+        pytest.param(
+            left_record(3, 499, "api_error"), "logged as api_error", id="499_not_a_disconnect"
+        ),
+        pytest.param(left_record(3, 500, "api_error"), "logged as a 500", id="wrong_status"),
+    ],
+)
+def test_a_client_that_left_early_and_is_logged_wrongly_is_reported(
+    log: bytes, expected: str
+) -> None:
+    problems, _ = long.check_round([left(3)], log, logged_before=set())
+    assert any(expected in problem for problem in problems), problems
 
 
 def test_a_small_long_run_passes(capsys: pytest.CaptureFixture[str]) -> None:

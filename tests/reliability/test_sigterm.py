@@ -86,3 +86,67 @@ def test_sigterm_under_load_finishes_in_flight_streams_and_loses_no_log_line(
     assert len(records) == IN_FLIGHT
     assert {r["response"]["status"] for r in records} == {200}
     assert not any(r["claude_gw"].get("error_type") for r in records)
+
+
+async def stalled_then_sigterm(url: str, process: subprocess.Popen[bytes]) -> list[bytes]:
+    """Two streams the upstream never finishes (the gateway pings them) and one request it never
+    answers; SIGTERM once the streams have begun; what each client got."""
+    ask = {"model": "gpt-5-mini", "max_tokens": 20}
+    stalled = {**ask, "messages": [{"role": "user", "content": "[fault:stall] wait"}]}
+    begun = asyncio.Event()
+    streams = 0
+
+    async def stream(client: httpx.AsyncClient) -> bytes:
+        nonlocal streams
+        async with client.stream("POST", url, json={**stalled, "stream": True}) as response:
+            assert response.status_code == 200
+            chunks = response.aiter_raw()
+            first = await chunks.__anext__()  # the ping the gateway sends while upstream is quiet
+            streams += 1
+            if streams == 2:
+                begun.set()
+            return first + b"".join([chunk async for chunk in chunks])
+
+    async def oneshot(client: httpx.AsyncClient) -> bytes:
+        response = await client.post(url, json=stalled)
+        return b"%d " % response.status_code + response.content
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        tasks = [asyncio.ensure_future(c(client)) for c in (stream, stream, oneshot)]
+        await asyncio.wait_for(begun.wait(), 20)
+        process.send_signal(signal.SIGTERM)
+        return await asyncio.gather(*tasks)
+
+
+def test_requests_still_running_when_the_grace_ends_get_an_error_and_are_logged_interrupted(
+    tmp_path: Path,
+) -> None:
+    from tests.reliability.faulty_upstream import FaultyUpstream
+
+    port, log_path = free_port(), tmp_path / "claude.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_"))}
+    with FaultyUpstream() as upstream:
+        command = [sys.executable, "-m", "claude_gw", "serve", "--upstream", upstream.base_url]
+        command += ["--port", str(port), "--log", str(log_path), "--no-check"]
+        command += ["--shutdown-grace", "1", "--ping-interval", "0.2"]
+        with subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE) as process:
+            try:
+                wait_for_port(port, process)
+                url = f"http://127.0.0.1:{port}/v1/messages"
+                first, second, oneshot = asyncio.run(stalled_then_sigterm(url, process))
+                assert process.wait(timeout=15) in (0, -signal.SIGTERM)
+                console = process.stderr.read().decode() if process.stderr else ""
+            finally:
+                if process.poll() is None:
+                    process.kill()
+    for body in (first, second):
+        last = body.rstrip().split(b"\n\n")[-1]
+        assert last.startswith(b"event: error\ndata: "), body[-300:]
+        error = json.loads(last.split(b"data: ", 1)[1])["error"]
+        assert error["type"] == "overloaded_error" and "shut down" in error["message"]
+    status, _, doc = oneshot.partition(b" ")
+    assert status == b"529" and json.loads(doc)["error"]["type"] == "overloaded_error"
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert sorted(r["response"]["status"] for r in records) == [200, 200, 529]
+    assert {r["claude_gw"]["error_type"] for r in records} == {"interrupted"}
+    assert "Traceback" not in console, console
