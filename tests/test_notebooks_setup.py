@@ -72,6 +72,29 @@ def test_notebook_uses_claude_gw_and_checks_some_output(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", by_notebook())
+def test_notebook_draws_at_least_two_plots(path: Path) -> None:
+    cells = code_cells(path)
+    drawn = re.findall(r"\bplots\.(\w+)\(", "\n".join(source(cell) for cell in cells))
+    images = [
+        out for cell in cells for out in cell["outputs"] if "image/png" in out.get("data", {})
+    ]
+    assert len(drawn) >= 2, drawn
+    assert images, "committed with the figures rendered"
+
+
+@pytest.mark.parametrize("path", by_notebook())
+def test_notebook_ends_by_printing_its_answer_from_its_own_data(path: Path) -> None:
+    last = code_cells(path)[-1]
+    printed = "".join(
+        "".join(out["text"]) if isinstance(out["text"], list) else out["text"]
+        for out in last["outputs"]
+        if out["output_type"] == "stream" and out["name"] == "stdout"
+    )
+    assert re.search(r"print\(\s*f\"", source(last)), "the answer is formatted from the data"
+    assert len(printed.split()) >= 20, printed
+
+
+@pytest.mark.parametrize("path", by_notebook())
 def test_every_data_file_a_notebook_names_exists(path: Path) -> None:
     text = "\n".join(source(cell) for cell in code_cells(path))
     for name in re.findall(r"\.\./data/([\w.-]+)", text):

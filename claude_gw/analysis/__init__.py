@@ -12,6 +12,7 @@ and returns a polars DataFrame (`claude_gw.logs.schema.to_pandas` converts one).
   intervals; `compare.tool_call_agreement`: did the replay call the same tools, in order?
 - `activity.session_lanes`, `activity.over_time`: sessions on their own clocks, per-bucket counts
 - `agents.agent_shares`: the main agent against its subagents
+- `timing.session_time`: per session, wall time, time in model calls and the client's own time
 - `palette.model_palette`: one colour per model across plots
 - `plots.*(df, ax=None) -> Axes`: distributions, costs, timeline, over time, agents, replays
 
