@@ -288,13 +288,13 @@ def refusal(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 def test_report_into_a_missing_directory_is_refused_before_loading(tmp_path, capsys):
     output = tmp_path / "no-such-dir" / "report.html"
     line = refusal(["report", str(KONG), "-o", str(output)], capsys)
-    assert line == f"claude-gw: -o {output}: no such directory: {output.parent}"
+    assert line == f"claude-gw: report: cannot write {output}: no directory '{output.parent}'"
     assert not output.parent.exists()  # not created
 
 
 def test_report_onto_a_directory_is_refused(tmp_path, capsys):
     line = refusal(["report", str(KONG), "-o", str(tmp_path)], capsys)
-    assert line == f"claude-gw: -o {tmp_path}: is a directory, not a file"
+    assert line == f"claude-gw: report: cannot write {tmp_path}: it is a directory"
 
 
 @pytest.mark.parametrize(
