@@ -5,6 +5,7 @@ the "no data" panel, and tick labels that do not overlap on the sample logs of `
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -302,6 +303,24 @@ def test_error_rate_over_time_draws_a_line_per_model_in_percent():
         "c (0 of 1 failed)": [0.0],
     }
     assert ax.get_title() == "error rate per 1m (whole log: 20.0 %)"  # 1 of 5
+
+
+def test_error_rate_lines_break_over_buckets_without_calls():
+    # Calls at 0 s, 1 s, 2 s, 3 s and 4 s in 1 s buckets: a's buckets (0 s, 1 s) are adjacent,
+    # b's (2 s, 3 s) too; moving b's second call to 10 s leaves 7 empty buckets between them.
+    frame = hand_built()
+    moved = frame.with_columns(
+        pl.when(pl.col("time") == T0 + timedelta(seconds=3))
+        .then(pl.lit(T0 + timedelta(seconds=10)))
+        .otherwise(pl.col("time"))
+        .alias("time")
+    )
+    ax = plots.error_rate_over_time(moved, axes(), every="1s")
+    lines = {line.get_label().split(" ")[0]: line for line in ax.lines}
+    assert list(lines["a"].get_ydata()) == [0.0, 0.0]
+    b = list(lines["b"].get_ydata())
+    assert b[0] == 0.0 and math.isnan(b[1]) and b[2] == 100.0
+    assert lines["b"].get_xdata()[1] == T0 + timedelta(seconds=3)  # the gap starts where 2 s ends
 
 
 def test_whole_log_costs_price_every_call_on_each_candidate():

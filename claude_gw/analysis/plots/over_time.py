@@ -42,8 +42,9 @@ def error_rate_over_time(
     frame: Any, ax: Axes | None = None, *, every: str | None = None, palette: Palette | None = None
 ) -> Axes:
     """Share of failed calls (%) per time bucket, one line per model with a dot per bucket
-    it had calls in; the legend gives each model's failed and total calls (lines at the same
-    rate hide each other), the title the whole log's rate."""
+    it had calls in (the line breaks over buckets without calls: there is no rate there);
+    the legend gives each model's failed and total calls (lines at the same rate hide each
+    other), the title the whole log's rate."""
     ax = new_axes(ax)
     table, interval = _buckets(frame, every)
     title = f"error rate per {interval}"
@@ -53,8 +54,7 @@ def error_rate_over_time(
     for model in sorted(table["model"].unique().to_list()):
         rows = table.filter(pl.col("model") == model)
         ax.plot(
-            _middles(rows, interval),
-            (rows["error_rate"] * 100).to_list(),
+            *_broken_at_gaps(rows, interval),
             marker="o",
             color=colours[model],
             label=f"{model} ({rows['errors'].sum()} of {rows['requests'].sum()} failed)",
@@ -76,6 +76,23 @@ def _buckets(frame: Any, every: str | None) -> tuple[pl.DataFrame, str]:
 def _middles(rows: pl.DataFrame, interval: str) -> list[Any]:
     middle = pl.col("bucket") + (pl.col("bucket").dt.offset_by(interval) - pl.col("bucket")) / 2
     return rows.select(middle)["bucket"].to_list()
+
+
+def _broken_at_gaps(rows: pl.DataFrame, interval: str) -> tuple[list[Any], list[float]]:
+    """x (bucket middles) and y (error rate, %) with a NaN point wherever the next bucket
+    with calls is not the adjacent one, so the line does not bridge empty buckets."""
+    xs: list[Any] = []
+    ys: list[float] = []
+    starts = rows["bucket"].to_list()
+    ends = rows.select(pl.col("bucket").dt.offset_by(interval))["bucket"].to_list()
+    rates = (rows["error_rate"] * 100).to_list()
+    for index, middle in enumerate(_middles(rows, interval)):
+        if index and starts[index] != ends[index - 1]:
+            xs.append(ends[index - 1])
+            ys.append(float("nan"))
+        xs.append(middle)
+        ys.append(rates[index])
+    return xs, ys
 
 
 def _width_days(rows: pl.DataFrame, interval: str) -> float:
