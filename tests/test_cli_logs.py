@@ -139,6 +139,26 @@ def test_the_table_is_in_human_formats(tmp_path):
     assert cells["error_rate"] == "0.0%"
 
 
+def test_the_table_ends_with_a_row_over_all_calls(tmp_path):
+    table = run_logs("summary", str(DATA / "kong-3.13.json"), cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    header = [cell.strip() for cell in table.stdout.splitlines()[0].split("|")[1:-1]]
+    last = [cell.strip() for cell in table.stdout.splitlines()[-1].split("|")[1:-1]]
+    cells = dict(zip(header, last, strict=True))
+    # models: (unknown) 1, haiku 1, gpt-4.1 4, gpt-5 3, gpt-5-mini 4 calls = 13; failed:
+    # (unknown) 1, haiku 1, gpt-4.1 1, gpt-5 1 = 4 of 13 = 30.8 %
+    assert (cells["model"], cells["requests"], cells["error_rate"]) == ("(all)", "13", "30.8%")
+    # prompt tokens 41,970 + 44,438 + 29,856 (the failed calls logged 0) = 116,264
+    assert cells["prompt_tokens"] == "116,264"
+    # cost $0.06094 + $0.06118 (Kong's own) + $0.0071456 (computed for gpt-5-mini) = $0.1293
+    assert (cells["cost"], cells["computed"]) == ("$0.1293", "4")
+
+
+def test_json_output_has_no_totals_row(tmp_path):
+    result = run_logs("summary", "--format", "json", str(DATA / "kong-3.13.json"), cwd=tmp_path)
+    assert [row["model"] for row in json.loads(result.stdout)][-1] == "gpt-5-mini"
+
+
 @pytest.mark.parametrize(
     ("by", "first"),
     [

@@ -124,27 +124,36 @@ def summary(frame: Any, *, by: By = "model", cost: CostMode | None = None) -> pl
     """Per-group metrics (see the module docstring), sorted by the group key."""
     name, key = group_key(by)
     calls = model_calls(frame, cost=cost)
-    ttft = pl.col("ttft_ms")
     return (
         calls.group_by(key.alias(name))
-        .agg(
-            requests=pl.len().cast(pl.Int64()),
-            error_rate=(~OK).mean(),
-            p50_latency_ms=pl.col("latency_ms").quantile(0.5, "linear"),
-            p95_latency_ms=pl.col("latency_ms").quantile(0.95, "linear"),
-            p50_ttft_ms=ttft.filter(OK & (ttft > 0)).median(),
-            tokens_per_s=tokens_per_s(),
-            **{column: sum_or_null(column).cast(pl.Int64()) for column in TOKENS},
-            reasoning_share=ratio_over_rows(
-                pl.col("reasoning_tokens"), pl.col("completion_tokens")
-            ),
-            cost=cost_sum(),
-            computed=(pl.col("cost_source") == "computed").sum().cast(pl.Int64()),
-            unpriced=pl.col("cost").is_null().sum().cast(pl.Int64()),
-        )
+        .agg(**_measures())
         .select(name, *SUMMARY_COLUMNS)
         .sort(name, nulls_last=True)
     )
+
+
+def summary_total(frame: Any, *, cost: CostMode | None = None) -> pl.DataFrame:
+    """`summary`'s measures over every model call at once: one row, no group column. Its
+    counts, tokens and cost are the sums of any grouping's rows; its percentiles, rates and
+    shares are over all the calls (not an average of the rows)."""
+    return model_calls(frame, cost=cost).select(**_measures()).select(SUMMARY_COLUMNS)
+
+
+def _measures() -> dict[str, pl.Expr]:
+    ttft = pl.col("ttft_ms")
+    return {
+        "requests": pl.len().cast(pl.Int64()),
+        "error_rate": (~OK).mean(),
+        "p50_latency_ms": pl.col("latency_ms").quantile(0.5, "linear"),
+        "p95_latency_ms": pl.col("latency_ms").quantile(0.95, "linear"),
+        "p50_ttft_ms": ttft.filter(OK & (ttft > 0)).median(),
+        "tokens_per_s": tokens_per_s(),
+        **{column: sum_or_null(column).cast(pl.Int64()) for column in TOKENS},
+        "reasoning_share": ratio_over_rows(pl.col("reasoning_tokens"), pl.col("completion_tokens")),
+        "cost": cost_sum(),
+        "computed": (pl.col("cost_source") == "computed").sum().cast(pl.Int64()),
+        "unpriced": pl.col("cost").is_null().sum().cast(pl.Int64()),
+    }
 
 
 SUMMARY_COLUMNS = (

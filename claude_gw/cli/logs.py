@@ -224,7 +224,6 @@ def report_lines(report: Any, examples: int = 5) -> list[str]:
 
 
 def render(frame: Any, fmt: str) -> str:
-    import polars as pl
 
     if fmt == "csv":
         return str(frame.write_csv())
@@ -232,6 +231,13 @@ def render(frame: Any, fmt: str) -> str:
         buffer = io.StringIO()
         frame.write_json(buffer)
         return buffer.getvalue() + "\n"
+    return markdown(human(frame))
+
+
+def markdown(shown: Any) -> str:
+    """A frame of text cells as a right-aligned Markdown table, every row and column."""
+    import polars as pl
+
     with pl.Config(
         tbl_rows=-1,
         tbl_cols=-1,
@@ -242,7 +248,7 @@ def render(frame: Any, fmt: str) -> str:
         fmt_str_lengths=60,
         tbl_width_chars=400,
     ):
-        return f"{human(frame)}\n"
+        return f"{shown}\n"
 
 
 def human(frame: Any) -> Any:
@@ -293,11 +299,29 @@ def run_summary(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     table = summary(frame, by=args.by)
     if table.height == 0:
         raise CliError(f"logs: no model calls in {', '.join(args.files)} (only count_tokens)")
-    text = render(table, args.format)
+    if args.format == "table":
+        text = render_with_total(table, frame)
+    else:
+        text = render(table, args.format)
     if args.format == "table" or sys.stdout.isatty():  # model names come from upstreams
         text = printable(text, keep="\n")
     sys.stdout.write(text)
     return 0
+
+
+def render_with_total(table: Any, frame: Any) -> str:
+    """The table for reading, with an `(all)` row under several groups: the same measures over
+    every call (sums equal the column sums; percentiles and shares are over all calls)."""
+    import polars as pl
+
+    from claude_gw.analysis.metrics import summary_total
+
+    shown = human(table)
+    if table.height > 1:
+        key = table.columns[0]
+        total = summary_total(frame).select(pl.lit("(all)").alias(key), pl.all())
+        shown = pl.concat([shown, human(total)])
+    return markdown(shown)
 
 
 def run_convert(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from claude_gw.analysis.metrics import summary
+from claude_gw.analysis.metrics import summary, summary_total
 from claude_gw.logs.read import read_logs
 
 KONG = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong" / "claude.json"
@@ -266,3 +266,10 @@ def test_group_totals_equal_the_sum_of_their_rows_in_both_engines(rows, by):
         assert table["computed"].sum() == (calls["cost_source"] == "computed").sum()
     assert summary(to_pandas(frame), by=by).equals(summary(frame, by=by))
     assert stats(to_pandas(frame), by=by).equals(stats(frame, by=by))
+    if calls.height:
+        total = summary_total(frame).row(0, named=True)
+        grouped = summary(frame, by=by)
+        for column in ("requests", "computed", "unpriced", *TOTALS[1:]):
+            assert (total[column] or 0) == grouped[column].sum(), column
+        assert (total["cost"] or 0) == pytest.approx(grouped["cost"].sum(), abs=1e-12)
+        assert summary_total(to_pandas(frame)).equals(summary_total(frame))
