@@ -61,10 +61,13 @@ def replay_parts(path: Path) -> pl.DataFrame:
 
 
 def load_results(path: str | os.PathLike[str], *, engine: Engine = "polars") -> Any:
-    """A result file as a frame: the log's columns with payloads, plus the replay columns."""
-    frame = read_logs(path, payloads=True).join(
-        replay_parts(Path(path)), on="source_line", how="left"
-    )
+    """A result file as a frame: the log's columns with payloads, plus the replay columns
+    the log schema does not already carry (`replay_target` and `replay_source_id` are log
+    columns, read from the same `replay` part)."""
+    frame = read_logs(path, payloads=True)
+    parts = replay_parts(Path(path))
+    extra = [name for name in parts.columns if name not in frame.columns]
+    frame = frame.join(parts.select("source_line", *extra), on="source_line", how="left")
     return to_pandas(frame) if engine == "pandas" else frame
 
 

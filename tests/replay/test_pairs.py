@@ -37,6 +37,7 @@ def test_load_results_adds_the_replay_columns(tmp_path):
     assert frame.height == 1
     assert row["replay_run_id"] == "run-1" and row["replay_target"] == "fake"
     assert row["replay_attempts"] == 1 and row["replay_cached"] is False
+    assert not [name for name in frame.columns if name.endswith("_right")]
     assert json.loads(row["response_payload"])["content"][0]["text"] == "fake answer"
 
 
