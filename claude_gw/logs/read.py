@@ -51,7 +51,7 @@ from typing import Any, Literal
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from claude_gw.logs.cost_modes import CostMode, check_cost_mode
+from claude_gw.logs.cost_modes import CostMode, check_cost_mode, resolve_costs
 from claude_gw.logs.frames import Pipeline, count
 from claude_gw.logs.report import LoadReport
 from claude_gw.logs.schema import conform_polars, to_pandas
@@ -181,10 +181,18 @@ def to_parquet(frame: Frame, path: str | os.PathLike[str]) -> None:
     frame.write_parquet(Path(path))
 
 
-def read_parquet(path: str | os.PathLike[str], *, engine: Engine = "polars") -> Frame:
-    """A log written by `to_parquet`, with the documented dtypes for `engine`."""
+def read_parquet(
+    path: str | os.PathLike[str], *, engine: Engine = "polars", cost: CostMode | None = None
+) -> Frame:
+    """A log written by `to_parquet`, with the documented dtypes for `engine`; `cost` (a
+    cost mode, as for `read_logs`) re-resolves `cost` and `cost_source` from the stored
+    columns, None keeps them as written."""
     _check_engine(engine)
+    if cost is not None:
+        check_cost_mode(cost)
     frame = conform_polars(pl.read_parquet(Path(path)))
+    if cost is not None:
+        frame = resolve_costs(frame, cost)
     return to_pandas(frame) if engine == "pandas" else frame
 
 

@@ -85,6 +85,26 @@ def test_a_parquet_file_written_by_one_engine_reads_in_the_other(
     assert_frame_equal(read_parquet(tmp_path / "logs.parquet"), read_logs(mixed))
 
 
+@pytest.mark.parametrize("mode", ["auto", "calculate", "logged"])
+@pytest.mark.parametrize("engine", ["polars", "pandas"])
+def test_parquet_read_with_a_cost_mode_equals_the_log_read_with_it(
+    mixed: Path, tmp_path: Path, engine: Any, mode: Any
+) -> None:
+    to_parquet(read_logs(mixed, cost="logged"), tmp_path / "logs.parquet")
+    back = read_parquet(tmp_path / "logs.parquet", engine=engine, cost=mode)
+    expected = read_logs(mixed, engine=engine, cost=mode)
+    if engine == "polars":
+        assert_frame_equal(back, expected)
+    else:
+        pd.testing.assert_frame_equal(back, expected)
+
+
+def test_parquet_read_refuses_an_unknown_cost_mode(mixed: Path, tmp_path: Path) -> None:
+    to_parquet(read_logs(mixed), tmp_path / "logs.parquet")
+    with pytest.raises(ValueError, match="cost"):
+        read_parquet(tmp_path / "logs.parquet", cost="cheapest")  # type: ignore[arg-type]
+
+
 def test_pandas_and_polars_convert_into_each_other_without_loss(mixed: Path) -> None:
     frame = read_logs(mixed)
     assert_frame_equal(to_polars(to_pandas(frame)), frame)
