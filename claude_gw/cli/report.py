@@ -74,10 +74,18 @@ def add_parser(commands: Any) -> None:
 
 def parse_target(text: str) -> tuple[str, str]:
     """`model[@provider]` -> (model, provider); the provider defaults to openai."""
+    from claude_gw.logs.cost import find_model, pricing_ref
+
     model, _, provider = text.partition("@")
     if not model:
         raise CliError(f"report: --reprice needs a model, not {text!r}")
-    return model, provider or "openai"
+    provider = provider or "openai"
+    if find_model(*pricing_ref(model, provider)) is None:
+        raise CliError(
+            f"report: --reprice {text}: no price known for {model!r} at {provider!r} "
+            "(genai-prices); check the name, or give the provider as MODEL@PROVIDER"
+        )
+    return model, provider
 
 
 def load_log(files: list[str], *, cost: str) -> Any:

@@ -320,7 +320,9 @@ def test_input_without_records_is_refused_naming_the_file(tmp_path, capsys, cont
         pytest.param(
             "claude-sonnet-4-5@anthropic", ("claude-sonnet-4-5", "anthropic"), id="at_provider"
         ),
-        pytest.param("qwen3:8b@ollama", ("qwen3:8b", "ollama"), id="colon_in_a_model_id"),
+        pytest.param(
+            "amazon.nova-lite-v1:0@aws", ("amazon.nova-lite-v1:0", "aws"), id="colon_in_a_model_id"
+        ),
     ],
 )
 def test_reprice_targets_name_a_model_and_optionally_a_provider(text, expected):
@@ -330,6 +332,15 @@ def test_reprice_targets_name_a_model_and_optionally_a_provider(text, expected):
 def test_a_reprice_target_without_a_model_is_refused(tmp_path, capsys):
     argv = ["report", str(KONG), "-o", str(tmp_path / "r.html"), "--reprice", "@openai"]
     assert refusal(argv, capsys) == "claude-gw: report: --reprice needs a model, not '@openai'"
+
+
+def test_a_reprice_target_without_a_known_price_is_refused(tmp_path, capsys):
+    argv = ["report", str(KONG), "-o", str(tmp_path / "r.html"), "--reprice", "gpt-5-mni"]
+    assert refusal(argv, capsys) == (
+        "claude-gw: report: --reprice gpt-5-mni: no price known for 'gpt-5-mni' at 'openai' "
+        "(genai-prices); check the name, or give the provider as MODEL@PROVIDER"
+    )
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_every_report_option_has_help():
