@@ -81,7 +81,7 @@ def decode_lines(
     if ok.all():
         return good, []
     leftover = lines.filter(~ok)
-    repaired, issues = _slow(leftover["source_line"], leftover["line"], dtype, where)
+    repaired, issues = slow(leftover["source_line"], leftover["line"], dtype, where)
     if repaired.height:
         good = pl.concat([good, repaired]).sort("source_line")
     return good, issues
@@ -133,9 +133,11 @@ def _decoded(text: pl.Series, dtype: pl.Struct) -> pl.Series | None:
     return raw if raw.len() == text.len() else None
 
 
-def _slow(
+def slow(
     numbers: pl.Series, texts: pl.Series, dtype: pl.Struct, where: Where
 ) -> tuple[pl.DataFrame, list[LineIssue]]:
+    """Lines (`numbers`, `texts`) parsed one by one: the records conformed to `dtype` with
+    their repair notes, and an issue for every line that holds no JSON object."""
     rows: list[Any] = []
     kept: list[int] = []
     notes: list[str | None] = []

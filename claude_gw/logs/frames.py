@@ -21,10 +21,11 @@ import polars as pl
 
 from claude_gw.logs.cost_modes import CostMode, resolve_costs
 from claude_gw.logs.decode import Where, decode_lines
+from claude_gw.logs.decode_arrow import decode_block
 from claude_gw.logs.report import LineIssue, LoadReport, LogFormatError, Problem
 from claude_gw.logs.schema import polars_schema
 from claude_gw.logs.shapes import GATEWAY_SHAPES, need_of, normalise, raw_dtype
-from claude_gw.logs.sources import BLOCK_LINES, Block, Input
+from claude_gw.logs.sources import BLOCK_LINES, Block, Buffers, Input
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # blocks decoded at the same time
 
@@ -92,11 +93,20 @@ class Pipeline:
     def process(self, lines: pl.DataFrame, where: Where) -> tuple[pl.DataFrame, list[LineIssue]]:
         """The rows of the schema for `lines` (`source_line`, `line`), and the issues in line
         order. Strict: raises `LogFormatError` for the first line that would be skipped."""
-        decoded, issues = decode_lines(lines, self.dtype, where)
+        return self._rows(*decode_lines(lines, self.dtype, where), where)
+
+    def process_block(self, block: Block, where: Where) -> tuple[pl.DataFrame, list[LineIssue]]:
+        """`process(block.lines, where)`, decoded from the block's bytes (`decode_arrow`)."""
+        return self._rows(*decode_block(block, self.dtype, where), where)
+
+    def _rows(
+        self, decoded: pl.DataFrame, issues: list[LineIssue], where: Where
+    ) -> tuple[pl.DataFrame, list[LineIssue]]:
         staged = decoded.lazy().with_columns(source_file=pl.lit(where.file, pl.String()))
+        # (in memory: the streaming engine costs ~2x the CPU on blocks of a few thousand rows)
         frame = normalise(
             staged, payloads=self.payloads, columns=self.computed, dtype=self.dtype
-        ).collect()
+        ).collect(engine="in-memory")
         issues += _issues(frame, where.file)
         issues.sort(key=lambda issue: issue.line)
         if self.strict and (bad := next((i for i in issues if i.problem.skips), None)):
@@ -111,17 +121,19 @@ class Pipeline:
         """Every block of every input, decoded, in order. Polars reads blocks ahead in the
         background; `WORKERS` threads decode them (`json_decode` runs on one core and polars
         releases the GIL), across file boundaries; memory holds a few blocks at a time."""
+        buffers = Buffers(keep=WORKERS + 2)  # the blocks in flight, and one being read
         blocks = (
             (index, item, block)
             for index, item in enumerate(inputs)
-            for block in item.blocks(block_lines)
+            for block in item.blocks(block_lines, buffers=buffers)
         )
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="claude_gw-decode") as pool:
             pending: deque[tuple[int, Block, Future[tuple[pl.DataFrame, list[LineIssue]]]]]
             pending = deque()
             try:
                 for index, item, block in blocks:
-                    pending.append((index, block, pool.submit(self._process, item, block)))
+                    work = pool.submit(self._process, item, block, buffers)
+                    pending.append((index, block, work))
                     if len(pending) > WORKERS:
                         yield _decoded(*pending.popleft())
                 while pending:
@@ -130,9 +142,13 @@ class Pipeline:
                 for _, _, future in pending:
                     future.cancel()
 
-    def _process(self, item: Input, block: Block) -> tuple[pl.DataFrame, list[LineIssue]]:
-        last = int(block.lines["source_line"][-1]) if block.last and block.lines.height else None
-        return self.process(block.lines, Where(item.name, last, item.unterminated))
+    def _process(
+        self, item: Input, block: Block, buffers: Buffers
+    ) -> tuple[pl.DataFrame, list[LineIssue]]:
+        last = block.last_line if block.last else None
+        result = self.process_block(block, Where(item.name, last, item.unterminated))
+        buffers.give(block.data)  # (the block's bytes are not read again)
+        return result
 
 
 class Decoded(NamedTuple):
@@ -177,7 +193,7 @@ def check_columns(columns: tuple[str, ...], *, payloads: bool) -> None:
 
 def count(report: LoadReport, decoded: Decoded) -> None:
     """Add one decoded block's lines, records and issues to `report`."""
-    report.lines_read += decoded.block.lines.height
+    report.lines_read += decoded.block.count
     report.records_loaded += decoded.frame.height
     for issue in decoded.issues:
         report.add(issue)
