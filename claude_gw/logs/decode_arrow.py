@@ -46,10 +46,10 @@ def decode_block(
 ) -> tuple[pl.DataFrame, list[LineIssue]]:
     """(`source_line`, `raw`, `_repair`) for every line of `block` that holds a JSON object,
     in line order, and an issue for every other line (see the module docstring)."""
-    others = _not_object_like(block.data)
+    others = _not_object_like(block)
     raw = _read(block, dtype, others)
     if raw is None:
-        others = sorted(others + _suspect(block.data, others))
+        others = sorted(others + _suspect(block, others))
         raw = _read(block, dtype, others)
     if raw is None:
         return decode_lines(block.lines, dtype, where)
@@ -67,34 +67,32 @@ def decode_block(
     return good, issues
 
 
-def _not_object_like(data: bytearray) -> list[Span]:
-    """The lines of `data` that do not start with `{` and end with `}` (before a `\\r`)."""
-    spans = []
-    for index, start, end in _spans(data):
+def _not_object_like(block: Block) -> list[Span]:
+    """The lines that do not start with `{` and end with `}` (before a `\\r`)."""
+    data, spans = block.data, []
+    for index, start, end in _spans(block):
         close = end - 1 if end > start and data[end - 1] == CR else end
         if not (close > start and data[start] == OPEN and data[close - 1] == CLOSE):
             spans.append((index, start, end))
     return spans
 
 
-def _spans(data: bytearray) -> Iterator[Span]:
-    """Every line of `data`: its index, and where it starts and ends (before its `\\n`)."""
-    index, start, size, find = 0, 0, len(data), data.find
-    while start < size:
-        end = find(b"\n", start)
-        end = size if end < 0 else end
+def _spans(block: Block) -> Iterator[Span]:
+    """Every line of `block`: its index, and where it starts and ends (before its `\\n`)."""
+    start = 0
+    for index, end in enumerate(block.ends):
         yield index, start, end
-        index, start = index + 1, end + 1
+        start = end + 1
 
 
-def _suspect(data: bytearray, others: list[Span]) -> list[Span]:
+def _suspect(block: Block, others: list[Span]) -> list[Span]:
     """Object-like lines with a cheap tell of not being one JSON value (as `decode.SUSPECT`:
     unbalanced braces, or `}{`)."""
     skipped = {index for index, _, _ in others}
     spans = []
-    for index, start, end in _spans(data):
+    for index, start, end in _spans(block):
         if index not in skipped:
-            line = data[start:end]
+            line = block.data[start:end]
             if line.count(b"{") != line.count(b"}") or b"}{" in line:
                 spans.append((index, start, end))
     return spans

@@ -46,6 +46,7 @@ COST_INPUTS = (
     "error_type",
     "shape",
 )
+LOGGED_COST_INPUTS = ("logged_cost", "cost", "cost_source")  # `resolve_costs(..., "logged")`
 DETAILS = {
     Problem.NO_AI: "the record has no `ai` key",
     Problem.UNKNOWN_AI_SHAPE: "`ai` has none of proxy, ai-proxy, ai-proxy-advanced, meta, usage",
@@ -70,10 +71,12 @@ class Pipeline:
 
     @cached_property
     def computed(self) -> tuple[str, ...] | None:
-        """The columns normalised: those asked for, and what their costs are resolved from."""
+        """The columns normalised: those asked for, and what their costs are resolved from
+        (in the `logged` mode, only `logged_cost`)."""
         if self.columns is None or not COSTS & set(self.columns):
             return self.columns
-        return self.columns + tuple(c for c in COST_INPUTS if c not in self.columns)
+        inputs = LOGGED_COST_INPUTS if self.cost == "logged" else COST_INPUTS
+        return self.columns + tuple(c for c in inputs if c not in self.columns)
 
     @property
     def schema(self) -> pl.Schema:

@@ -45,15 +45,20 @@ Source = str | os.PathLike[str] | IO[str] | IO[bytes] | list[Any] | tuple[Any, .
 
 @dataclass(frozen=True)
 class Block:
-    """`count` whole lines of one input, numbered from `first_line` (1-based), as the bytes
-    read: each line ends with `\\n` but the input's last may not. `data` is the block's own
-    buffer (a decoder may change it in place and restore it)."""
+    """Whole lines of one input, numbered from `first_line` (1-based), as the bytes read:
+    each line ends with `\\n` but the input's last may not; `ends[i]` is where line i ends
+    (its `\\n`, or the end of `data`). `data` is the block's own buffer (a decoder may change
+    it in place and restore it), given back for reuse once the block is decoded."""
 
     data: bytearray
     first_line: int
-    count: int
+    ends: list[int]
     last: bool  # the block holds the input's last line
     done: float  # share of the input read so far, 0 to 1
+
+    @property
+    def count(self) -> int:
+        return len(self.ends)
 
     @property
     def last_line(self) -> int:
@@ -98,10 +103,10 @@ class Input:
         total, read, first = max(1, self._text_size()), 0, 1
         pool = buffers if buffers is not None else Buffers(0)
         with self._reader() as reader:
-            for data, count, last in _with_last(_split(_buffers(reader, size, pool), lines)):
+            for data, ends, last in _with_last(_split(_buffers(reader, size, pool), lines)):
                 read += len(data)
-                yield Block(data, first, count, last, 1.0 if last else min(1.0, read / total))
-                first += count
+                yield Block(data, first, ends, last, 1.0 if last else min(1.0, read / total))
+                first += len(ends)
 
     def unterminated(self) -> bool:
         """Whether the content does not end with a newline (a partly written last line).
@@ -134,9 +139,11 @@ class Input:
             return file.read(2) == GZIP_MAGIC
 
 
-def _with_last(blocks: Iterator[tuple[bytearray, int]]) -> Iterator[tuple[bytearray, int, bool]]:
+def _with_last(
+    blocks: Iterator[tuple[bytearray, list[int]]],
+) -> Iterator[tuple[bytearray, list[int], bool]]:
     """Each block with whether it is the last one (one block of look-ahead)."""
-    previous: tuple[bytearray, int] | None = None
+    previous: tuple[bytearray, list[int]] | None = None
     for block in blocks:
         if previous is not None:
             yield *previous, False
@@ -208,18 +215,29 @@ def _fill(reader: BinaryIO, view: memoryview) -> int:
     return filled
 
 
-def _split(buffers: Iterator[bytearray], lines: int) -> Iterator[tuple[bytearray, int]]:
-    """Each buffer with its number of lines, cut in parts of at most `lines` lines."""
+def _split(buffers: Iterator[bytearray], lines: int) -> Iterator[tuple[bytearray, list[int]]]:
+    """Each buffer with where its lines end, cut in parts of at most `lines` lines."""
     for buffer in buffers:
-        count = buffer.count(b"\n") + (buffer[-1:] != b"\n")
-        while count > lines:
-            cut = -1
-            for _ in range(lines):
-                cut = buffer.find(b"\n", cut + 1)
-            yield buffer[: cut + 1], lines
-            del buffer[: cut + 1]
-            count -= lines
-        yield buffer, count
+        ends = _line_ends(buffer)
+        while len(ends) > lines:
+            cut = ends[lines - 1] + 1
+            yield buffer[:cut], ends[:lines]
+            del buffer[:cut]
+            ends = [end - cut for end in ends[lines:]]
+        yield buffer, ends
+
+
+def _line_ends(data: bytearray) -> list[int]:
+    """Where each line of `data` ends: its `\\n`, or the end of `data` for a last line
+    without one. (A loop of `find` takes a fourth of the time of `data.count`.)"""
+    ends, find = [], data.find
+    at = find(b"\n")
+    while at >= 0:
+        ends.append(at)
+        at = find(b"\n", at + 1)
+    if data and data[-1:] != b"\n":
+        ends.append(len(data))
+    return ends
 
 
 class _Gunzip(io.RawIOBase):
