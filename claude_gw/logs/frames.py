@@ -25,7 +25,7 @@ from claude_gw.logs.decode_arrow import decode_block
 from claude_gw.logs.report import LineIssue, LoadReport, LogFormatError, Problem
 from claude_gw.logs.schema import polars_schema
 from claude_gw.logs.shapes import GATEWAY_SHAPES, need_of, normalise, raw_dtype
-from claude_gw.logs.sources import BLOCK_LINES, Block, Buffers, Input
+from claude_gw.logs.sources import BLOCK_BYTES, BLOCK_LINES, Block, Buffers, Input
 
 WORKERS = max(1, min(4, os.cpu_count() or 1))  # blocks decoded at the same time
 
@@ -120,15 +120,21 @@ class Pipeline:
         keep = resolve_costs(keep, self.cost)
         return (keep if self.columns is None else keep.select(self.columns)), issues
 
-    def run(self, inputs: list[Input], block_lines: int = BLOCK_LINES) -> Iterator[Decoded]:
-        """Every block of every input, decoded, in order. Polars reads blocks ahead in the
-        background; `WORKERS` threads decode them (`json_decode` runs on one core and polars
-        releases the GIL), across file boundaries; memory holds a few blocks at a time."""
+    def run(
+        self,
+        inputs: list[Input],
+        block_lines: int = BLOCK_LINES,
+        block_bytes: int = BLOCK_BYTES,
+    ) -> Iterator[Decoded]:
+        """Every block of every input, decoded, in order. The next block is read while
+        `WORKERS` threads decode the blocks before it (pyarrow and polars release the GIL,
+        and decode a block on one core), across file boundaries; memory holds a few blocks
+        at a time, and their buffers are reused."""
         buffers = Buffers(keep=WORKERS + 2)  # the blocks in flight, and one being read
         blocks = (
             (index, item, block)
             for index, item in enumerate(inputs)
-            for block in item.blocks(block_lines, buffers=buffers)
+            for block in item.blocks(block_lines, block_bytes, buffers)
         )
         with ThreadPoolExecutor(WORKERS, thread_name_prefix="claude_gw-decode") as pool:
             pending: deque[tuple[int, Block, Future[tuple[pl.DataFrame, list[LineIssue]]]]]
