@@ -2,7 +2,8 @@
 
 `decode_lines(lines, dtype, where)` takes a frame of `source_line` (1-based) and `line` (text)
 and returns the records (`source_line`, `raw`, `_repair`) plus one `LineIssue` per line it
-could not decode. Contracts:
+could not decode. It reads the blocks pyarrow refuses (`decode_arrow.py` is the usual path,
+and gives the same result), and is what that path is tested against. Contracts:
 
 - The fast path is `str.json_decode` with the explicit `dtype` (`shapes.raw_dtype`) over the
   lines that start with `{` and end with `}` (a vectorised check), `PIECE_LINES` at a time.

@@ -15,6 +15,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from claude_gw.logs import LoadReport, LogFormatError, decode_arrow, load_logs, scan_logs, sources
+from claude_gw.logs.decode import decode_lines
 from claude_gw.logs.frames import Pipeline
 from claude_gw.logs.sources import Buffers, resolve
 from tests.logs.logfactory import bad_lines, kong_line, kong_records, mixed_lines
@@ -214,8 +215,13 @@ def test_json_decode_only_fixture_really_bypasses_pyarrow(
     tmp_path: Path, json_decode_only: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    original = decode_arrow.decode_lines
-    monkeypatch.setattr(decode_arrow, "decode_lines", lambda *a: calls.append(1) or original(*a))
+    original = decode_lines
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(decode_arrow, "decode_lines", counted)
     path = tmp_path / "claude.json"
     path.write_bytes(lines(GOOD, GOOD))
     assert load_logs(path).frame.height == 2 and calls == [1]
