@@ -8,12 +8,12 @@ a list of these. Contracts:
 - A glob's matches are sorted by name; a glob that matches nothing, and a path that does not
   exist, raise `FileNotFoundError`.
 - A list keeps its order; a file named twice is read once.
-- gzip is recognised by its magic bytes, whatever the file is called (polars reads it); a
-  gzip stream cut short gives the lines it holds.
+- gzip is recognised by its magic bytes, whatever the file is called; its members are
+  decompressed one after the other; a gzip stream cut short gives the lines it holds.
 - A stream is read whole when the load starts; it is named by its `name` attribute when that
   is a string (an open file), else `<stream>`.
 - Lines are read as bytes, in blocks of whole lines (`BLOCK_BYTES`, at most `BLOCK_LINES`
-  lines), a few blocks ahead of the decoding; gzip is decompressed as it is read. A block's
+  lines), one block ahead of the decoding; gzip is decompressed as it is read. A block's
   `lines` frame splits them as `pl.scan_lines` does (on `\n`, one trailing `\r` dropped, no
   empty line after a final newline), bytes that are not UTF-8 replaced by U+FFFD.
 """
