@@ -2,7 +2,8 @@
 
 `decode_lines(lines, dtype, where)` takes a frame of `source_line` (1-based) and `line` (text)
 and returns the records (`source_line`, `raw`, `_repair`) plus one `LineIssue` per line it
-could not decode. Contracts:
+could not decode. It reads the blocks pyarrow refuses (`decode_arrow.py` is the usual path,
+and gives the same result), and is what that path is tested against. Contracts:
 
 - The fast path is `str.json_decode` with the explicit `dtype` (`shapes.raw_dtype`) over the
   lines that start with `{` and end with `}` (a vectorised check), `PIECE_LINES` at a time.
@@ -81,7 +82,7 @@ def decode_lines(
     if ok.all():
         return good, []
     leftover = lines.filter(~ok)
-    repaired, issues = _slow(leftover["source_line"], leftover["line"], dtype, where)
+    repaired, issues = slow(leftover["source_line"], leftover["line"], dtype, where)
     if repaired.height:
         good = pl.concat([good, repaired]).sort("source_line")
     return good, issues
@@ -133,9 +134,11 @@ def _decoded(text: pl.Series, dtype: pl.Struct) -> pl.Series | None:
     return raw if raw.len() == text.len() else None
 
 
-def _slow(
+def slow(
     numbers: pl.Series, texts: pl.Series, dtype: pl.Struct, where: Where
 ) -> tuple[pl.DataFrame, list[LineIssue]]:
+    """Lines (`numbers`, `texts`) parsed one by one: the records conformed to `dtype` with
+    their repair notes, and an issue for every line that holds no JSON object."""
     rows: list[Any] = []
     kept: list[int] = []
     notes: list[str | None] = []

@@ -11,16 +11,21 @@ otherwise) on the `claude_gw.logs.read` logger. `scan_logs` returns a polars Laz
 (a polars IO source) that reads the files only when collected, block by block; lines it skips
 are not reported (load the files eagerly to see them), but `strict=True` still raises.
 
-How (`frames.py`, `decode.py`): polars reads each file as lines, in blocks of 4096, in the
-background (`scan_lines(...).collect_batches`, gzip included); two threads decode blocks with
-`str.json_decode` and one explicit dtype listing the fields of every shape, and normalise
-them with expressions (`shapes.py`); only bad lines are parsed in Python. Memory holds a few
+How (`frames.py`, `sources.py`, `decode_arrow.py`): each file is read as bytes, in blocks of
+32 MiB of whole lines (gzip decompressed as it is read) into reused buffers; two threads decode
+blocks while the next is read: the lines that are not object-like are parsed one by one in
+Python (the bad lines), the others in one call of pyarrow's JSON reader with one explicit
+schema listing the fields of every shape (the rest of each record is skipped), and the records
+are normalised with polars expressions (`shapes.py`). A block pyarrow refuses (a value of an
+unexpected type, text that is not UTF-8) is decoded line by line with polars' `json_decode`
+instead (`decode.py`), which repairs what it can; both give the same rows. Memory holds a few
 blocks and the result, never a whole file. The pandas engine is the same frame converted
 column by column from Arrow to the documented pandas dtypes (`schema.to_pandas`).
 
 Measured on this project's 2-vCPU machine (other jobs around, load ~2), with the files of
 `bench/gen_logs.py` (~3.4 kB per line, 1 % bad lines; the pandas baseline and `read_ndjson`
-read the clean twin, as they stop at the first bad line), one run per process:
+read the clean twin, as they stop at the first bad line), one run per process, 2026-11-25,
+before the pyarrow decoding (not rerun since):
 
 | 100k records, 325 MB | wall | peak RSS (process) |
 |---|---|---|
@@ -33,9 +38,10 @@ read the clean twin, as they stop at the first bad line), one run per process:
 Under heavier load (3-5) the polars engine took 18-26 s for 1M records.
 
 Against DuckDB's `read_ndjson` on the same 200k records and columns (`bench/duck.py`, 2
-threads each, 2026-12-02, 41 columns): `read_logs` takes ~1.9x DuckDB's CPU time, for the 12
-columns of `columns=[...]` (6.3 against 3.3 CPU-s) as for all of them (7.2 against 3.8);
-`columns=` saves 12 % of the CPU time of a full read. Most of it is `json_decode` (decode.py).
+threads each, 2026-12-02, 41 columns; see bench/README.md): `read_logs` takes 1.4-1.6x
+DuckDB's CPU time, for the 12 columns of `columns=[...]` (3.11 against 2.09 CPU-s, median of
+5) as for all of them (3.94 against 2.55); 1.9x before pyarrow decoded the blocks. pyarrow's
+JSON parse alone costs about what DuckDB's whole query does.
 """
 
 from __future__ import annotations
