@@ -397,8 +397,9 @@ class StreamPump:
         for index, found in texts.items():
             mask = self._block_masks.get(index)
             if mask is None:
-                # plain runs: escaped ones are masked in the encoded events' bytes
-                mask = self._block_masks[index] = self._masker.stream(escapes=False)
+                # escaped runs too: pieces of a percent-encoded key, one per delta, are
+                # together only in the text a client joins, never in one event's bytes
+                mask = self._block_masks[index] = self._masker.stream()
             before = mask.state
             joined = found[0][2] if len(found) == 1 else "".join(v for _, _, v in found)
             if mask.feed(joined) is joined:

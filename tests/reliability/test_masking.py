@@ -4,7 +4,8 @@ Against `echo_upstream` (a TEST DOUBLE that quotes back the credential it receiv
 loopback socket: the key, any 8+ prefix of it, its percent-encoded and JSON-escaped forms, and
 URL credentials never reach the client's bytes (headers and body), the log file or the console,
 on every path (a 200 with an error body, a 200 that is not JSON, an error chunk in a stream, a
-stream line that is not JSON, error answers and their headers, the answer's own text streamed
+stream line that is not JSON, that line cut in two reads inside the key, error answers and their
+headers, the answer's own text streamed
 in pieces, the `llm_format: openai` passthrough).
 """
 
@@ -34,10 +35,11 @@ PLACES = [
     "not_json_200",
     "stream_error",
     "stream_not_json",
+    "stream_split",
     "status_429",
     "content",
 ]
-FORMS = ["whole", "prefix", "percent", "json"]
+FORMS = ["whole", "prefix", "percent", "percent_lower", "json"]
 
 
 def decoded_forms(text: str) -> list[str]:
@@ -66,7 +68,7 @@ def stream_texts(body: str) -> str:
 
 
 def assert_no_key(data: str, key: str, where: str) -> None:
-    for form in [*decoded_forms(data), stream_texts(data)]:
+    for form in [*decoded_forms(data), *decoded_forms(stream_texts(data))]:
         assert key[:8] not in form, f"a prefix of the key reached the {where}: {form[:400]!r}"
 
 
@@ -167,9 +169,12 @@ def test_the_passthrough_route_masks_the_key_in_answers_and_streams(
             for form in ("whole", "prefix", "json"):
                 body = {**ask(place, form, stream=False), "max_tokens": 16}
                 answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=body)))
-        for place in ("stream_not_json", "stream_error", "content"):
-            streamed = ask(place, "whole", stream=True)
-            answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=streamed)))
+        for place in ("stream_not_json", "stream_error", "stream_split", "content"):
+            for form in ("whole", "percent", "percent_lower"):
+                streamed = ask(place, form, stream=True)
+                answers.append(
+                    answer_text(client.post(f"{base}/v1/chat/completions", json=streamed))
+                )
     for answer in answers:
         assert_no_key(answer, BEARER_KEY, "client")
     wait_for_lines(log_path, len(answers))
