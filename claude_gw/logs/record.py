@@ -447,4 +447,8 @@ def build_record(ex: Exchange, ctx: RecordContext) -> LogRecord:
     }
     if proxied(ex):
         record["tries"] = tries(ex)
+    if ex.consumer is not None:  # Kong: only when an auth plugin identified a consumer
+        record["consumer"] = ex.consumer
+    if ex.authenticated_entity is not None:
+        record["authenticated_entity"] = ex.authenticated_entity
     return record

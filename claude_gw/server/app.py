@@ -155,10 +155,13 @@ def record_context(settings: Settings, upstream: Upstream, version: str) -> Reco
 
 
 def authenticate(settings: Settings, exchange: Exchange) -> None:
-    """`ClientUnauthenticated` (401) unless the request carries a key the route accepts; a
-    route without `client_auth` accepts every request."""
+    """`ClientUnauthenticated` (401) unless the request carries a key the route accepts, whose
+    consumer the exchange then names (never the key); a route without `client_auth` accepts
+    every request."""
     if settings.client_auth is not None:
-        settings.client_auth.authenticate(exchange.headers, exchange.query_string)
+        found = settings.client_auth.authenticate(exchange.headers, exchange.query_string)
+        exchange.consumer = found.consumer_entity()
+        exchange.authenticated_entity = found.authenticated_entity()
 
 
 @dataclass
