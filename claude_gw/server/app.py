@@ -96,6 +96,8 @@ def normalize_path(path: str) -> str:
     repeated slashes merged, as Kong's router normalises a path before matching it:
     `/team-b/../team-a/v1/messages` is routed as `/team-a/v1/messages`, never by team B's
     prefix. `..` above the root stays at the root."""
+    if path.startswith("/") and "//" not in path and "/." not in path:
+        return path  # nothing to normalise (every path a client such as the Claude CLI sends)
     kept: list[str] = []
     segments = path.split("/")
     for segment in segments:
