@@ -1,7 +1,7 @@
 """Gateway speed: requests straight to a fake upstream (the floor), through `claude-gw serve`,
 and through LiteLLM's proxy, in one run on this machine.
 
-    python -m bench.gateway [--quick] [--out results.json] [--no-litellm]
+    python -m bench.gateway [--quick] [--out results.json] [--no-litellm] [--baseline TREE]
 
 The upstream is bench/fake_openai.py, a TEST DOUBLE of OpenAI's Chat Completions (answers at
 once, 8 content chunks when streaming). The requests are the Claude CLI's own (the bodies in
@@ -19,7 +19,10 @@ gateways on core 0, the double and this process on core 1 (`taskset`, when there
 Measured per run: throughput, latency p50/p99 (first byte sent to last byte received), the
 time to the first streamed event, the gateway's CPU time per request (/proc utime + stime of the
 process and its children), its peak RSS (VmHWM, reset before every run); derived: latency added
-over the floor, and every figure's ratio to LiteLLM's. See bench/README.md.
+over the floor, and every figure's ratio to LiteLLM's. With `--baseline TREE` (another checkout
+of claude_gw, e.g. `git archive REV | tar -x -C TREE`), a second claude-gw served from that
+tree joins every cell, alternated and paused like the others, and a last table gives each
+claude-gw figure's ratio to the baseline's. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from bench.gateway_procs import (
     start_claude_gw,
     start_fake_upstream,
 )
-from bench.gateway_report import FLOOR, GATEWAY, LITELLM, MODES
+from bench.gateway_report import BASELINE, FLOOR, GATEWAY, LITELLM, MODES
 from claude_gw.server.dialects import DIALECTS
 from claude_gw.translate.models import target_for
 
@@ -76,6 +79,7 @@ class Plan:
     litellm: bool = True
     pin: bool = True
     quick: bool = False
+    baseline: str | None = None  # a checkout of claude_gw to measure beside this one
 
 
 @dataclass
@@ -132,18 +136,22 @@ def floor_target(upstream: Service, stream: bool) -> Target:
     return Target("127.0.0.1", upstream.port, tuple(requests), expect, marker)
 
 
-def contenders(upstream: Service, gateway: Service, litellm: Service | None) -> list[Contender]:
+def gateway_contender(name: str, gateway: Service) -> Contender:
+    path = "/anything/v1/messages?beta=true"
+    return Contender(
+        name, gateway, {m: anthropic_target(gateway, path, "x", m == MODES[1]) for m in MODES}
+    )
+
+
+def contenders(
+    upstream: Service, gateway: Service, litellm: Service | None, baseline: Service | None = None
+) -> list[Contender]:
     found = [
         Contender(FLOOR, upstream, {m: floor_target(upstream, m == MODES[1]) for m in MODES}),
-        Contender(
-            GATEWAY,
-            gateway,
-            {
-                m: anthropic_target(gateway, "/anything/v1/messages?beta=true", "x", m == MODES[1])
-                for m in MODES
-            },
-        ),
+        gateway_contender(GATEWAY, gateway),
     ]
+    if baseline is not None:
+        found.append(gateway_contender(BASELINE, baseline))
     if litellm is not None:
         key = gateway_litellm.MASTER_KEY
         targets = {
@@ -360,11 +368,16 @@ def measure_services(
     try:
         gateway = start_claude_gw(upstream, workdir / "claude.json", gw_core, MODEL)
         services.append(gateway)
+        baseline = None
+        if plan.baseline:
+            tree = Path(plan.baseline).resolve()
+            baseline = start_claude_gw(upstream, workdir / "baseline.json", gw_core, MODEL, tree)
+            services.append(baseline)
         proxy = None
         if plan.litellm:
             proxy = gateway_litellm.start(upstream, workdir, gw_core, MODEL)
             services.append(proxy)
-        field_ = contenders(upstream, gateway, proxy)
+        field_ = contenders(upstream, gateway, proxy, baseline)
         results = run_loop(measure_all(field_, upstream, plan))
         sent = {c.name: c.sent for c in field_}
         gateway.stop()
@@ -400,10 +413,14 @@ def parse(argv: Sequence[str] | None) -> tuple[Plan, Path | None]:
     p.add_argument("--duration", type=float, help="seconds per run (default 2, quick 0.5)")
     p.add_argument("--repeat", type=int, help="runs per cell and contender (default 3, quick 1)")
     p.add_argument("--hold-streams", type=int, help="concurrent streams for peak RSS (256)")
+    p.add_argument("--baseline", metavar="TREE", help="also serve claude_gw from this checkout")
     args = p.parse_args(argv)
-    plan = Plan(litellm=not args.no_litellm, pin=not args.no_pin, quick=args.quick)
+    plan = Plan(
+        litellm=not args.no_litellm, pin=not args.no_pin, quick=args.quick, baseline=args.baseline
+    )
     if args.quick:
         plan = Plan(plan.concurrency[:2], 0.5, 1, 32, plan.timeout, plan.litellm, plan.pin, True)
+        plan = Plan(**{**asdict(plan), "baseline": args.baseline})
     overrides = {
         "concurrency": tuple(args.concurrency) if args.concurrency else None,
         "duration": args.duration,

@@ -187,16 +187,20 @@ def wait_ready(service: Service, path: str, timeout: float, headers: dict[str, s
     raise RuntimeError(f"{service.name} was not ready after {timeout:.0f} s ({last})")
 
 
-def start_claude_gw(upstream: Service, log: Path, core: int | None, model: str) -> Service:
-    """`claude-gw serve` in its own process, as a user runs it."""
+def start_claude_gw(
+    upstream: Service, log: Path, core: int | None, model: str, tree: Path = REPO
+) -> Service:
+    """`claude-gw serve` in its own process, as a user runs it; `tree`: the checkout whose
+    claude_gw it runs (another one is imported first: it is the working directory of
+    `python -m`), with this interpreter and its packages."""
     port = free_port()
     command = [sys.executable, "-m", "claude_gw", "serve", "--upstream", f"{upstream.url}/v1"]
     command += ["--model", model, "--log", str(log), "--port", str(port), "--no-check"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CLAUDE_GW_"))}
     env["OPENAI_API_KEY"] = "sk-bench-fake-upstream-key"
-    with (log.parent / "claude-gw.out").open("wb") as out:  # its start-up lines
+    with (log.parent / f"{log.stem}.out").open("wb") as out:  # its start-up lines
         process = subprocess.Popen(
-            pinned(command, core), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+            pinned(command, core), cwd=tree, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     service = Service("claude-gw", process, port, core, log=log)
     wait_ready(service, "/", timeout=60, headers={})

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 FLOOR, GATEWAY, LITELLM = "direct (floor)", "claude-gw", "LiteLLM"
+BASELINE = "claude-gw (baseline)"  # `--baseline TREE`: the same gateway from another checkout
 MODES = ("non-streaming", "streaming")
 COLUMNS = (
     "concurrency",
@@ -81,9 +82,39 @@ def mode_table(doc: dict[str, Any], mode: str) -> str:
     for cell in doc["cells"].values():
         if cell["mode"] != mode:
             continue
-        for name in (FLOOR, GATEWAY, LITELLM):
+        for name in (FLOOR, GATEWAY, BASELINE, LITELLM):
             if name in cell:
                 lines.append(row(cell, name))
+    return "\n".join(lines)
+
+
+BASELINE_FIGURES = (
+    ("req/s", "rps"),
+    ("CPU ms/req", "cpu_ms_per_request"),
+    ("p50 ms", "p50_ms"),
+    ("p99 ms", "p99_ms"),
+)
+
+
+def baseline_table(doc: dict[str, Any]) -> str:
+    """claude-gw against the baseline tree, cell by cell: each figure as `this / baseline`,
+    with the added p50 latency of both."""
+    head = ["mode", "concurrency", *(f"{label} ratio" for label, _ in BASELINE_FIGURES)]
+    head += ["added p50 ms (this / baseline)"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for cell in doc["cells"].values():
+        if BASELINE not in cell:
+            continue
+        ours, base = cell[GATEWAY], cell[BASELINE]
+        ratios = [
+            number(ours[key] / base[key], 3) if base[key] else "-" for _, key in BASELINE_FIGURES
+        ]
+        add = (
+            f"{number(added(cell, GATEWAY, 'p50_ms'))} / {number(added(cell, BASELINE, 'p50_ms'))}"
+        )
+        lines.append(
+            f"| {cell['mode']} | {cell['concurrency']} | " + " | ".join([*ratios, add]) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -192,4 +223,7 @@ def render(doc: dict[str, Any]) -> str:
         f"\nclaude-gw log: {log['messages']} /v1/messages lines for {sent} requests sent "
         f"({lost}), {log['status_200']} with status 200; {log['lines']} lines in all",
     ]
+    if doc["plan"].get("baseline"):
+        parts += [f"\nclaude-gw against the baseline ({doc['plan']['baseline']})\n"]
+        parts += [baseline_table(doc)]
     return "\n".join(parts)

@@ -41,7 +41,7 @@ def request_cost(masker: Masker, writes: list[bytes], line: bytes, deltas: list[
             send(message).send(None)
         except StopIteration:
             pass
-    masks = masker.stream(escapes=False)  # as the stream pump makes it
+    masks = masker.stream()  # as the stream pump makes it
     for text in deltas:  # the deltas of each upstream read, joined (see _mask_deltas)
         masks.feed(text)
     masker.data(line)

@@ -11,6 +11,12 @@ Two sources fill a `ClientAuth`: `--client-key-file` (`read_client_keys`: the ke
 ANTHROPIC_AUTH_TOKEN and as the anthropic Python SDK 2.x sends its `api_key`), and
 Kong's `key-auth` plugin in decK files (`claude_gw.kong`: its `key_names` looked up in the
 headers, then in the query string, and its consumers' `keyauth_credentials`).
+
+Every refusal carries a `WWW-Authenticate` challenge (`ClientAuth.challenge`), and every
+credential names a consumer, as Kong's File Log does in `consumer` and `authenticated_entity`:
+a key file's key is consumer `client-N` (its N-th key) unless its line names one; ids that the
+configuration does not give are made from the consumer's name and the key's place, never from
+the key.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,10 +53,42 @@ class Credential:
     consumer: str | None = None  # the consumer's username, else its custom_id
     consumer_id: str | None = None
     credential_id: str | None = None
+    custom_id: str | None = None
 
     @property
     def digest(self) -> bytes:
         return _digest(self.key)
+
+    def consumer_entity(self) -> dict[str, str] | None:
+        """Kong's `consumer` object of a log record (`id`, `username` and/or `custom_id`);
+        None for a credential of no consumer."""
+        if self.consumer is None and self.custom_id is None:
+            return None
+        entity = {"id": self.consumer_id or consumer_uuid(self.consumer or self.custom_id or "")}
+        if self.consumer is not None and self.consumer != self.custom_id:
+            entity["username"] = self.consumer
+        if self.custom_id is not None:
+            entity["custom_id"] = self.custom_id
+        return entity
+
+    def authenticated_entity(self) -> dict[str, str] | None:
+        """Kong's `authenticated_entity` (the credential's `id` and its `consumer_id`)."""
+        consumer = self.consumer_entity()
+        if consumer is None or self.credential_id is None:
+            return None
+        return {"id": self.credential_id, "consumer_id": consumer["id"]}
+
+
+def consumer_uuid(name: str) -> str:
+    """The id of a consumer that the configuration gives none: the same for the same name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:consumer:{name}"))
+
+
+def credential_uuid(origin: str, consumer: str, ordinal: int) -> str:
+    """The id of the `ordinal`-th key (from 1) of `consumer` from `origin`, when the
+    configuration gives none: made from where the key is, never from the key."""
+    place = f"claude-gw:credential:{origin}:{consumer}:{ordinal}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, place))
 
 
 @dataclass(frozen=True)
@@ -68,6 +107,9 @@ class ClientAuth:
     source: str = "--client-key-file"  # where the keys came from, for messages
     missing_message: str = MISSING
     invalid_message: str = INVALID
+    # RFC 9110: a 401 says how to authenticate. Kong's key-auth sends `Key` (with its
+    # `realm`, when configured); a bearer token is what a key file's keys may be sent as.
+    challenge: str = "Bearer"
 
     def authenticate(
         self,
@@ -76,15 +118,23 @@ class ClientAuth:
         *,
         compare: Compare = hmac.compare_digest,
     ) -> Credential:
-        """The credential whose key the request presents; `ClientUnauthenticated` when it
-        presents none, two, or one that no credential has."""
-        presented = self.presented_key(headers, query_string)
+        """The credential whose key the request presents; `ClientUnauthenticated` with the
+        route's `WWW-Authenticate` challenge when it presents none, two, or one that no
+        credential has."""
+        try:
+            presented = self.presented_key(headers, query_string)
+        except ClientUnauthenticated as refusal:
+            refusal.headers["www-authenticate"] = self.challenge
+            raise
         if not presented:
-            raise ClientUnauthenticated(self.missing_message)
+            raise self._refusal(self.missing_message)
         found = match_key(presented, self.credentials, compare)
         if found is None:
-            raise ClientUnauthenticated(self.invalid_message)
+            raise self._refusal(self.invalid_message)
         return found
+
+    def _refusal(self, message: str) -> ClientUnauthenticated:
+        return ClientUnauthenticated(message, headers={"www-authenticate": self.challenge})
 
     def presented_key(self, headers: Sequence[tuple[str, str]], query_string: str) -> str | None:
         """Name by name (Kong's order): the header, then the query parameter; then a bearer
@@ -130,17 +180,22 @@ def _single(
 
 
 def parse_client_keys(text: str, source: str) -> tuple[Credential, ...]:
-    """Keys one per line; blank lines and lines starting with `#` are skipped. Each key has at
-    least `MIN_KEY_CHARS` visible ASCII characters and no spaces, and appears once."""
+    """Keys one per line, each optionally followed by the name of its consumer (`KEY alice`;
+    else `client-N` for the N-th key); blank lines and lines starting with `#` are skipped.
+    Each key has at least `MIN_KEY_CHARS` visible ASCII characters and no spaces, and appears
+    once."""
     keys: list[Credential] = []
     seen: set[str] = set()
     for number, line in enumerate(text.splitlines(), start=1):
-        key = line.strip()
+        key, _, name = line.strip().partition(" ")
+        name = name.strip()
         if not key or key.startswith("#"):
             continue
         where = f"{source}: line {number}"
-        if not _KEY_SHAPE.fullmatch(key):
-            raise ClientKeyError(f"{where}: a key is visible ASCII without spaces")
+        if not _KEY_SHAPE.fullmatch(key) or not (not name or _KEY_SHAPE.fullmatch(name)):
+            raise ClientKeyError(
+                f"{where}: a key is visible ASCII without spaces, then at most a consumer name"
+            )
         if len(key) < MIN_KEY_CHARS:
             raise ClientKeyError(
                 f"{where}: the key has {len(key)} characters; use at least {MIN_KEY_CHARS} "
@@ -149,7 +204,10 @@ def parse_client_keys(text: str, source: str) -> tuple[Credential, ...]:
         if key in seen:
             raise ClientKeyError(f"{where}: the same key appears twice")
         seen.add(key)
-        keys.append(Credential(key))
+        consumer = name or f"client-{len(keys) + 1}"
+        count = sum(1 for k in keys if k.consumer == consumer) + 1
+        credential_id = credential_uuid("client-key-file", consumer, count)
+        keys.append(Credential(key, consumer, consumer_uuid(consumer), credential_id))
     if not keys:
         raise ClientKeyError(f"{source}: no keys in it (one key per line)")
     return tuple(keys)

@@ -223,10 +223,15 @@ class Upstream:
         content-length is over them already)."""
         decoder = self._decoder(response)
         declared = response.headers.get("content-length", "")
+        whole = False
         if declared.isascii() and declared.isdigit():
             decoder.check_declared(int(declared))
+            whole = decoder.identity
         parts = []
         try:
+            if whole and isinstance(response, AiohttpResponse):
+                # within the cap, and aiohttp reads no more than the length: read it at once
+                return await response.read()
             async for raw in raw_body(response):
                 parts.append(decoder.feed(raw))
         except httpx.HTTPError as exc:
@@ -369,6 +374,11 @@ class AnswerDecoder:
         self._gzip = name in ("gzip", "x-gzip")
         self._inflate: Any = None  # a zlib decompressobj, made on the first compressed byte
         self._identity = name == "identity"
+
+    @property
+    def identity(self) -> bool:
+        """Whether the answer is sent as it is (no content-encoding)."""
+        return self._identity
 
     def check_declared(self, size: int) -> None:
         if self._identity and size > self.max_bytes:
@@ -564,6 +574,12 @@ class AiohttpResponse:
     def aiter_raw(self) -> AsyncIterator[bytes]:
         """The body as it comes (the session does not decompress), aiohttp's errors mapped."""
         return _Chunks(self._response.content.iter_any(), AIOHTTP_ERRORS, _as_httpx_error)
+
+    async def read(self) -> bytes:
+        """The whole body at once (for one whose content-length is known to be within the
+        limits), aiohttp's errors mapped."""
+        with _mapped_errors():
+            return await self._response.read()
 
     async def aclose(self) -> None:
         _release(self._response)

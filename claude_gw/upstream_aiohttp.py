@@ -65,7 +65,9 @@ class AiohttpUpstream:
         self.masker = Masker(upstream_secrets(api_key, self._headers, {}, credentials))
 
     async def complete(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-        """POST `body`; the parsed JSON object and the response headers (names lower-cased)."""
+        """POST `body`; the parsed JSON object and the response headers (names lower-cased),
+        the upstream's secrets masked in both (an upstream may quote them back, and what is
+        returned goes to result files, caches and consoles)."""
         content = encode_body(body)
         try:
             async with self.session.post(
@@ -83,7 +85,10 @@ class AiohttpUpstream:
             answer = parse_answer(raw, self.label)
         except GatewayError as error:
             raise self._scrubbed(error) from None
-        return answer, {k.lower(): v for k, v in headers.items()}
+        masker = self.masker
+        if not masker:
+            return answer, {k.lower(): v for k, v in headers.items()}
+        return masker.value(answer), {k.lower(): masker.text(v) for k, v in headers.items()}
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         counter = AnswerDecoder(

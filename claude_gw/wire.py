@@ -271,3 +271,5 @@ class LogRecord(TypedDict, total=False):
     workspace_name: str
     ai: dict[str, LogProxy]
     claude_gw: GatewayFields
+    consumer: dict[str, str]  # only when a client key named one: id, username / custom_id
+    authenticated_entity: dict[str, str]  # then too: the credential's id, its consumer_id

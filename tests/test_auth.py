@@ -4,6 +4,7 @@ time, each one, every time."""
 from __future__ import annotations
 
 import hmac
+import uuid
 
 import pytest
 
@@ -96,3 +97,36 @@ def test_a_credential_never_shows_its_key_in_a_repr() -> None:
 def test_a_key_file_skips_blank_lines_and_comments() -> None:
     text = f"# team keys\n\n  {KEYS[0]}  \n#{KEYS[1]}\n{KEYS[2]}\n"
     assert [c.key for c in parse_client_keys(text, "keys")] == [KEYS[0], KEYS[2]]
+
+
+def test_a_key_file_names_each_key_client_n_unless_its_line_names_a_consumer() -> None:
+    text = f"{KEYS[0]}\n# ci\n{KEYS[1]} ci-bot\n{KEYS[2]}\n"
+    credentials = parse_client_keys(text, "keys")
+    assert [c.consumer for c in credentials] == ["client-1", "ci-bot", "client-3"]
+    bot = credentials[1]
+    bot_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:consumer:ci-bot"))
+    first = str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:credential:client-key-file:ci-bot:1"))
+    assert bot.consumer_entity() == {"id": bot_id, "username": "ci-bot"}
+    assert bot.authenticated_entity() == {"id": first, "consumer_id": bot_id}
+
+
+def test_two_keys_of_one_named_consumer_are_two_credentials_of_it() -> None:
+    one, two = parse_client_keys(f"{KEYS[0]} ops\n{KEYS[1]} ops\n", "keys")
+    assert one.consumer_entity() == two.consumer_entity()
+    entities = [c.authenticated_entity() for c in (one, two)]
+    assert entities[0] is not None and entities[1] is not None
+    assert entities[0]["id"] != entities[1]["id"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param([], id="no_key"),
+        pytest.param([("x-api-key", "wrong-key-0123456789abcdef")], id="wrong_key"),
+        pytest.param([("x-api-key", KEYS[0]), ("x-api-key", KEYS[1])], id="two_keys"),
+    ],
+)
+def test_every_refusal_says_how_to_authenticate(headers: list[tuple[str, str]]) -> None:
+    with pytest.raises(ClientUnauthenticated) as raised:
+        AUTH.authenticate(headers)
+    assert raised.value.headers == {"www-authenticate": "Bearer"}

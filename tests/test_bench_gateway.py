@@ -142,3 +142,21 @@ def test_open_streams_counts_overlaps_between_first_event_and_end() -> None:
 def test_percentile_interpolates() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
     assert percentile([5.0], 0.99) == 5.0
+
+
+def test_the_baseline_table_gives_this_trees_figures_over_the_baselines() -> None:
+    from bench.gateway_report import BASELINE, FLOOR, GATEWAY, baseline_table
+
+    def figures(rps: float, cpu: float, p50: float, p99: float) -> dict[str, float]:
+        return {"rps": rps, "cpu_ms_per_request": cpu, "p50_ms": p50, "p99_ms": p99}
+
+    cell = {
+        "mode": "streaming",
+        "concurrency": 32,
+        FLOOR: figures(8000, 0.05, 1.0, 2.0),
+        GATEWAY: figures(950, 1.05, 3.0, 9.0),
+        BASELINE: figures(1000, 1.00, 2.5, 10.0),
+    }
+    rows = baseline_table({"cells": {"streaming/32": cell}}).splitlines()
+    # 950/1000, 1.05/1.00, 3.0/2.5, 9/10; added p50: 3.0 - 1.0 and 2.5 - 1.0
+    assert rows[2] == "| streaming | 32 | 0.950 | 1.050 | 1.200 | 0.900 | 2.00 / 1.50 |"

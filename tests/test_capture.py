@@ -594,3 +594,35 @@ def test_env_exports_the_first_client_key_and_unsets_the_shells_token(tmp_path):
     assert "export ANTHROPIC_API_KEY=env-client-key-0123456789" in lines
     assert lines[-1] == "unset ANTHROPIC_AUTH_TOKEN"
     assert "sk-ant-mine" not in result.stdout and "my-token" not in result.stdout
+
+
+def test_an_upstream_quoting_the_key_back_never_gets_it_to_the_command_console_or_log(tmp_path):
+    from tests.reliability.echo_upstream import EchoUpstream
+    from tests.reliability.test_masking import BEARER_KEY, assert_no_key
+    from tests.servers import ServerThread
+
+    script = (
+        "import os, httpx\n"
+        "url = os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages'\n"
+        "for place in ('error_200', 'not_json_200', 'stream_error', 'stream_split', 'content'):\n"
+        "    for form in ('whole', 'prefix', 'percent', 'percent_lower'):\n"
+        "        for stream in (False, True):\n"
+        "            text = f'[echo:{place}] [form:{form}]'\n"
+        "            body = {'model': 'gpt-5-mini', 'max_tokens': 16, 'stream': stream,"
+        " 'messages': [{'role': 'user', 'content': text}]}\n"
+        "            print(httpx.post(url, json=body, timeout=30).text)\n"
+    )
+    upstream = EchoUpstream()
+    with ServerThread(upstream) as server:
+        result = capture(
+            tmp_path,
+            *("--upstream", f"{server.base_url}/v1", "--log-payloads", "--follow"),
+            *("--", sys.executable, "-c", script),
+            env={"OPENAI_API_KEY": BEARER_KEY},
+        )
+    assert result.returncode == 0, result.stderr
+    assert set(upstream.seen) == {BEARER_KEY} and len(upstream.seen) == 40
+    assert result.stdout.count("\n") >= 40  # the command printed every answer
+    assert_no_key(result.stdout, BEARER_KEY, "command")
+    assert_no_key(result.stderr, BEARER_KEY, "console")
+    assert_no_key((tmp_path / "claude.json").read_text(), BEARER_KEY, "log")

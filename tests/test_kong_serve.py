@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import httpx
@@ -339,9 +340,17 @@ def test_a_key_auth_plugin_lets_only_consumers_keys_through(tmp_path, tutorial, 
         missing = httpx.post(f"{served.url}/v1/messages", json={}, timeout=30)
         assert missing.status_code == 401
         assert missing.json()["error"]["message"] == "No API key found in request"
+        # Kong 3.6+: every key-auth 401 has a challenge, `Key` while no `realm` is set
+        assert wrong.headers["www-authenticate"] == missing.headers["www-authenticate"] == "Key"
     finally:
         served.stop()
     logged = records(tmp_path)
     assert [r["response"]["status"] for r in logged] == [200, 401, 401, 401]
     assert CONSUMER_KEY not in json.dumps(logged)
+    # The file gives team-a no id: it is made from the name (and the key's id from its place)
+    team_a = str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:consumer:team-a"))
+    credential = str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:credential:kong:team-a:1"))
+    assert logged[0]["consumer"] == {"id": team_a, "username": "team-a"}
+    assert logged[0]["authenticated_entity"] == {"id": credential, "consumer_id": team_a}
+    assert not any("consumer" in r or "authenticated_entity" in r for r in logged[1:])
     assert len(simulator.recorder.bodies) == 1  # the refused requests cost nothing upstream

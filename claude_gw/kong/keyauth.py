@@ -7,16 +7,19 @@ when `key_in_query`) that some consumer holds; two values under one name are ref
 ("Duplicate API key found"). Credentials are global: any consumer's key opens every route with
 key-auth (Kong's ACL plugin, which restricts consumers to routes, is not read). Differences,
 each a warning: `key_in_body` is not read (such requests get 401), `anonymous` serves every
-request (the route is treated as unauthenticated), `realm` sends no `WWW-Authenticate`, and
-the key is never forwarded upstream nor logged (as `hide_credentials: true` would have it).
+request (the route is treated as unauthenticated), and the key is never forwarded upstream nor
+logged (as `hide_credentials: true` would have it). Every 401 says `WWW-Authenticate: Key`
+(`Key realm="R"` with a `realm`), as Kong 3.6+ does; the log names the consumer as Kong's
+does (ids the file does not give are made from the consumer's name and the key's place).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
-from claude_gw.auth import ClientAuth, Credential
+from claude_gw.auth import ClientAuth, Credential, consumer_uuid, credential_uuid
 from claude_gw.config import Secret
 from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.fields import Node
@@ -83,7 +86,7 @@ def read_consumer(node: Node, substitutions: Sequence[Substitution]) -> Consumer
         raise node.error("username", "a consumer needs a username or a custom_id")
     name = username or custom_id or ""
     keys = tuple(
-        _read_key(child, name, consumer_id, substitutions)
+        replace(_read_key(child, name, consumer_id, substitutions), custom_id=custom_id)
         for child in node.children("keyauth_credentials")
     )
     for key in _OTHER_CREDENTIALS:
@@ -139,9 +142,16 @@ def client_auth(key_auth: KeyAuthConfig | None) -> ClientAuth | None:
     if key_auth is None or key_auth.anonymous:
         return None
     credentials = tuple(
-        Credential(key.key, key.consumer, key.consumer_id, key.credential_id)
-        for key in key_auth.credentials
+        Credential(
+            key.key,
+            key.consumer,
+            key.consumer_id or consumer_uuid(key.consumer),
+            key.credential_id or credential_uuid("kong", key.consumer, ordinal),
+            key.custom_id,
+        )
+        for key, ordinal in zip(key_auth.credentials, ordinals(key_auth.credentials), strict=True)
     )
+    realm = key_auth.realm
     return ClientAuth(
         credentials,
         header_names=key_auth.key_names if key_auth.key_in_header else (),
@@ -150,4 +160,15 @@ def client_auth(key_auth: KeyAuthConfig | None) -> ClientAuth | None:
         source=f"Kong key-auth ({len(credentials)} consumer keys)",
         missing_message=MISSING,
         invalid_message=INVALID,
+        challenge=f'Key realm="{realm}"' if realm else "Key",
     )
+
+
+def ordinals(keys: Sequence[ConsumerKey]) -> list[int]:
+    """Each key's place (from 1) among the keys of its consumer."""
+    seen: dict[str, int] = {}
+    places = []
+    for key in keys:
+        seen[key.consumer] = seen.get(key.consumer, 0) + 1
+        places.append(seen[key.consumer])
+    return places

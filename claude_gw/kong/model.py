@@ -266,6 +266,7 @@ class ConsumerKey:
     consumer_id: str | None = None
     credential_id: str | None = None
     key_source: str | None = field(default=None, compare=False)
+    custom_id: str | None = field(default=None, compare=False)  # the consumer's, if it has one
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ class Exchange:
     client_ip: str = ""
     route_prefix: str = ""  # the path prefix before /v1/messages, e.g. /anything
     capture: str | None = None  # capture label, from a `/capture/<name>` path prefix
+    # who the client key belongs to (Kong's `consumer` and `authenticated_entity` objects)
+    consumer: dict[str, str] | None = None
+    authenticated_entity: dict[str, str] | None = None
 
     # what was asked and what was used
     client_model: str | None = None  # `model` in the client's body

@@ -156,6 +156,21 @@ class Masker:
             return data
         return self._masked(text, spans).encode("latin-1")
 
+    def value(self, value: Any) -> Any:
+        """`text` on every string of a JSON value (keys included); the value itself when no
+        string changed, else a masked copy (the value is not changed in place)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            items = [(self.value(k), self.value(v)) for k, v in value.items()]
+            pairs = zip(items, value.items(), strict=True)
+            same = all(k is k0 and v is v0 for (k, v), (k0, v0) in pairs)
+            return value if same else dict(items)
+        if isinstance(value, list):
+            masked = [self.value(item) for item in value]
+            return value if all(m is v for m, v in zip(masked, value, strict=True)) else masked
+        return value
+
     def spans(self, text: str) -> list[Span]:
         """Every secret run in `text`, sorted, overlapping runs merged."""
         escaped = _has_escape(text)
@@ -177,9 +192,9 @@ class Masker:
         parts.append(text[at:])
         return "".join(parts)
 
-    def stream(self, *, escapes: bool = True) -> StreamMasker:
+    def stream(self) -> StreamMasker:
         """A masker for one stream of text chunks (see `StreamMasker`)."""
-        return StreamMasker(self, escapes=escapes)
+        return StreamMasker(self)
 
 
 def _merged(spans: list[Span]) -> list[Span]:
@@ -194,45 +209,41 @@ def _merged(spans: list[Span]) -> list[Span]:
     return merged
 
 
-def _common_length(text: str | bytes, rest: str | bytes) -> int:
-    n = 0
-    limit = min(len(text), len(rest))
-    while n < limit and text[n] == rest[n]:
-        n += 1
-    return n
+# How much of the end of a stream a `StreamMasker` keeps, to see a secret written over two chunks:
+# the characters before a run's `MIN_PREFIX`th plainly, and with escapes `MIN_PREFIX - 1`
+# characters at their longest (`%E2%82%AC` is 3 bytes of UTF-8 percent-encoded: 12 characters)
+# and a cut escape after them (`\\u00` with one digit: 5).
+_KEPT = _TAIL * 12 + 5
+# A run ending this near the end of what came may go on in the next chunk (a cut escape).
+_OPEN_END = 11
 
 
 class StreamMasker:
     """`Masker.text` over a stream of chunks (all `str` or all `bytes`), as if they were one.
 
-    Contract: the concatenation of what `feed` returns holds no plain secret run of
-    `MIN_PREFIX` characters, even one split over chunks; escaped runs are masked within a
-    chunk. Nothing is held back: the start of a run sent before it was known to be one is at
-    most `MIN_PREFIX - 1` characters, which reveal nothing; the rest of the run, in this chunk
-    and the next ones, is masked.
+    Contract: the concatenation of what `feed` returns holds no secret run of `MIN_PREFIX`
+    characters, plain or escaped, even one split over chunks, escapes cut in
+    two included; nor any part of such a run past its first `MIN_PREFIX - 1` characters.
+    Nothing is held back: the start of a run sent before it was known to be one is at most
+    `MIN_PREFIX - 1` characters, which reveal nothing; the rest of the run, in this chunk and
+    the next ones, is masked. To see runs across chunks the masker keeps the end of the stream
+    as it came (unmasked): a few dozen characters, or the whole of a run still going on.
     """
 
-    __slots__ = ("_escapes", "_masker", "_run", "_tail")
+    __slots__ = ("_masker", "_open", "_tail")
 
-    def __init__(self, masker: Masker, *, escapes: bool = True) -> None:
-        """`escapes=False`: plain runs only, for texts whose escaped forms another masking
-        sees (the text deltas of events whose encoded bytes are masked as well)."""
+    def __init__(self, masker: Masker) -> None:
         self._masker = masker
-        self._escapes = escapes
-        self._tail: str | bytes = ""  # the last `MIN_PREFIX - 1` characters sent
-        self._run: str | bytes | None = None  # the rest of a secret whose run reached the end
+        self._tail: str | bytes = ""  # the end of the stream as it came (see the class)
+        self._open = False  # the tail holds a run that may go on in the next chunk
 
     def feed(self, chunk: AnyStr) -> AnyStr:
         masker = self._masker
         if not chunk or not masker._secrets:
             return chunk
-        if self._run is not None:
-            chunk = self._continue_run(chunk)
-            if not chunk:
-                return chunk
         tail: Any = self._tail if type(self._tail) is type(chunk) else chunk[:0]
         # inline, not may_hold(): this runs once per upstream read of every stream
-        hit = self._escapes and _has_escape(chunk)
+        hit = self._open
         if not hit:
             probe = tail + chunk[:_TAIL]
             heads: tuple[Any, ...] = (
@@ -242,29 +253,23 @@ class StreamMasker:
                 if chunk.find(head) != -1 or probe.find(head) != -1:
                     hit = True
                     break
+            else:
+                hit = _has_escape(chunk) or _has_escape(probe)
         if hit:
             out: AnyStr = self._masked(tail, chunk)
-            self._tail = (tail + out)[-_TAIL:]
             return out
-        self._tail = chunk[-_TAIL:] if len(chunk) >= _TAIL else (tail + chunk)[-_TAIL:]
+        keep = _KEPT
+        self._tail = chunk[-keep:] if len(chunk) >= keep else (tail + chunk)[-keep:]
         return chunk
 
     @property
     def state(self) -> tuple[Any, Any]:
         """What the masker remembers of the chunks so far, to go back to (`state = ...`)."""
-        return self._tail, self._run
+        return self._tail, self._open
 
     @state.setter
     def state(self, value: tuple[Any, Any]) -> None:
-        self._tail, self._run = value
-
-    def _continue_run(self, chunk: AnyStr) -> AnyStr:
-        rest: Any = self._run
-        if isinstance(chunk, bytes) != isinstance(rest, bytes):
-            rest = rest.encode("latin-1") if isinstance(rest, str) else rest.decode("latin-1")
-        n = _common_length(chunk, rest)
-        self._run = rest[n:] if n == len(chunk) and n < len(rest) else None
-        return chunk[n:]
+        self._tail, self._open = value[0], bool(value[1])
 
     def _masked(self, tail: Any, chunk: Any) -> Any:
         as_bytes = isinstance(chunk, bytes)
@@ -273,20 +278,17 @@ class StreamMasker:
         offset = len(tail)
         parts: list[str] = []
         at = offset
-        spans = self._masker.spans(window)
-        for start, end, secret, matched in spans:
+        kept = max(len(window) - _KEPT, 0)  # where the next tail starts
+        self._open = False
+        for start, end, secret, matched in self._masker.spans(window):
+            if end > len(window) - _OPEN_END and matched < len(secret.text):
+                kept, self._open = min(kept, start), True
             if end <= offset:
                 continue
             parts += [window[at : max(start, offset)], REDACTED]
             at = end
-            if (
-                end == len(window)
-                and matched < len(secret.text)
-                and secret.text[matched - 1] == window[-1]
-            ):
-                rest = secret.text[matched:]
-                self._run = rest.encode("latin-1") if as_bytes else rest
         parts.append(window[at:])
+        self._tail = joined[kept:]
         out = "".join(parts)
         return out.encode("latin-1") if as_bytes else out
 

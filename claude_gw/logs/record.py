@@ -145,9 +145,20 @@ def header_value(ex: Exchange, name: str) -> str | None:
     return None
 
 
+_URIS: dict[tuple[str, str], str] = {}  # a client asks for the same few paths: as `_QUERIES`
+
+
 def logged_uri(path: str, query: str) -> str:
-    """`path?query` as logged: secrets scrubbed from both, percent-encoded ones included."""
-    return scrub_path(path) + (f"?{logged_query(query)[0]}" if query else "")
+    """`path?query` as logged: secrets scrubbed from both, percent-encoded ones included;
+    remembered (as `logged_query`)."""
+    done = _URIS.get((path, query))
+    if done is None:
+        done = scrub_path(path) + (f"?{logged_query(query)[0]}" if query else "")
+        if len(path) + len(query) <= 512:
+            if len(_URIS) >= _SCRUBBED_MAX:
+                _URIS.clear()
+            _URIS[(path, query)] = done
+    return done
 
 
 def request_uri(ex: Exchange) -> str:
@@ -447,4 +458,8 @@ def build_record(ex: Exchange, ctx: RecordContext) -> LogRecord:
     }
     if proxied(ex):
         record["tries"] = tries(ex)
+    if ex.consumer is not None:  # Kong: only when an auth plugin identified a consumer
+        record["consumer"] = ex.consumer
+    if ex.authenticated_entity is not None:
+        record["authenticated_entity"] = ex.authenticated_entity
     return record

@@ -3,6 +3,7 @@ key-looking tokens in free text (URIs, error messages quoted from upstreams, pay
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import quote, unquote, unquote_plus
 
@@ -117,6 +118,7 @@ def scrub_secrets_everywhere(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1024)  # a client sends the same names on every request
 def secret_name(name: str) -> bool:
     """Whether a header or query parameter of this name carries a credential."""
     lowered = name.lower()

@@ -96,6 +96,8 @@ def normalize_path(path: str) -> str:
     repeated slashes merged, as Kong's router normalises a path before matching it:
     `/team-b/../team-a/v1/messages` is routed as `/team-a/v1/messages`, never by team B's
     prefix. `..` above the root stays at the root."""
+    if path.startswith("/") and "//" not in path and "/." not in path:
+        return path  # nothing to normalise (every path a client such as the Claude CLI sends)
     kept: list[str] = []
     segments = path.split("/")
     for segment in segments:
@@ -155,10 +157,13 @@ def record_context(settings: Settings, upstream: Upstream, version: str) -> Reco
 
 
 def authenticate(settings: Settings, exchange: Exchange) -> None:
-    """`ClientUnauthenticated` (401) unless the request carries a key the route accepts; a
-    route without `client_auth` accepts every request."""
+    """`ClientUnauthenticated` (401) unless the request carries a key the route accepts, whose
+    consumer the exchange then names (never the key); a route without `client_auth` accepts
+    every request."""
     if settings.client_auth is not None:
-        settings.client_auth.authenticate(exchange.headers, exchange.query_string)
+        found = settings.client_auth.authenticate(exchange.headers, exchange.query_string)
+        exchange.consumer = found.consumer_entity()
+        exchange.authenticated_entity = found.authenticated_entity()
 
 
 @dataclass

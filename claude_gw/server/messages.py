@@ -48,6 +48,9 @@ SSE_HEADERS = {
 }
 PING = encode_event({"type": "ping"})
 DELTA_TEXTS = ("text", "thinking", "partial_json")  # the delta fields a client concatenates
+DELTA_TEXT_OF = dict(
+    zip(("text_delta", "thinking_delta", "input_json_delta"), DELTA_TEXTS, strict=True)
+)
 
 
 def overhead_ms(exchange: Exchange, now: float) -> float:
@@ -387,18 +390,19 @@ class StreamPump:
         The deltas of one upstream read (often several) are looked at joined, at the cost of
         one; only when that finds a secret is each delta masked on its own."""
         texts: dict[int, list[tuple[int, str, str]]] = {}
+        text_of = DELTA_TEXT_OF
         for at, event in enumerate(events):
-            if event.get("type") == "content_block_delta":
+            if event["type"] == "content_block_delta":
                 delta = event["delta"]
-                for name in DELTA_TEXTS:
-                    value = delta.get(name)
-                    if isinstance(value, str):
-                        texts.setdefault(event["index"], []).append((at, name, value))
+                name = text_of.get(delta["type"])
+                if name is not None and isinstance(value := delta.get(name), str):
+                    texts.setdefault(event["index"], []).append((at, name, value))
         for index, found in texts.items():
             mask = self._block_masks.get(index)
             if mask is None:
-                # plain runs: escaped ones are masked in the encoded events' bytes
-                mask = self._block_masks[index] = self._masker.stream(escapes=False)
+                # escaped runs too: pieces of a percent-encoded key, one per delta, are
+                # together only in the text a client joins, never in one event's bytes
+                mask = self._block_masks[index] = self._masker.stream()
             before = mask.state
             joined = found[0][2] if len(found) == 1 else "".join(v for _, _, v in found)
             if mask.feed(joined) is joined:

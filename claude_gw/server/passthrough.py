@@ -136,7 +136,7 @@ class ContentMasks:
         if all(self._feed(index, "".join(t)) for index, t in joined.items()):
             return ready
         for index, mask in self.texts.items():  # go back, and write this read anew
-            mask.state = states.get(index, ("", None))
+            mask.state = states.get(index, ("", False))
         pairs = zip(events, chunks, strict=True)
         return b"".join(self._rewritten(event, chunk) for event, chunk in pairs)
 
@@ -148,7 +148,7 @@ class ContentMasks:
         """Feed one choice's text; whether it went through unmasked."""
         mask = self.texts.get(index)
         if mask is None:
-            mask = self.texts[index] = self.masker.stream(escapes=False)
+            mask = self.texts[index] = self.masker.stream()
         return mask.feed(text) is text
 
     def _rewritten(self, event: SSEEvent, chunk: Any) -> bytes:
@@ -161,7 +161,7 @@ class ContentMasks:
                 index = choice.get("index", 0)
                 mask = self.texts.get(index)
                 if mask is None:
-                    mask = self.texts[index] = self.masker.stream(escapes=False)
+                    mask = self.texts[index] = self.masker.stream()
                 delta["content"] = mask.feed(delta["content"])
         return head + b"data: " + orjson.dumps(chunk) + b"\n\n"
 

@@ -4,6 +4,8 @@ without a key in clear."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import yaml
 
@@ -59,6 +61,43 @@ def test_consumers_keys_open_the_route_with_key_auth_and_only_that_one():
         auth.authenticate([("authorization", f"Bearer {ALICE_KEY}")])  # not a key name
     with pytest.raises(ClientUnauthenticated, match="Unauthorized"):
         auth.authenticate([("x-api-key", "someone-else-0123456789")])
+
+
+def test_the_log_names_each_consumer_as_kong_does_with_the_ids_the_file_gives():
+    config = load_deck([("kong.yaml", two_routes())], KEYS_ENV)
+    team = next(r for r in config.routes if r.key == "team")
+    auth = client_auth(team.key_auth)
+    assert auth is not None
+    bob = auth.authenticate([("x-api-key", BOB_KEY)])
+    assert bob.consumer_entity() == {"id": "b0b", "custom_id": "bob-42"}  # no username
+    assert bob.authenticated_entity() == {"id": "k1", "consumer_id": "b0b"}
+    alice = auth.authenticate([("x-api-key", ALICE_KEY)])
+    alice_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:consumer:alice"))
+    assert alice.consumer_entity() == {"id": alice_id, "username": "alice"}
+    first_key = str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:credential:kong:alice:1"))
+    assert alice.authenticated_entity() == {"id": first_key, "consumer_id": alice_id}
+    assert ALICE_KEY not in repr(alice.consumer_entity()) + repr(alice.authenticated_entity())
+
+
+@pytest.mark.parametrize(
+    ("realm", "challenge"),
+    [
+        pytest.param(None, "Key", id="no_realm"),
+        pytest.param("team", 'Key realm="team"', id="realm"),
+    ],
+)
+def test_every_key_auth_refusal_carries_kongs_challenge(realm, challenge):
+    text = two_routes()
+    if realm:
+        text = text.replace("key_names:", f"realm: {realm}\n        key_names:")
+    team = next(r for r in load_deck([("k.yaml", text)], KEYS_ENV).routes if r.key == "team")
+    auth = client_auth(team.key_auth)
+    assert auth is not None
+    refusals = [[], [("x-api-key", "someone-else-0123456789")], [("x-api-key", "a")] * 2]
+    for headers in refusals:
+        with pytest.raises(ClientUnauthenticated) as raised:
+            auth.authenticate(headers)
+        assert raised.value.headers == {"www-authenticate": challenge}
 
 
 def test_route_settings_take_the_consumers_keys_and_keep_the_flags_keys_elsewhere():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 import pytest
 
 from claude_gw.logs.mask import Masker, printable
@@ -22,6 +25,9 @@ MASKER = Masker([KEY, "hunter2"])
         pytest.param("pw hunter2, password", "pw REDACTED, password", id="short_secret_as_a_word"),
         pytest.param("50% of 100", "50% of 100", id="a_percent_sign_alone"),
         pytest.param(KEY + KEY, "REDACTEDREDACTED", id="twice"),
+        pytest.param("sk%2dproj%2dZq81xW", "REDACTED", id="percent_encoded_lower_case_hex"),
+        pytest.param("%73%6B%2d%70roj-Zq81", "REDACTED", id="percent_encoded_mixed_case_hex"),
+        pytest.param("\\u0073\\u006B-proj-Zq81", "REDACTED", id="json_escaped_upper_case_hex"),
     ],
 )
 def test_masker_masks_every_prefix_of_eight_or_more_in_any_writing(
@@ -45,6 +51,43 @@ def test_a_stream_split_at_every_size_never_shows_eight_characters_of_the_key(
     assert joined.startswith("ab ") and joined.endswith(" e")
 
 
+def percent(text: str) -> str:
+    return "".join(f"%{byte:02x}" for byte in text.encode())
+
+
+def json_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(char):04X}" for char in text)
+
+
+def decoded(text: str) -> str:
+    return unquote(re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m[1], 16)), text))
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param(percent(KEY), id="percent_encoded"),
+        pytest.param(json_escaped(KEY), id="json_escaped"),
+        pytest.param("\\u0073" + KEY[1:], id="first_character_escaped_only"),
+        pytest.param(KEY[:4] + percent(KEY[4:12]) + KEY[12:], id="escaped_in_the_middle"),
+    ],
+)
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
+def test_an_encoded_key_split_at_every_offset_never_shows_eight_characters_of_it(
+    written: str, as_bytes: bool
+) -> None:
+    text = f"ab {written} cd"
+    for cut in range(1, len(text)):
+        for second in sorted({cut + 1, (cut + len(text)) // 2, len(text)}):
+            pieces = [text[:cut], text[cut:second], text[second:]]
+            stream = MASKER.stream()
+            out = [stream.feed(p.encode() if as_bytes else p) for p in pieces]
+            joined = decoded("".join(o.decode() if isinstance(o, bytes) else o for o in out))
+            shown = [KEY[i : i + 8] for i in range(len(KEY) - 7) if KEY[i : i + 8] in joined]
+            assert not shown, (cut, second, joined)
+            assert joined.startswith("ab ") and joined.endswith(" cd"), joined
+
+
 def test_a_masker_without_secrets_returns_its_input_itself() -> None:
     text = "sk-proj-anything at all"
     assert Masker().text(text) is text and not Masker()
@@ -52,3 +95,15 @@ def test_a_masker_without_secrets_returns_its_input_itself() -> None:
 
 def test_printable_escapes_terminal_sequences_and_keeps_what_it_is_told() -> None:
     assert printable("a\nb\x1b[31mc\u202e", keep="\n") == "a\nb\\x1b[31mc\\u202e"
+
+
+def test_value_masks_every_string_of_a_json_value_and_copies_only_what_changed() -> None:
+    doc = {"content": [{"text": f"k {KEY}"}, {"text": "fine"}], KEY[:9]: 1, "n": 2}
+    untouched = {"content": [{"text": "fine"}], "n": 2}
+    assert MASKER.value(doc) == {
+        "content": [{"text": "k REDACTED"}, {"text": "fine"}],
+        "REDACTED": 1,
+        "n": 2,
+    }
+    assert doc["content"][0]["text"] == f"k {KEY}"  # not changed in place
+    assert MASKER.value(untouched) is untouched

@@ -7,17 +7,20 @@ a careless error page does. The text chooses with two markers:
 
 - `[echo:PLACE]`: `error_200` (a 200 whose body is an OpenAI error), `not_json_200` (a 200 in
   plain text), `stream_error` (an `error` chunk inside a stream), `stream_not_json` (a stream
-  line that is not JSON), `status_429` (an error answer, the key in its message and in
-  `retry-after`), `content` (the answer's text, streamed in 3-character pieces when streaming),
-  `redirect` (a 302 to another host), `huge_usage` (a usage count of 10**30); and
+  line that is not JSON), `stream_split` (that line sent in two writes 50 ms apart, cut in the
+  middle of the written key: inside an escape when it is encoded), `status_429` (an error
+  answer, the key in its message and in `retry-after`), `content` (the answer's text, streamed
+  in 3-character pieces when streaming), `redirect` (a 302 to another host), `huge_usage` (a
+  usage count of 10**30); and
   `[model:HEX]` names the answer's model (its UTF-8 in hex, so it can hold any character);
 - `[form:FORM]`: how the key is written: `whole`, `prefix` (its first 40 characters), `percent`
-  (every character percent-encoded) or `json` (every character a JSON `\\u` escape; raw JSON
-  bodies only).
+  (every character percent-encoded, upper-case hex), `percent_lower` (the same in lower case)
+  or `json` (every character a JSON `\\u` escape; raw JSON bodies only).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -48,6 +51,8 @@ def written(key: str, form: str) -> str:
         return key[:40]
     if form == "percent":
         return "".join(f"%{byte:02X}" for byte in key.encode())
+    if form == "percent_lower":
+        return "".join(f"%{byte:02x}" for byte in key.encode())
     if form == "json":
         return "".join(f"\\u{ord(char):04x}" for char in key)
     return key
@@ -154,6 +159,10 @@ async def send_stream(send: Send, place: str, key: str, model: str) -> None:
         parts.append(b'data: {"error": {"message": "the key ' + key.encode() + b' is bad"}}\n\n')
     elif place == "stream_not_json":
         parts.append(b"data: the key " + key.encode() + b" is bad\n\n")
+    elif place == "stream_split":
+        line = b"data: the key " + key.encode() + b" is bad\n\n"
+        cut = line.index(key.encode()) + len(key) // 2 + 1
+        parts += [line[:cut], line[cut:]]
     else:
         usage = 10**30 if place == "huge_usage" else 3
         parts.append(chunk({}, "stop", model=model))
@@ -161,4 +170,6 @@ async def send_stream(send: Send, place: str, key: str, model: str) -> None:
         parts += [b"data: " + json.dumps(tail).encode() + b"\n\n", b"data: [DONE]\n\n"]
     for part in parts:
         await send({"type": "http.response.body", "body": part, "more_body": True})
+        if place == "stream_split":
+            await asyncio.sleep(0.05)  # the gateway reads each part on its own
     await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -17,9 +17,9 @@ scale, against the same test doubles:
   `test_bad_input_socket.py` with `--examples` examples each (default 2,000), run by pytest.
 
 Prints a line per round and a verdict; exits 0 when everything held, 1 otherwise (with the
-problems listed). On a 2-core machine a load round of 1,000 takes about 9 s (the stalled
-requests wait for the gateway's 6 s read timeout) and the bad input at 2,000 examples about a
-minute: under 3 minutes with the defaults.
+problems listed). On a 2-core machine a load round of 1,000 takes about 18 s (the stalled
+requests wait for the gateway's 15 s read timeout) and the bad input at 2,000 examples about a
+minute: under 5 minutes with the defaults.
 """
 
 from __future__ import annotations

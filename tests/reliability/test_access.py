@@ -89,6 +89,10 @@ def test_each_configured_key_is_accepted_as_x_api_key_and_as_a_bearer_token(
     logged = records(log_path, 4)
     assert [r["response"]["status"] for r in logged] == [200] * 4
     assert not any(key in json.dumps(logged) for key in KEYS)
+    # each record names the key's consumer (the file names none: `client-N`), never the key
+    names = [r["consumer"]["username"] for r in logged]
+    assert names == ["client-1", "client-1", "client-2", "client-2"]
+    assert all(r["authenticated_entity"]["consumer_id"] == r["consumer"]["id"] for r in logged)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +111,7 @@ def test_a_wrong_or_missing_key_gets_an_anthropic_401_logged_once(
         with pytest.raises(anthropic.AuthenticationError) as raised:
             hello(client)
     assert raised.value.status_code == 401
+    assert raised.value.response.headers["www-authenticate"] == "Bearer"
     body = raised.value.body
     assert isinstance(body, dict) and body["type"] == "error"
     assert body["error"]["type"] == "authentication_error"
@@ -115,6 +120,7 @@ def test_a_wrong_or_missing_key_gets_an_anthropic_401_logged_once(
     (record,) = records(log_path, 1)
     assert record["response"]["status"] == 401
     assert record["claude_gw"]["error_type"] == "authentication_error"
+    assert "consumer" not in record and "authenticated_entity" not in record
     assert WRONG not in json.dumps(record) and KEYS[0] not in json.dumps(record)
     assert WRONG not in json.dumps(body)
     assert simulator.stats.requests == 0  # the upstream key paid for nothing
@@ -125,6 +131,7 @@ def test_a_request_without_any_key_header_is_refused(serve: Start, key_file: Pat
     response = httpx.post(f"{base}/v1/messages", json={}, timeout=10)
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "authentication_error"
+    assert response.headers["www-authenticate"] == "Bearer"
     assert len(records(log_path, 1)) == 1
 
 

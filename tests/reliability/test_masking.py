@@ -4,7 +4,8 @@ Against `echo_upstream` (a TEST DOUBLE that quotes back the credential it receiv
 loopback socket: the key, any 8+ prefix of it, its percent-encoded and JSON-escaped forms, and
 URL credentials never reach the client's bytes (headers and body), the log file or the console,
 on every path (a 200 with an error body, a 200 that is not JSON, an error chunk in a stream, a
-stream line that is not JSON, error answers and their headers, the answer's own text streamed
+stream line that is not JSON, that line cut in two reads inside the key, error answers and their
+headers, the answer's own text streamed
 in pieces, the `llm_format: openai` passthrough).
 """
 
@@ -34,10 +35,11 @@ PLACES = [
     "not_json_200",
     "stream_error",
     "stream_not_json",
+    "stream_split",
     "status_429",
     "content",
 ]
-FORMS = ["whole", "prefix", "percent", "json"]
+FORMS = ["whole", "prefix", "percent", "percent_lower", "json"]
 
 
 def decoded_forms(text: str) -> list[str]:
@@ -66,7 +68,7 @@ def stream_texts(body: str) -> str:
 
 
 def assert_no_key(data: str, key: str, where: str) -> None:
-    for form in [*decoded_forms(data), stream_texts(data)]:
+    for form in [*decoded_forms(data), *decoded_forms(stream_texts(data))]:
         assert key[:8] not in form, f"a prefix of the key reached the {where}: {form[:400]!r}"
 
 
@@ -167,9 +169,12 @@ def test_the_passthrough_route_masks_the_key_in_answers_and_streams(
             for form in ("whole", "prefix", "json"):
                 body = {**ask(place, form, stream=False), "max_tokens": 16}
                 answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=body)))
-        for place in ("stream_not_json", "stream_error", "content"):
-            streamed = ask(place, "whole", stream=True)
-            answers.append(answer_text(client.post(f"{base}/v1/chat/completions", json=streamed)))
+        for place in ("stream_not_json", "stream_error", "stream_split", "content"):
+            for form in ("whole", "percent", "percent_lower"):
+                streamed = ask(place, form, stream=True)
+                answers.append(
+                    answer_text(client.post(f"{base}/v1/chat/completions", json=streamed))
+                )
     for answer in answers:
         assert_no_key(answer, BEARER_KEY, "client")
     wait_for_lines(log_path, len(answers))
@@ -183,19 +188,20 @@ def test_url_credentials_are_sent_as_basic_auth_and_never_shown(
     password = "Pa55-w0rd-of-the-proxy"
     with_userinfo = url.replace("http://", f"http://gw-user:{password}@")
     base, log_path = gateway(upstream_url=with_userinfo, log_payloads=True)
+    asked = [(place, form, stream) for place in PLACES for form in FORMS for stream in (0, 1)]
     with httpx.Client(timeout=10) as client:
         answers = [
-            answer_text(client.post(f"{base}/v1/messages", json=ask(place, "whole", stream=False)))
-            for place in PLACES
+            answer_text(client.post(f"{base}/v1/messages", json=ask(p, f, stream=bool(s))))
+            for p, f, s in asked
         ]
     import base64
 
     token = base64.b64encode(f"gw-user:{password}".encode()).decode()
-    wait_for_lines(log_path, len(PLACES))
-    assert upstream.seen == [token] * len(PLACES)  # sent, as Authorization: Basic
+    wait_for_lines(log_path, len(asked))
+    assert upstream.seen == [token] * len(asked)  # sent, as Authorization: Basic
     shown = "".join(answers) + log_path.read_text() + "".join(capfd.readouterr())
-    for secret in (password, token):
-        assert secret[:8] not in shown
+    for secret in (password, token):  # the Basic token echoed back, in every form and place
+        assert_no_key(shown, secret, "client, log or console")
     assert "gw-user:" not in shown
 
 
