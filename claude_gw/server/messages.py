@@ -30,11 +30,15 @@ from claude_gw.server.asgi import (
     read_body,
     run_until_disconnect,
 )
+from claude_gw.server.context_window import check_fits, may_exceed, window_for
 from claude_gw.server.dialects import DIALECTS, Translator
+from claude_gw.server.usage_estimate import estimate
 from claude_gw.tokens import count_anthropic_request
 from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
+from claude_gw.translate.profiles import apply_profile, choose_profile
+from claude_gw.translate.response import usage_to_anthropic
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.upstream import Upstream, encode_body
 
@@ -93,6 +97,9 @@ class MessagesHandler:
         self.upstream = upstream
         self.now = now
         self.dialect = DIALECTS[settings.upstream_api]
+        self.profile = choose_profile(
+            settings.upstream_url, settings.provider_name, settings.server_profile
+        )
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         declared = header(scope, "content-length")
@@ -138,8 +145,11 @@ class MessagesHandler:
         target = target_for(model)
         exchange.request_model = target.name
         exchange.route_rule = rule
+        await self._check_window(exchange, doc, target.name)
         stream = doc.get("stream") is True
         translated = self.dialect.request(doc, target, stream=stream)
+        if self.dialect.name == "chat":
+            apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]
         body = encode_body(translated)
         # The request's objects (about 0.4 MB for a Claude CLI turn) are freed now (8 µs), not
         # kept for the answer: an answer can take minutes, and 256 of them in flight would
@@ -154,6 +164,22 @@ class MessagesHandler:
         else:
             handler = self._oneshot(exchange, body, headers, responder)
         await run_until_disconnect(handler, receive)
+
+    async def _check_window(self, exchange: Exchange, doc: dict[str, Any], model: str) -> None:
+        """400 `prompt is too long` for a prompt over the model's window (see context_window)."""
+        window = window_for(model, self.settings.provider, self.settings.context_window)
+        if window is None or not may_exceed(exchange.request_size, window):
+            return
+        try:
+            count = await asyncio.to_thread(count_anthropic_request, doc)
+        except (TypeError, ValueError, AttributeError):
+            return  # the translator names what is wrong with the request
+        check_fits(count, window)
+
+    def estimate_usage(self, exchange: Exchange, body: bytes, message: Any) -> Any:
+        """Usage counted locally, for an answer the upstream gave no usage for."""
+        exchange.usage_source = "estimated"
+        return estimate(body, self.dialect.name, message)
 
     def _forwarded_headers(self, scope: Scope) -> dict[str, str]:
         forwarded = {}
@@ -192,6 +218,11 @@ class MessagesHandler:
         message, exchange.usage = self.dialect.response(  # type: ignore[assignment]
             answer, message_id=f"msg_{exchange.request_id}"
         )
+        if exchange.usage is None:
+            usage = await asyncio.to_thread(self.estimate_usage, exchange, body, message)
+            exchange.usage = usage
+            if self.dialect.name != "anthropic":
+                message["usage"] = usage_to_anthropic(usage)
         exchange.stop_reason = message.get("stop_reason")
         exchange.tool_calls = sum(1 for b in message.get("content", []) if b["type"] == "tool_use")
         await self.send_json(exchange, responder, message)
@@ -211,18 +242,29 @@ class MessagesHandler:
     ) -> None:
         translator = self.dialect.translator(message_id=f"msg_{exchange.request_id}", model=model)
         exchange.t_upstream_sent = self.now()
+        # `body` is held by the upstream call until the stream ends anyway; it is kept here too,
+        # to count its prompt should the upstream report no usage
         sending = self.upstream.stream(body, headers)
-        del body  # sent once, and held by the upstream call alone
         try:
             async with sending as response:
                 exchange.t_upstream_headers = self.now()
                 exchange.upstream_status = response.status_code
                 exchange.source = "upstream"
-                pump = StreamPump(self, exchange, translator, responder)
+                pump = StreamPump(
+                    self,
+                    exchange,
+                    translator,
+                    responder,
+                    partial(self.estimate_usage, exchange, body),
+                )
                 await pump.run(self.upstream.iter_bytes(response))
         finally:
             exchange.t_upstream_done = exchange.t_upstream_done or self.now()
             exchange.usage = translator.usage  # type: ignore[assignment]
+            if exchange.usage is None and exchange.upstream_status == 200:
+                # the client left, or the stream failed, before any usage: the upstream still
+                # processed (and billed) the prompt
+                exchange.usage = self.estimate_usage(exchange, body, translator.message())
             exchange.response_model = translator.response_model
             exchange.stop_reason = translator.stop_reason
             exchange.tool_calls = translator.tool_calls
@@ -251,8 +293,10 @@ class StreamPump:
         exchange: Exchange,
         translator: Translator,
         responder: Responder,
+        estimate: Callable[[Any], Any] | None = None,
     ) -> None:
         self.handler = handler
+        self.estimate = estimate  # message so far -> usage, for a stream that reports none
         self.exchange = exchange
         self.translator = translator
         self.responder = responder
@@ -370,6 +414,9 @@ class StreamPump:
             self.exchange.error_message = cut.message
             await self._emit(self.translator.error(cut.error_type, cut.message), last=True)
         else:
+            if self.translator.usage is None and self.estimate is not None:
+                usage = await asyncio.to_thread(self.estimate, self.translator.message())
+                self.translator.supply_usage(usage)
             await self._emit(self._held + self.translator.finish(), last=True)
 
     async def _emit(self, events: list[Any], *, last: bool = False) -> None:
