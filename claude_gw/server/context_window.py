@@ -2,7 +2,7 @@
 
 The window is `--context-window` when set (a local server's is its own setting, e.g.
 llama.cpp's `--n_ctx`), else the `context_window` genai-prices gives the model (400,000 for
-gpt-5-mini, 1,047,576 for gpt-4.1), else unknown: then nothing is checked.
+gpt-5-mini, 1,000,000 for gpt-4.1), else unknown: then nothing is checked.
 
 A prompt over the window gets 400 `prompt is too long: N tokens > M maximum` before anything is
 sent: the wording the Claude CLI reacts to by compacting the conversation. Sent anyway, it

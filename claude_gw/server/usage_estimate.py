@@ -43,7 +43,7 @@ def output_tokens(message: AnthropicResponse) -> int:
             texts.append(block.get("thinking") or "")
         elif kind == "tool_use":
             texts.extend((block.get("name") or "", _json(block.get("input") or {})))
-    return count_text("".join(texts))
+    return sum(count_text(text) for text in texts)
 
 
 def estimated_usage(prompt: int, completion: int) -> ChatUsage:
