@@ -42,7 +42,7 @@ def written(model: str, profile: str) -> dict:
         pytest.param("http://127.0.0.1:8080/v1", None, None, "compatible", id="loopback"),
         pytest.param("http://localhost:11434/v1", None, None, "compatible", id="ollama_port"),
         pytest.param("https://openrouter.ai/api/v1", None, None, "compatible", id="openrouter"),
-        pytest.param("https://api.openai.com.evil.example/v1", None, None, "compatible", id="spoof"),
+        pytest.param("https://api.openai.com.evil.test/v1", None, None, "compatible", id="spoof"),
         pytest.param("simulated", None, None, "openai", id="simulated_backend"),
         pytest.param("http://10.0.0.5:8000/v1", "openai", None, "openai", id="provider_openai"),
         pytest.param("https://api.openai.com/v1", "vllm", None, "compatible", id="provider_vllm"),
