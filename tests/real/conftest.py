@@ -6,7 +6,10 @@ Two servers, because tool calls need `--chat_format chatml-function-calling` and
 answers plain prompts far slower (the grammar runs on every token): `llama_text` (the model's
 own chat template) and `llama_tools`. Both with `--n_ctx 8192` and 2 threads.
 
-When the server cannot be installed, every test here fails with the reason, and the end of the
+LiteLLM's proxy (`litellm_proxy`) is the second real upstream, in its own venv
+(`.cache/bench-litellm/`, as bench/gateway.py makes it).
+
+When a server cannot be installed, every test here fails with the reason, and the end of the
 run says so in a section of its own: these tests never skip.
 """
 
@@ -20,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,4 +119,46 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
     for problem in dict.fromkeys(_problems):
         terminalreporter.section("REAL UPSTREAM TESTS DID NOT RUN", sep="!", red=True, bold=True)
         terminalreporter.line(problem, red=True)
-        terminalreporter.line("install it with: python3 -m tests.real.llama_install", red=True)
+        terminalreporter.line(
+            "install: python3 -m tests.real.llama_install; LiteLLM: bench/gateway_litellm.py",
+            red=True,
+        )
+
+
+# --------------------------------------------------------------------------- LiteLLM's proxy
+
+
+@dataclass
+class Upstream:
+    url: str  # what bench.gateway_litellm.start reads of the service it proxies
+
+
+@dataclass
+class LiteLLM:
+    base_url: str  # http://127.0.0.1:PORT
+    key: str  # its master key, the gateway's upstream key
+    simulator: Any  # the simulated OpenAI backend behind it (a test double)
+
+
+@pytest.fixture(scope="session")
+def litellm_proxy(tmp_path_factory) -> Iterator[LiteLLM]:
+    """LiteLLM's proxy (its own venv, as bench/gateway.py makes it), offline, in front of the
+    simulated OpenAI backend (a test double for api.openai.com) serving `gpt-5-mini`."""
+    from bench import gateway_litellm
+    from claude_gw.simulated import Simulator, asgi_app
+    from tests.servers import ServerThread
+
+    try:
+        gateway_litellm.ensure_venv()
+    except Exception as error:  # pip's failure, named
+        problem = f"LiteLLM's proxy could not be installed: {error}"
+        _problems.append(problem)
+        pytest.fail(problem, pytrace=False)
+    simulator = Simulator(time_scale=0.0)
+    with ServerThread(asgi_app(simulator)) as backend:
+        workdir = tmp_path_factory.mktemp("litellm")
+        service = gateway_litellm.start(Upstream(backend.base_url), workdir, None, "gpt-5-mini")  # type: ignore[arg-type]
+        try:
+            yield LiteLLM(service.url, gateway_litellm.MASTER_KEY, simulator)
+        finally:
+            service.stop()
