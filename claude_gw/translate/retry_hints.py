@@ -54,10 +54,9 @@ def _milliseconds(text: str) -> str | None:
 
 
 def _seconds(text: str) -> str | None:
-    """Whole seconds (rounded up), or an HTTP date as given; None for anything else."""
-    value = _number(text)
-    if value is not None:
-        return str(math.ceil(value))
+    """A number of seconds or an HTTP date, as given; None for anything else."""
+    if _number(text) is not None:
+        return text
     # an HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT" (checked by shape: parsing it needs no clock,
     # but the client compares it with its own)
     return text if text.endswith("GMT") and "," in text else None

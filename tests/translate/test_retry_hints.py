@@ -12,7 +12,7 @@ RATE_LIMITED = b'{"error": {"message": "Rate limit reached", "type": "requests"}
     ("given", "expected"),
     [
         pytest.param({"retry-after": "3"}, {"retry-after": "3"}, id="seconds"),
-        pytest.param({"retry-after": "2.2"}, {"retry-after": "3"}, id="fraction_rounded_up"),
+        pytest.param({"retry-after": "0.3"}, {"retry-after": "0.3"}, id="fraction_as_given"),
         pytest.param(
             {"retry-after-ms": "1500"},
             {"retry-after": "2", "retry-after-ms": "1500"},
