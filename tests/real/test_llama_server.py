@@ -137,16 +137,17 @@ def test_over_the_context_window_is_refused_before_it_is_sent(tmp_path, llama_te
 
 @pytest.mark.cli
 def test_one_claude_cli_turn(tmp_path, claude_cli, llama_text):
-    # The CLI asks for 32,000 output tokens; the route caps them (Kong's model.options) so a
-    # 135M model stops in seconds. No tools, a short system prompt: a small prompt.
+    # The CLI asks for 32,000 output tokens; the route caps them (Kong's model.options) in case
+    # the model rambles. The cap must not be reached: the CLI takes an answer cut at max_tokens
+    # for a failed turn. No tools, a short system prompt: a prompt of about 1,500 tokens.
     gateway = gateway_for(
         tmp_path,
         llama_text,
         model_map=(ModelRule("*", MODEL_ALIAS),),
-        request_overrides=(("max_tokens", 16),),
+        request_overrides=(("max_tokens", 512),),
     )
-    args = ("--tools", "", "--system-prompt", "Answer in a few words.")
-    out = run_claude(claude_cli, tmp_path / "home", gateway.url, "Say hello.", *args)
+    args = ("--tools", "", "--system-prompt", "You are a friendly assistant.")
+    out = run_claude(claude_cli, tmp_path / "home", gateway.url, "Hi!", *args)
     assert out["is_error"] is False and out["result"]
     records = [r for r in gateway.records() if r["claude_gw"]["endpoint"] == "messages"]
     assert records and all(r["response"]["status"] == 200 for r in records)
