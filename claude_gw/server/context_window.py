@@ -2,7 +2,9 @@
 
 The window is `--context-window` when set (a local server's is its own setting, e.g.
 llama.cpp's `--n_ctx`), else the `context_window` genai-prices gives the model (400,000 for
-gpt-5-mini, 1,000,000 for gpt-4.1), else unknown: then nothing is checked.
+gpt-5-mini, 1,000,000 for gpt-4.1), else unknown: then nothing is checked. An Anthropic
+upstream is checked only against `--context-window`: a Claude model's window depends on the
+request's beta headers (200,000 or 1,000,000), and Anthropic refuses in the same words itself.
 
 A prompt over the window gets 400 `prompt is too long: N tokens > M maximum` before anything is
 sent: the wording the Claude CLI reacts to by compacting the conversation. Sent anyway, it

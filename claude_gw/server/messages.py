@@ -167,7 +167,10 @@ class MessagesHandler:
 
     async def _check_window(self, exchange: Exchange, doc: dict[str, Any], model: str) -> None:
         """400 `prompt is too long` for a prompt over the model's window (see context_window)."""
-        window = window_for(model, self.settings.provider, self.settings.context_window)
+        configured = self.settings.context_window
+        if configured is None and self.dialect.name == "anthropic":
+            return  # Anthropic's windows depend on beta headers (1M); it refuses in these words
+        window = window_for(model, self.settings.provider, configured)
         if window is None or not may_exceed(exchange.request_size, window):
             return
         try:

@@ -43,3 +43,23 @@ def test_a_prompt_within_the_window_goes_through(tmp_path, fake_openai, simulato
     assert message.content[0].text == "fine"  # type: ignore[union-attr]
     assert len(simulator.recorder.bodies) == 1
     gateway.stop()
+
+
+def test_behind_an_anthropic_upstream_only_a_configured_window_is_checked(
+    tmp_path, fake_openai, simulator
+):
+    # claude-sonnet-4-5 has 200,000 tokens in genai-prices, 1,000,000 with the 1M beta header:
+    # the gateway leaves that to Anthropic, unless told a window.
+    big = {"role": "user", "content": "[sim:reply ok]" + " 7" * 105_000}  # a token a byte
+    request = {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [big]}
+    assert count_anthropic_request(request) > 200_000
+    gateway = start_gateway(tmp_path, fake_openai, upstream_api="anthropic")
+    assert gateway.client().messages.create(**request).content[0].text == "ok"  # type: ignore[union-attr]
+    gateway.stop()
+    limited = start_gateway(tmp_path, fake_openai, upstream_api="anthropic", context_window=500)
+    small = {"role": "user", "content": "lorem ipsum " * 400}
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        limited.client().messages.create(**{**request, "messages": [small]})
+    assert raised.value.body["error"]["message"].endswith("tokens > 500 maximum")
+    assert len(simulator.recorder.bodies) == 1
+    limited.stop()
