@@ -305,6 +305,7 @@ class StreamPump:
         self.responder = responder
         self.decoder = SSEDecoder()
         self.done = False  # saw `data: [DONE]`
+        self.saw_data = False  # any `data:` line at all (an empty 200 stream has none)
         self._sending = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
         self._interval = handler.settings.ping_interval
@@ -375,6 +376,7 @@ class StreamPump:
             data = sse.data.strip()
             if not data:
                 continue
+            self.saw_data = True
             if data == "[DONE]":
                 self.done = True
                 break
@@ -408,9 +410,7 @@ class StreamPump:
     async def _end(self) -> None:
         self.exchange.t_upstream_done = self.handler.now()
         if not self.done and not self.translator.saw_finish_reason:
-            cut = UpstreamError(
-                f"upstream {self.handler.upstream.label} closed the stream before it finished"
-            )
+            cut = UpstreamError(self._cut_message())
             if not self.responder.started:
                 raise cut
             self.exchange.error_type = cut.error_type
@@ -421,6 +421,16 @@ class StreamPump:
                 usage = await asyncio.to_thread(self.estimate, self.translator.message())
                 self.translator.supply_usage(usage)
             await self._emit(self._held + self.translator.finish(), last=True)
+
+    def _cut_message(self) -> str:
+        label = self.handler.upstream.label
+        if self.saw_data:
+            return f"upstream {label} closed the stream before it finished"
+        # llama-cpp-python's server answers a streamed prompt over its context this way
+        return (
+            f"upstream {label} answered 200 with an empty stream (a llama.cpp server does that "
+            "for a prompt over its context: set --context-window to its --n_ctx)"
+        )
 
     async def _emit(self, events: list[Any], *, last: bool = False) -> None:
         """Send the events in one write; `last` ends the response with them."""

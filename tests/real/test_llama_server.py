@@ -155,3 +155,20 @@ def test_one_claude_cli_turn(tmp_path, claude_cli, llama_text):
         usage = record["ai"]["proxy"]["usage"]
         assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
         assert record["ai"]["proxy"]["meta"]["request_model"] == MODEL_ALIAS
+
+
+def test_without_a_window_its_empty_stream_over_context_is_named(tmp_path, llama_text):
+    gateway = start_gateway(tmp_path, llama_text.base_url)  # no --context-window
+    text = "the quick brown fox jumps over the lazy dog " * 1000
+    with pytest.raises(anthropic.InternalServerError) as raised:
+        gateway.client().messages.create(
+            model=MODEL_ALIAS,
+            max_tokens=8,
+            stream=True,
+            messages=[{"role": "user", "content": text}],
+        )
+    assert raised.value.status_code == 502
+    message = raised.value.body["error"]["message"]  # type: ignore[index]
+    assert "answered 200 with an empty stream" in message and "--context-window" in message
+    (record,) = gateway.records()
+    assert record["upstream_status"] == "200"
