@@ -248,6 +248,7 @@ class MessagesHandler:
         # `body` is held by the upstream call until the stream ends anyway; it is kept here too,
         # to count its prompt should the upstream report no usage
         sending = self.upstream.stream(body, headers)
+        answered = False  # the upstream began an answer, or the client left while it worked
         try:
             async with sending as response:
                 exchange.t_upstream_headers = self.now()
@@ -260,13 +261,19 @@ class MessagesHandler:
                     responder,
                     partial(self.estimate_usage, exchange, body),
                 )
-                await pump.run(self.upstream.iter_bytes(response))
+                try:
+                    await pump.run(self.upstream.iter_bytes(response))
+                finally:
+                    answered = pump.saw_data
+        except asyncio.CancelledError:
+            answered = answered or exchange.upstream_status == 200  # the client left meanwhile
+            raise
         finally:
             exchange.t_upstream_done = exchange.t_upstream_done or self.now()
             exchange.usage = translator.usage  # type: ignore[assignment]
-            if exchange.usage is None and exchange.upstream_status == 200:
+            if exchange.usage is None and answered:
                 # the client left, or the stream failed, before any usage: the upstream still
-                # processed (and billed) the prompt
+                # processed (and billed) the prompt; an empty stream is not counted
                 exchange.usage = self.estimate_usage(exchange, body, translator.message())
             exchange.response_model = translator.response_model
             exchange.stop_reason = translator.stop_reason

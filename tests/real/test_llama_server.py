@@ -172,3 +172,4 @@ def test_without_a_window_its_empty_stream_over_context_is_named(tmp_path, llama
     assert "answered 200 with an empty stream" in message and "--context-window" in message
     (record,) = gateway.records()
     assert record["upstream_status"] == "200"
+    assert record["claude_gw"]["usage_source"] is None  # it processed nothing: nothing counted
