@@ -1,6 +1,7 @@
-"""Real upstreams, started once per test run: llama-cpp-python's OpenAI-compatible server with
+"""Real upstreams, started once for the tests of this folder and stopped after them (not at
+the end of the whole run): llama-cpp-python's OpenAI-compatible server with
 SmolLM2-135M-Instruct (installed by `tests/real/llama_install.py` when missing), on a free
-loopback port, stopped at the end.
+loopback port.
 
 Two servers, because tool calls need `--chat_format chatml-function-calling` and that format
 answers plain prompts far slower (the grammar runs on every token): `llama_text` (the model's
@@ -100,14 +101,14 @@ def llama_install() -> tuple[Path, Path]:
         pytest.fail(problem, pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def llama_text(llama_install, tmp_path_factory) -> Iterator[LlamaServer]:
     server = launch(*llama_install, tmp_path_factory.mktemp("llama-text"))
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def llama_tools(llama_install, tmp_path_factory) -> Iterator[LlamaServer]:
     extra = ("--chat_format", "chatml-function-calling")
     server = launch(*llama_install, tmp_path_factory.mktemp("llama-tools"), *extra)
@@ -140,7 +141,7 @@ class LiteLLM:
     simulator: Any  # the simulated OpenAI backend behind it (a test double)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def litellm_proxy(tmp_path_factory) -> Iterator[LiteLLM]:
     """LiteLLM's proxy (its own venv, as bench/gateway.py makes it), offline, in front of the
     simulated OpenAI backend (a test double for api.openai.com) serving `gpt-5-mini`."""
