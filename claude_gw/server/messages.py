@@ -273,8 +273,11 @@ class MessagesHandler:
             exchange.usage = translator.usage  # type: ignore[assignment]
             if exchange.usage is None and answered:
                 # the client left, or the stream failed, before any usage: the upstream still
-                # processed (and billed) the prompt; an empty stream is not counted
-                exchange.usage = self.estimate_usage(exchange, body, translator.message())
+                # processed (and billed) the prompt; an empty stream is not counted. Counted off
+                # the event loop (a 400 KB prompt takes tens of ms), even while being cancelled.
+                message = translator.message()
+                usage = await asyncio.to_thread(self.estimate_usage, exchange, body, message)
+                exchange.usage = usage
             exchange.response_model = translator.response_model
             exchange.stop_reason = translator.stop_reason
             exchange.tool_calls = translator.tool_calls
