@@ -249,6 +249,7 @@ class MessagesHandler:
         # to count its prompt should the upstream report no usage
         sending = self.upstream.stream(body, headers)
         answered = False  # the upstream began an answer, or the client left while it worked
+        cancelled = False
         try:
             async with sending as response:
                 exchange.t_upstream_headers = self.now()
@@ -266,23 +267,32 @@ class MessagesHandler:
                 finally:
                     answered = pump.saw_data
         except asyncio.CancelledError:
+            cancelled = True
             answered = answered or exchange.upstream_status == 200  # the client left meanwhile
             raise
         finally:
             exchange.t_upstream_done = exchange.t_upstream_done or self.now()
             exchange.usage = translator.usage  # type: ignore[assignment]
             if exchange.usage is None and answered:
-                # the client left, or the stream failed, before any usage: the upstream still
-                # processed (and billed) the prompt; an empty stream is not counted. Counted off
-                # the event loop (a 400 KB prompt takes tens of ms), even while being cancelled.
-                message = translator.message()
-                usage = await asyncio.to_thread(self.estimate_usage, exchange, body, message)
-                exchange.usage = usage
+                exchange.usage = await self._usage_after_all(exchange, body, translator, cancelled)
             exchange.response_model = translator.response_model
             exchange.stop_reason = translator.stop_reason
             exchange.tool_calls = translator.tool_calls
             if self.settings.log_payloads and translator.started:
                 exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
+
+    async def _usage_after_all(
+        self, exchange: Exchange, body: bytes, translator: Translator, cancelled: bool
+    ) -> Any:
+        """Estimated usage for a stream that ended without any: the client left, or the stream
+        failed, and the upstream still processed (and billed) the prompt (an empty stream is
+        not counted). After a disconnect (the common case: Esc in the CLI) it is counted off
+        the event loop, a 400 KB prompt taking tens of ms; a stream that failed has answered
+        already, and waiting then would let the client's close pass for a disconnect."""
+        message = translator.message()
+        if cancelled:
+            return await asyncio.to_thread(self.estimate_usage, exchange, body, message)
+        return self.estimate_usage(exchange, body, message)
 
 
 def _ping_failed(task: asyncio.Task[None]) -> None:
