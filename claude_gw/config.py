@@ -52,6 +52,8 @@ ENV = {
     "ping_interval": "CLAUDE_GW_PING_INTERVAL",
     "upstream_api": "CLAUDE_GW_UPSTREAM_API",
     "provider": "CLAUDE_GW_PROVIDER",
+    "server_profile": "CLAUDE_GW_SERVER_PROFILE",
+    "context_window": "CLAUDE_GW_CONTEXT_WINDOW",
     "auth_header": "CLAUDE_GW_AUTH_HEADER",
     "upstream_headers": "CLAUDE_GW_UPSTREAM_HEADERS",
     "upstream_query": "CLAUDE_GW_UPSTREAM_QUERY",
@@ -69,6 +71,8 @@ ENV = {
     "shutdown_grace": "CLAUDE_GW_SHUTDOWN_GRACE",
 }
 UPSTREAM_APIS = ("chat", "responses", "anthropic")
+# translate.profiles.PROFILES: OpenAI's own parameter rules, or those of compatible servers
+SERVER_PROFILES = ("openai", "compatible")
 DEFAULT_LONG_CONTEXT_TOKENS = 200_000
 
 
@@ -114,6 +118,9 @@ class Settings:
     # which API the upstream speaks, and how to reach it
     upstream_api: str = "chat"  # one of UPSTREAM_APIS
     provider_name: str | None = None  # for the log (azure, ollama, vllm...); default from the API
+    server_profile: str | None = None  # one of SERVER_PROFILES; None: chosen from URL/provider
+    # the upstream model's context window in tokens; None: genai-prices' figure for the model
+    context_window: int | None = None
     auth_header: str | None = None  # header carrying the key; default per API
     upstream_headers: tuple[tuple[str, str], ...] = ()  # extra headers on every upstream request
     upstream_query: tuple[tuple[str, str], ...] = ()  # extra query, e.g. Azure's api-version
@@ -235,6 +242,10 @@ class Settings:
             ping_interval=parse_seconds(get("ping_interval"), ENV["ping_interval"]),
             upstream_api=parse_choice(get("upstream_api"), UPSTREAM_APIS, ENV["upstream_api"]),
             provider_name=get("provider"),
+            server_profile=parse_choice(
+                get("server_profile"), SERVER_PROFILES, ENV["server_profile"]
+            ),
+            context_window=parse_count(get("context_window"), ENV["context_window"]),
             auth_header=get("auth_header"),
             upstream_headers=parse_pairs(get("upstream_headers"), ":", ENV["upstream_headers"]),
             upstream_query=parse_pairs(get("upstream_query"), "=", ENV["upstream_query"]),

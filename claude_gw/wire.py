@@ -253,6 +253,7 @@ class GatewayFields(TypedDict, total=False):
     endpoint: Literal["messages", "count_tokens", "chat_completions", "other"]
     capture: str | None
     route_rule: str | None
+    usage_source: Literal["upstream", "estimated"] | None
 
 
 class LogRecord(TypedDict, total=False):

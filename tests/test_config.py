@@ -223,3 +223,25 @@ def test_every_limit_has_an_environment_variable_and_a_bounded_default():
 def test_a_bad_limit_names_its_variable(variable, text, message):
     with pytest.raises(ConfigError, match=f"{variable}: expected.*{message}"):
         Settings.from_env({variable: text})
+
+
+def test_server_profile_and_context_window_from_the_environment():
+    environ = {"CLAUDE_GW_SERVER_PROFILE": "compatible", "CLAUDE_GW_CONTEXT_WINDOW": "8192"}
+    settings = Settings.from_env(environ)
+    assert (settings.server_profile, settings.context_window) == ("compatible", 8192)
+    assert (Settings.from_env({}).server_profile, Settings.from_env({}).context_window) == (
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("CLAUDE_GW_SERVER_PROFILE", "llama", "expected one of openai, compatible"),
+        ("CLAUDE_GW_CONTEXT_WINDOW", "8k", "expected a positive whole number"),
+    ],
+)
+def test_bad_server_profile_or_context_window_names_the_variable(name, value, expected):
+    with pytest.raises(ConfigError, match=f"{name}: {expected}"):
+        Settings.from_env({name: value})

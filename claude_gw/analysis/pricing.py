@@ -165,6 +165,6 @@ CANDIDATE_SCHEMA = {
 
 
 def _priced(model: str, provider: str) -> bool:
-    from claude_gw.logs.cost import find_model, pricing_ref
+    from claude_gw.logs.cost import find_priced
 
-    return find_model(*pricing_ref(model, provider)) is not None
+    return find_priced(model, provider) is not None

@@ -14,6 +14,7 @@ from claude_gw.config import (
     DEFAULT_LONG_CONTEXT_TOKENS,
     DEFAULT_MODEL,
     ENV,
+    SERVER_PROFILES,
     UPSTREAM_APIS,
     Secret,
     Settings,
@@ -215,6 +216,27 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         ),
     )
     add(
+        "--server-profile",
+        choices=SERVER_PROFILES,
+        help=env_help(
+            "request dialect of a chat-completions upstream: OpenAI's own (max_completion_tokens) "
+            'or a compatible server\'s (max_tokens, "" for text-less tool-call turns, no user); '
+            "default openai for api.openai.com, Azure and --provider openai/azure, else compatible",
+            "server_profile",
+        ),
+    )
+    add(
+        "--context-window",
+        type=values.count,
+        metavar="TOKENS",
+        help=env_help(
+            "the upstream model's context window: longer prompts (counted locally) get 400 "
+            "'prompt is too long' before anything is sent (default: genai-prices' window for "
+            "the model; set it for local servers, e.g. llama.cpp's --n_ctx)",
+            "context_window",
+        ),
+    )
+    add(
         "--auth-header",
         metavar="NAME",
         help=env_help(
@@ -294,6 +316,8 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         ping_interval=args.ping_interval,
         upstream_api=args.upstream_api,
         provider_name=args.provider,
+        server_profile=args.server_profile,
+        context_window=args.context_window,
         auth_header=args.auth_header,
         upstream_headers=pairs(args.upstream_headers, ":", "--upstream-header"),
         upstream_query=pairs(args.upstream_query, "=", "--upstream-query"),

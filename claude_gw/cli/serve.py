@@ -24,6 +24,7 @@ from claude_gw.errors import GatewayError
 from claude_gw.logs.mask import printable
 from claude_gw.server import runner
 from claude_gw.server.masking import console_text
+from claude_gw.translate.profiles import choose_profile
 from claude_gw.upstream import Upstream
 
 EPILOG = """\
@@ -100,11 +101,19 @@ def client_line(settings: Settings) -> str:
     return f"  clients:  {count} key{'' if count == 1 else 's'} from {auth.source}"
 
 
+def api_line(settings: Settings) -> str:
+    """`chat, compatible profile`: the API, and for chat the server profile in force."""
+    if settings.upstream_api != "chat":
+        return settings.upstream_api
+    profile = choose_profile(settings.upstream_url, settings.provider_name, settings.server_profile)
+    return f"chat, {profile.name} profile"
+
+
 def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
     if settings.simulated:
         where = "SIMULATED backend (built in; no network, no key; answers and timings are made up)"
     else:
-        where = f"{upstream.label} ({settings.upstream_api})"
+        where = f"{upstream.label} ({api_line(settings)})"
     rules = ", ".join(f"{r.pattern} -> {r.model}" for r in settings.model_map)
     models = f"model {settings.model}" + (f"; {rules}" if rules else "")
     payloads = "with payloads" if settings.log_payloads else "no payloads"

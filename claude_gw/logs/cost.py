@@ -31,6 +31,7 @@ SIMULATED = "simulated"
 SIMULATED_SUFFIX = "-simulated"
 # claude_gw provider name -> genai-prices provider id. The simulated backend imitates OpenAI.
 PRICING_PROVIDER = {"openai": "openai", SIMULATED: "openai"}
+BY_NAME_PROVIDERS = frozenset({"anthropic"})  # see find_priced
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,19 @@ def pricing_ref(model: str, provider: str) -> tuple[str, str]:
     if provider == SIMULATED and model.endswith(SIMULATED_SUFFIX):
         model = model[: -len(SIMULATED_SUFFIX)]
     return model, PRICING_PROVIDER.get(provider, provider)
+
+
+def find_priced(model: str, provider: str) -> tuple[Any, Any] | None:
+    """The genai-prices entry for `model` at claude_gw's `provider`, or None.
+
+    Behind an Anthropic-shaped upstream (`--upstream-api anthropic`) any provider's model may
+    answer (LiteLLM's and OpenRouter's `/v1/messages` serve OpenAI's models too): a model the
+    Anthropic table does not know is priced by its name alone, as its own provider's.
+    """
+    found = find_model(*pricing_ref(model, provider))
+    if found is None and provider in BY_NAME_PROVIDERS:
+        found = find_model(model, None)
+    return found
 
 
 @functools.lru_cache(maxsize=1024)
@@ -98,7 +112,7 @@ def _price(
     completion_tokens: int,
     at: datetime | None,
 ) -> Price:
-    found = find_model(*pricing_ref(model, provider))
+    found = find_priced(model, provider)
     if found is None:
         return UNPRICED
     provider_entry, model_entry = found
@@ -183,8 +197,7 @@ def day_prices(models: tuple[str | None, ...], provider: str | None, day: date) 
     for model in models:
         if not model:
             continue
-        name, provider_id = pricing_ref(model, provider) if provider else (model, None)
-        found = find_model(name, provider_id)
+        found = find_priced(model, provider) if provider else find_model(model, None)
         if found is not None:
             return DayPrices(found, _day_rates(*found, day))
     return DayPrices(None)

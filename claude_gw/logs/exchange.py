@@ -58,6 +58,8 @@ class Exchange:
 
     # outcome
     usage: dict[str, Any] | None = None  # OpenAI `usage` object as the upstream reported it
+    # "estimated": `usage` was counted locally, the upstream reported none (usage_estimate)
+    usage_source: Literal["upstream", "estimated"] = "upstream"
     stop_reason: str | None = None
     tool_calls: int = 0
     error_type: str | None = None  # Anthropic error.type, or "client_disconnected"

@@ -429,6 +429,8 @@ def gateway_fields(ex: Exchange, cost: Price) -> GatewayFields:
         "endpoint": ex.endpoint,
         "capture": ex.capture,
         "route_rule": ex.route_rule,
+        # None: no usage at all (a refused request); "estimated": counted locally
+        "usage_source": ex.usage_source if ex.usage is not None else None,
     }
     return fields
 

@@ -18,6 +18,7 @@ import aiohttp
 from claude_gw.replay.targets import Target
 from claude_gw.server.dialects import DIALECTS
 from claude_gw.translate.models import target_for
+from claude_gw.translate.profiles import apply_profile, choose_profile
 from claude_gw.upstream_aiohttp import AiohttpUpstream
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -77,7 +78,11 @@ def upstream_body(target: Target, body: dict[str, Any]) -> dict[str, Any]:
     the target's extra parameters on top."""
     dialect = DIALECTS[dialect_of(target)]
     doc = {k: v for k, v in body.items() if k != "stream"}
-    sent = dialect.request(doc, target_for(target.model), stream=False)
+    model = target_for(target.model)
+    sent = dialect.request(doc, model, stream=False)
+    if dialect.name == "chat":  # the server profile its URL implies, as the gateway does
+        profile = choose_profile(target.base_url, None, None)
+        apply_profile(sent, profile, reasoning=model.reasoning)  # type: ignore[arg-type]
     return {**sent, **target.params}
 
 

@@ -48,6 +48,7 @@ class Translator(Protocol):
     @property
     def saw_finish_reason(self) -> bool: ...
     def start(self, model: str | None = None) -> list[AnthropicEvent]: ...
+    def supply_usage(self, usage: ChatUsage) -> None: ...
     def feed(self, chunk: Any) -> list[AnthropicEvent]: ...
     def finish(self) -> list[AnthropicEvent]: ...
     def error(self, error_type: str, message: str) -> list[AnthropicEvent]: ...
@@ -123,6 +124,7 @@ class AnthropicPassthrough:
     def __init__(self, *, message_id: str, model: str) -> None:
         self._model = model
         self._usage: JSON = {}
+        self._supplied: ChatUsage | None = None
         self._stop_reason: str | None = None
         self._response_model: str | None = None
         self._tool_calls = 0
@@ -139,7 +141,11 @@ class AnthropicPassthrough:
 
     @property
     def usage(self) -> ChatUsage | None:
-        return anthropic_usage_to_chat(self._usage) if self._usage else None
+        return anthropic_usage_to_chat(self._usage) if self._usage else self._supplied
+
+    def supply_usage(self, usage: ChatUsage) -> None:
+        """Usage for the log when the upstream's events carried none (they pass unchanged)."""
+        self._supplied = usage
 
     def start(self, model: str | None = None) -> list[AnthropicEvent]:
         return []  # the upstream sends its own message_start; a ping before it is harmless

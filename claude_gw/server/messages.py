@@ -30,11 +30,15 @@ from claude_gw.server.asgi import (
     read_body,
     run_until_disconnect,
 )
+from claude_gw.server.context_window import check_fits, may_exceed, window_for
 from claude_gw.server.dialects import DIALECTS, Translator
+from claude_gw.server.usage_estimate import estimate
 from claude_gw.tokens import count_anthropic_request
 from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
+from claude_gw.translate.profiles import apply_profile, choose_profile
+from claude_gw.translate.response import usage_to_anthropic
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.upstream import Upstream, encode_body
 
@@ -96,6 +100,9 @@ class MessagesHandler:
         self.upstream = upstream
         self.now = now
         self.dialect = DIALECTS[settings.upstream_api]
+        self.profile = choose_profile(
+            settings.upstream_url, settings.provider_name, settings.server_profile
+        )
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         declared = header(scope, "content-length")
@@ -141,8 +148,11 @@ class MessagesHandler:
         target = target_for(model)
         exchange.request_model = target.name
         exchange.route_rule = rule
+        await self._check_window(exchange, doc, target.name)
         stream = doc.get("stream") is True
         translated = self.dialect.request(doc, target, stream=stream)
+        if self.dialect.name == "chat":
+            apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]
         body = encode_body(translated)
         # The request's objects (about 0.4 MB for a Claude CLI turn) are freed now (8 µs), not
         # kept for the answer: an answer can take minutes, and 256 of them in flight would
@@ -157,6 +167,25 @@ class MessagesHandler:
         else:
             handler = self._oneshot(exchange, body, headers, responder)
         await run_until_disconnect(handler, receive)
+
+    async def _check_window(self, exchange: Exchange, doc: dict[str, Any], model: str) -> None:
+        """400 `prompt is too long` for a prompt over the model's window (see context_window)."""
+        configured = self.settings.context_window
+        if configured is None and self.dialect.name == "anthropic":
+            return  # Anthropic's windows depend on beta headers (1M); it refuses in these words
+        window = window_for(model, self.settings.provider, configured)
+        if window is None or not may_exceed(exchange.request_size, window):
+            return
+        try:
+            count = await asyncio.to_thread(count_anthropic_request, doc)
+        except (TypeError, ValueError, AttributeError):
+            return  # the translator names what is wrong with the request
+        check_fits(count, window)
+
+    def estimate_usage(self, exchange: Exchange, body: bytes, message: Any) -> Any:
+        """Usage counted locally, for an answer the upstream gave no usage for."""
+        exchange.usage_source = "estimated"
+        return estimate(body, self.dialect.name, message)
 
     def _forwarded_headers(self, scope: Scope) -> dict[str, str]:
         forwarded = {}
@@ -195,6 +224,11 @@ class MessagesHandler:
         message, exchange.usage = self.dialect.response(  # type: ignore[assignment]
             answer, message_id=f"msg_{exchange.request_id}"
         )
+        if exchange.usage is None:
+            usage = await asyncio.to_thread(self.estimate_usage, exchange, body, message)
+            exchange.usage = usage
+            if self.dialect.name != "anthropic":
+                message["usage"] = usage_to_anthropic(usage)
         exchange.stop_reason = message.get("stop_reason")
         exchange.tool_calls = sum(1 for b in message.get("content", []) if b["type"] == "tool_use")
         await self.send_json(exchange, responder, message)
@@ -214,23 +248,54 @@ class MessagesHandler:
     ) -> None:
         translator = self.dialect.translator(message_id=f"msg_{exchange.request_id}", model=model)
         exchange.t_upstream_sent = self.now()
+        # `body` is held by the upstream call until the stream ends anyway; it is kept here too,
+        # to count its prompt should the upstream report no usage
         sending = self.upstream.stream(body, headers)
-        del body  # sent once, and held by the upstream call alone
+        answered = False  # the upstream began an answer, or the client left while it worked
+        cancelled = False
         try:
             async with sending as response:
                 exchange.t_upstream_headers = self.now()
                 exchange.upstream_status = response.status_code
                 exchange.source = "upstream"
-                pump = StreamPump(self, exchange, translator, responder)
-                await pump.run(self.upstream.iter_bytes(response))
+                pump = StreamPump(
+                    self,
+                    exchange,
+                    translator,
+                    responder,
+                    partial(self.estimate_usage, exchange, body),
+                )
+                try:
+                    await pump.run(self.upstream.iter_bytes(response))
+                finally:
+                    answered = pump.saw_data
+        except asyncio.CancelledError:
+            cancelled = True
+            answered = answered or exchange.upstream_status == 200  # the client left meanwhile
+            raise
         finally:
             exchange.t_upstream_done = exchange.t_upstream_done or self.now()
             exchange.usage = translator.usage  # type: ignore[assignment]
+            if exchange.usage is None and answered:
+                exchange.usage = await self._usage_after_all(exchange, body, translator, cancelled)
             exchange.response_model = translator.response_model
             exchange.stop_reason = translator.stop_reason
             exchange.tool_calls = translator.tool_calls
             if self.settings.log_payloads and translator.started:
                 exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
+
+    async def _usage_after_all(
+        self, exchange: Exchange, body: bytes, translator: Translator, cancelled: bool
+    ) -> Any:
+        """Estimated usage for a stream that ended without any: the client left, or the stream
+        failed, and the upstream still processed (and billed) the prompt (an empty stream is
+        not counted). After a disconnect (the common case: Esc in the CLI) it is counted off
+        the event loop, a 400 KB prompt taking tens of ms; a stream that failed has answered
+        already, and waiting then would let the client's close pass for a disconnect."""
+        message = translator.message()
+        if cancelled:
+            return await asyncio.to_thread(self.estimate_usage, exchange, body, message)
+        return self.estimate_usage(exchange, body, message)
 
 
 def _ping_failed(task: asyncio.Task[None]) -> None:
@@ -254,13 +319,16 @@ class StreamPump:
         exchange: Exchange,
         translator: Translator,
         responder: Responder,
+        estimate: Callable[[Any], Any] | None = None,
     ) -> None:
         self.handler = handler
+        self.estimate = estimate  # message so far -> usage, for a stream that reports none
         self.exchange = exchange
         self.translator = translator
         self.responder = responder
         self.decoder = SSEDecoder()
         self.done = False  # saw `data: [DONE]`
+        self.saw_data = False  # any `data:` line at all (an empty 200 stream has none)
         self._sending = asyncio.Lock()
         self._loop = asyncio.get_running_loop()
         self._interval = handler.settings.ping_interval
@@ -331,6 +399,7 @@ class StreamPump:
             data = sse.data.strip()
             if not data:
                 continue
+            self.saw_data = True
             if data == "[DONE]":
                 self.done = True
                 break
@@ -364,16 +433,27 @@ class StreamPump:
     async def _end(self) -> None:
         self.exchange.t_upstream_done = self.handler.now()
         if not self.done and not self.translator.saw_finish_reason:
-            cut = UpstreamError(
-                f"upstream {self.handler.upstream.label} closed the stream before it finished"
-            )
+            cut = UpstreamError(self._cut_message())
             if not self.responder.started:
                 raise cut
             self.exchange.error_type = cut.error_type
             self.exchange.error_message = cut.message
             await self._emit(self.translator.error(cut.error_type, cut.message), last=True)
         else:
+            if self.translator.usage is None and self.estimate is not None:
+                usage = await asyncio.to_thread(self.estimate, self.translator.message())
+                self.translator.supply_usage(usage)
             await self._emit(self._held + self.translator.finish(), last=True)
+
+    def _cut_message(self) -> str:
+        label = self.handler.upstream.label
+        if self.saw_data:
+            return f"upstream {label} closed the stream before it finished"
+        # llama-cpp-python's server answers a streamed prompt over its context this way
+        return (
+            f"upstream {label} answered 200 with an empty stream (a llama.cpp server does that "
+            "for a prompt over its context: set --context-window to its --n_ctx)"
+        )
 
     async def _emit(self, events: list[Any], *, last: bool = False) -> None:
         """Send the events in one write; `last` ends the response with them."""

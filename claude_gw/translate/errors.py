@@ -6,7 +6,8 @@ The choices follow what the Claude CLI does with each answer (see the CLI notes,
 - the upstream refusing the *gateway's* key is not the client's fault and retrying cannot fix
   it, so it becomes a 502 with `x-should-retry: false` (a 401 would make the CLI retry ten times
   and then blame the user's key);
-- a 429 keeps its `retry-after`, except OpenAI's `insufficient_quota`, which no wait will cure.
+- a 429 (and a 503) keeps its retry hint, in any spelling (`retry_hints`), as `retry-after`;
+  except OpenAI's `insufficient_quota`, which no wait will cure.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from claude_gw.errors import (
     UpstreamRateLimited,
     UpstreamTimeout,
 )
+from claude_gw.translate.retry_hints import retry_headers
 
 _NO_RETRY = {"x-should-retry": "false"}
-_RETRY_HEADERS = ("retry-after", "retry-after-ms")
 _CONTEXT_MARKERS = ("context_length_exceeded", "maximum context length", "context window")
 
 
@@ -76,7 +77,7 @@ def upstream_http_error(
     if status in (408, 504):
         return UpstreamTimeout(said)
     if status == 503:
-        return UpstreamOverloaded(said)
+        return UpstreamOverloaded(said, headers=retry_headers(headers))
     if status >= 500 or status < 400:
         # a 3xx: the gateway never follows redirects (the key would go along), and the client
         # cannot fix the gateway's upstream URL
@@ -87,5 +88,4 @@ def upstream_http_error(
 def _rate_limited(said: str, headers: Mapping[str, str], code: str | None) -> GatewayError:
     if code == "insufficient_quota":
         return UpstreamRateLimited(said, headers=_NO_RETRY)
-    kept = {name: headers[name] for name in _RETRY_HEADERS if name in headers}
-    return UpstreamRateLimited(said, headers=kept)
+    return UpstreamRateLimited(said, headers=retry_headers(headers))

@@ -173,6 +173,11 @@ class MessageEvents:
         }
         return [{"type": "message_start", "message": message}]
 
+    def supply_usage(self, usage: ChatUsage) -> None:
+        """Usage for a stream that carried none (counted by the caller), for `finish()`."""
+        if self._state.usage is None:
+            self._state.usage = usage
+
     def finish(self) -> list[AnthropicEvent]:
         """Close the open block, then `message_delta` and `message_stop`. Idempotent."""
         if self.finished:

@@ -211,3 +211,20 @@ def test_tiered_prices_are_not_taken_for_linear() -> None:
     assert linear_rates(*tiered, AT) is None
     flat = find_model("gpt-4.1", "openai")
     assert flat is not None and linear_rates(*flat, AT) is not None
+
+
+def test_an_openai_model_behind_an_anthropic_shaped_upstream_is_priced_as_openai_prices_it():
+    # LiteLLM's /v1/messages serving gpt-4.1: the provider is "anthropic" (passthrough), the
+    # model OpenAI's. gpt-4.1: $2 per million input tokens, $8 per million output tokens.
+    price = price_usage(
+        "gpt-4.1", provider="anthropic", prompt_tokens=1000, cached_tokens=0, completion_tokens=100
+    )
+    assert price.source == "genai-prices"
+    assert price.cost == pytest.approx(1000 * 2 / 1e6 + 100 * 8 / 1e6)  # $0.0028
+
+
+def test_a_local_model_name_is_not_priced_as_some_cloud_model():
+    price = price_usage(
+        "smollm2", provider="openai", prompt_tokens=1000, cached_tokens=0, completion_tokens=100
+    )
+    assert price == Price(None, "unpriced")

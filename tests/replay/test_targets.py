@@ -119,3 +119,11 @@ def test_a_streaming_request_is_replayed_without_streaming():
     }
     sent = upstream_body(Target("gpt-4.1"), request)
     assert "stream" not in sent and sent["model"] == "gpt-4.1"
+
+
+def test_a_chat_target_gets_the_server_profile_its_url_implies():
+    request = {"model": "x", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    local = upstream_body(Target("llama", base_url="http://127.0.0.1:8080/v1"), request)
+    assert local["max_tokens"] == 8 and "max_completion_tokens" not in local
+    openai = upstream_body(Target("gpt-4.1"), request)  # api.openai.com by default
+    assert openai["max_completion_tokens"] == 8 and "max_tokens" not in openai

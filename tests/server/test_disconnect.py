@@ -9,10 +9,12 @@ import time
 
 import httpx
 import orjson
+import pytest
 
 from claude_gw.config import Settings
 from claude_gw.server.app import create_app
 from claude_gw.simulated import RequestRecorder, Simulator, simulated_transport
+from claude_gw.tokens import count_openai_messages
 from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
 
 
@@ -104,3 +106,51 @@ def test_oneshot_disconnect_cancels_the_upstream_request_and_logs_once():
     assert len(simulator.recorder.bodies) == 1
     assert record["claude_gw"]["error_type"] == "client_disconnected"
     assert record["response"]["status"] == 499
+
+
+def test_stream_disconnect_logs_the_prompt_counted_locally_priced_and_marked_estimated():
+    # The usage chunk comes last: a client that leaves early takes it along, although the
+    # upstream has processed (and billed) the prompt.
+    simulator, _, record = asyncio.run(
+        disconnect_after_first_bytes("[sim:stall 5] hi", stream=True)
+    )
+    (sent,) = simulator.recorder.bodies
+    usage = record["ai"]["proxy"]["usage"]
+    assert usage["prompt_tokens"] == count_openai_messages(sent["messages"]) > 0
+    assert usage["completion_tokens"] == 0  # it stalled before the first token
+    assert record["claude_gw"]["usage_source"] == "estimated"
+    assert record["claude_gw"]["cost_source"] == "genai-prices"
+    # gpt-5-mini: $0.25 per million input tokens
+    assert usage["cost"] == pytest.approx(usage["prompt_tokens"] * 0.25 / 1e6)
+
+
+def test_a_complete_stream_keeps_the_upstream_usage():
+    async def run() -> dict:
+        simulator = Simulator(time_scale=0.0)
+        client = httpx.AsyncClient(transport=simulated_transport(simulator))
+        upstream = Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider="simulated")
+        sink = ListSink()
+        app = create_app(Settings(upstream_url="simulated"), upstream=upstream, log_writer=sink)
+        body = orjson.dumps(
+            {
+                "model": "gpt-5-mini",
+                "max_tokens": 64,
+                "stream": True,
+                "messages": [{"role": "user", "content": "[sim:reply Hello world] hi"}],
+            }
+        )
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict:
+            return messages.pop() if messages else await asyncio.Future()
+
+        async def send(message: dict) -> None:
+            pass
+
+        await asyncio.wait_for(app(scope(body), receive, send), timeout=10)
+        await client.aclose()
+        return json.loads(sink.lines[0])
+
+    record = asyncio.run(run())
+    assert record["claude_gw"]["usage_source"] == "upstream"
+    assert record["ai"]["proxy"]["usage"]["completion_tokens"] > 0

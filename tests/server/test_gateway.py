@@ -60,12 +60,8 @@ class Gateway:
 
 
 def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
-    settings = Settings(
-        upstream_url=upstream_url,
-        api_key=UPSTREAM_KEY,
-        log_path=tmp_path / "claude.json",
-        **options,
-    )
+    options = {"api_key": UPSTREAM_KEY, "log_path": tmp_path / "claude.json", **options}
+    settings = Settings(upstream_url=upstream_url, **options)
     upstream = build_upstream(settings)
     writer = LogWriter(settings.log_path)
     writer.start()

@@ -1,0 +1,175 @@
+"""The gateway in front of a server nobody here wrote: llama-cpp-python's OpenAI-compatible
+server with SmolLM2-135M-Instruct (tests/real/conftest.py), driven by the anthropic SDK and the
+real Claude CLI. Its quirks, measured (the README's "Server profiles"): it ignores
+`max_completion_tokens`, answers 500 to an assistant turn with `content: null`, never streams a
+usage chunk, and answers a streamed prompt over its context with an empty 200 stream.
+
+A 135M model on 2 threads writes tens of tokens a second: prompts are tiny and `max_tokens`
+small. What the model says is not tested (it is a small model); what the gateway does is.
+"""
+
+from __future__ import annotations
+
+import anthropic
+import pytest
+
+from claude_gw.config import ModelRule
+from claude_gw.tokens import count_anthropic_request, count_text
+from tests.real.conftest import MODEL_ALIAS, LlamaServer
+from tests.server.test_gateway import Gateway, start_gateway
+from tests.test_claude_cli import run_claude
+
+pytestmark = pytest.mark.real_upstream
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "The current weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+def gateway_for(tmp_path, server: LlamaServer, **options) -> Gateway:
+    """The gateway with no profile named: a loopback upstream gets the compatible profile."""
+    return start_gateway(tmp_path, server.base_url, context_window=server.n_ctx, **options)
+
+
+def ask(client: anthropic.Anthropic, text: str, max_tokens: int, **extra):
+    return client.messages.create(
+        model=MODEL_ALIAS,
+        max_tokens=max_tokens,
+        messages=[{"role": "user", "content": text}],
+        **extra,
+    )
+
+
+def test_text_answer_with_the_servers_own_usage(tmp_path, llama_text):
+    gateway = gateway_for(tmp_path, llama_text)
+    message = ask(gateway.client(), "Say hello.", 8)
+    assert message.content and message.content[0].type == "text"
+    assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
+    (record,) = gateway.records()
+    assert record["ai"]["proxy"]["usage"]["completion_tokens"] == message.usage.output_tokens
+    assert record["claude_gw"]["usage_source"] == "upstream"
+
+
+def test_max_tokens_is_honoured(tmp_path, llama_text):
+    # Sent as max_completion_tokens, 5 became 141 tokens and `end_turn`.
+    gateway = gateway_for(tmp_path, llama_text)
+    message = ask(gateway.client(), "Tell me a long story about a dragon.", 5)
+    assert message.stop_reason == "max_tokens"
+    assert message.usage.output_tokens == 5  # the server's own count
+    gateway.stop()
+
+
+def test_stream_usage_is_counted_locally_not_zero(tmp_path, llama_text):
+    gateway = gateway_for(tmp_path, llama_text)
+    request = {"model": MODEL_ALIAS, "max_tokens": 12}
+    request["messages"] = [{"role": "user", "content": "Name three colours."}]
+    with gateway.client().messages.stream(**request) as stream:  # type: ignore[arg-type]
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text and final.stop_reason in ("max_tokens", "end_turn")
+    assert final.usage.output_tokens == count_text(text) > 0
+    assert final.usage.input_tokens > 0
+    (record,) = gateway.records()
+    usage = record["ai"]["proxy"]["usage"]
+    assert record["claude_gw"]["usage_source"] == "estimated"
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == (
+        final.usage.input_tokens,
+        final.usage.output_tokens,
+    )
+
+
+def test_forced_tool_call_then_the_tool_result_turn(tmp_path, llama_tools):
+    gateway = gateway_for(tmp_path, llama_tools)
+    client = gateway.client()
+    question = {"role": "user", "content": "What is the weather in Paris?"}
+    first = client.messages.create(
+        model=MODEL_ALIAS,
+        max_tokens=48,
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice={"type": "tool", "name": "get_weather"},
+        messages=[question],  # type: ignore[list-item]
+    )
+    calls = [block for block in first.content if block.type == "tool_use"]
+    assert first.stop_reason == "tool_use" and len(calls) == 1
+    call = calls[0]
+    assert call.name == "get_weather" and isinstance(call.input, dict)
+    # The assistant turn is only a tool call: with `content: null` this server answers 500.
+    result = {"type": "tool_result", "tool_use_id": call.id, "content": "Sunny, 21 C."}
+    with client.messages.stream(
+        model=MODEL_ALIAS,
+        max_tokens=16,
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice={"type": "none"},
+        messages=[  # type: ignore[list-item]
+            question,
+            {"role": "assistant", "content": [call.model_dump()]},
+            {"role": "user", "content": [result]},
+        ],
+    ) as stream:
+        second = stream.get_final_message()
+    assert second.content and second.content[0].type == "text"
+    assert second.usage.output_tokens > 0
+    records = gateway.records()
+    assert [r["response"]["status"] for r in records] == [200, 200]
+
+
+def test_over_the_context_window_is_refused_before_it_is_sent(tmp_path, llama_text):
+    # Sent streaming, this server answers 200 with an empty body (the CLI would retry).
+    gateway = gateway_for(tmp_path, llama_text)
+    text = "the quick brown fox jumps over the lazy dog " * 1000
+    request = {"model": MODEL_ALIAS, "max_tokens": 8, "stream": True}
+    request["messages"] = [{"role": "user", "content": text}]
+    tokens = count_anthropic_request(request)
+    assert tokens > llama_text.n_ctx
+    with pytest.raises(anthropic.BadRequestError) as raised:
+        gateway.client().messages.create(**request)  # type: ignore[call-overload]
+    message = f"prompt is too long: {tokens} tokens > {llama_text.n_ctx} maximum"
+    assert raised.value.body["error"]["message"] == message  # type: ignore[index]
+    (record,) = gateway.records()
+    assert record["upstream_status"] == "" and record["response"]["status"] == 400
+
+
+@pytest.mark.cli
+def test_one_claude_cli_turn(tmp_path, claude_cli, llama_text):
+    # The CLI asks for 32,000 output tokens; the route caps them (Kong's model.options) in case
+    # the model rambles. The cap must not be reached: the CLI takes an answer cut at max_tokens
+    # for a failed turn. No tools, a short system prompt: a prompt of about 1,500 tokens.
+    gateway = gateway_for(
+        tmp_path,
+        llama_text,
+        model_map=(ModelRule("*", MODEL_ALIAS),),
+        request_overrides=(("max_tokens", 512),),
+    )
+    args = ("--tools", "", "--system-prompt", "You are a friendly assistant.")
+    out = run_claude(claude_cli, tmp_path / "home", gateway.url, "Hi!", *args)
+    assert out["is_error"] is False and out["result"]
+    records = [r for r in gateway.records() if r["claude_gw"]["endpoint"] == "messages"]
+    assert records and all(r["response"]["status"] == 200 for r in records)
+    for record in records:
+        usage = record["ai"]["proxy"]["usage"]
+        assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+        assert record["ai"]["proxy"]["meta"]["request_model"] == MODEL_ALIAS
+
+
+def test_without_a_window_its_empty_stream_over_context_is_named(tmp_path, llama_text):
+    gateway = start_gateway(tmp_path, llama_text.base_url)  # no --context-window
+    text = "the quick brown fox jumps over the lazy dog " * 1000
+    with pytest.raises(anthropic.InternalServerError) as raised:
+        gateway.client().messages.create(
+            model=MODEL_ALIAS,
+            max_tokens=8,
+            stream=True,
+            messages=[{"role": "user", "content": text}],
+        )
+    assert raised.value.status_code == 502
+    message = raised.value.body["error"]["message"]  # type: ignore[index]
+    assert "answered 200 with an empty stream" in message and "--context-window" in message
+    (record,) = gateway.records()
+    assert record["upstream_status"] == "200"
+    assert record["claude_gw"]["usage_source"] is None  # it processed nothing: nothing counted
