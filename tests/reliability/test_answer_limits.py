@@ -104,9 +104,6 @@ class HugeOpenAI:
         piece = sse_chunk("a" * 65536) if kind == "huge_stream" else b"a" * MIB
         await self.body(send, first + piece)
         for _ in range(50 * MIB // len(piece)):  # 50 MiB at most
-            # uvicorn's send returns without yielding once the peer is gone: yield, so that the
-            # disconnect watcher runs and `sent` counts what went out before the gateway left
-            await asyncio.sleep(0)
             if gone.is_set():
                 return
             await self.body(send, piece)
