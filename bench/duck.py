@@ -59,7 +59,7 @@ _RECORD = {
     "claude_gw": "STRUCT(v BIGINT, session_id VARCHAR, agent_id VARCHAR, client VARCHAR, "
     "client_model VARCHAR, stop_reason VARCHAR, tool_calls BIGINT, error_type VARCHAR, "
     "cost_source VARCHAR, endpoint VARCHAR, capture VARCHAR, route_rule VARCHAR, "
-    "simulated BOOLEAN)",
+    "simulated BOOLEAN, usage_source VARCHAR)",
     "replay": "STRUCT(run_id VARCHAR, target VARCHAR, source_id VARCHAR)",
 }
 _ERROR_TYPES = {
@@ -151,6 +151,7 @@ _EXPRESSIONS = {
     "route_rule": "claude_gw.route_rule",
     "simulated": "coalesce(claude_gw.simulated, "
     "coalesce(m.provider_name, t.provider) = 'simulated', false)",
+    "usage_source": "claude_gw.usage_source",
     "replay_run": "replay.run_id",
     "replay_target": "replay.target",
     "replay_source_id": "replay.source_id",

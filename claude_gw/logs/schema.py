@@ -41,6 +41,7 @@ Both engines derive their dtypes from `SCHEMA`. A value the record does not have
 | capture | str | | `claude_gw.capture`: the `claude-gw capture --name` label; null for Kong |
 | route_rule | str | | `claude_gw.route_rule`: the routing rule that chose the upstream |
 | simulated | bool | | `claude_gw.simulated`, else `provider == "simulated"`; never null |
+| usage_source | str | | `claude_gw.usage_source`: `upstream`, or `estimated` (counted locally) |
 | replay_run | str | | `replay.run_id` of a `claude_gw.replay` result record, else null |
 | replay_target | str | | `replay.target`: the target name the request was replayed on |
 | replay_source_id | str | | `replay.source_id`: the `request_id` of the record replayed |
@@ -133,6 +134,7 @@ SCHEMA: tuple[Column, ...] = (
     Column("capture", "str"),
     Column("route_rule", "str"),
     Column("simulated", "bool"),
+    Column("usage_source", "str"),
     Column("replay_run", "str"),
     Column("replay_target", "str"),
     Column("replay_source_id", "str"),

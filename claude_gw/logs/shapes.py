@@ -55,6 +55,7 @@ GATEWAY_FIELDS = {
     "capture": S,
     "route_rule": S,
     "simulated": pl.Boolean(),
+    "usage_source": S,
 }
 # The `replay` part of a `claude_gw.replay` result record (`claude_gw/replay/records.py`).
 REPLAY_FIELDS = {"run_id": S, "target": S, "source_id": S}
@@ -197,6 +198,7 @@ NEEDS: Mapping[str, Need] = {
     "capture": {"claude_gw": {"capture"}},
     "route_rule": {"claude_gw": {"route_rule"}},
     "simulated": {"claude_gw": {"simulated"}, "meta": {"provider_name"}, "target": {"provider"}},
+    "usage_source": {"claude_gw": {"usage_source"}},
     "replay_run": {"record": {"replay"}, "replay": {"run_id"}},
     "replay_target": {"record": {"replay"}, "replay": {"target"}},
     "replay_source_id": {"record": {"replay"}, "replay": {"source_id"}},
@@ -400,6 +402,7 @@ def provenance_columns() -> dict[str, pl.Expr]:
         "capture": field(gw, "capture"),
         "route_rule": field(gw, "route_rule"),
         "simulated": pl.coalesce(field(gw, "simulated"), provider == "simulated").fill_null(False),
+        "usage_source": field(gw, "usage_source"),
         "replay_run": field(raw, "replay", "run_id"),
         "replay_target": field(raw, "replay", "target"),
         "replay_source_id": field(raw, "replay", "source_id"),

@@ -4,6 +4,7 @@ cancelled and the request still logged, once."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 
@@ -12,6 +13,7 @@ import orjson
 import pytest
 
 from claude_gw.config import Settings
+from claude_gw.logs.read import read_logs
 from claude_gw.server.app import create_app
 from claude_gw.simulated import RequestRecorder, Simulator, simulated_transport
 from claude_gw.tokens import count_openai_messages
@@ -122,6 +124,9 @@ def test_stream_disconnect_logs_the_prompt_counted_locally_priced_and_marked_est
     assert record["claude_gw"]["cost_source"] == "genai-prices"
     # gpt-5-mini: $0.25 per million input tokens
     assert usage["cost"] == pytest.approx(usage["prompt_tokens"] * 0.25 / 1e6)
+    # and a loaded log says so: the `usage_source` column
+    frame = read_logs(io.BytesIO(orjson.dumps(record) + b"\n"))
+    assert frame["usage_source"].to_list() == ["estimated"]
 
 
 def test_a_complete_stream_keeps_the_upstream_usage():
