@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import os
 import time
+import tracemalloc
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -791,20 +791,16 @@ def test_the_default_reply_quotes_the_prompt_not_the_clis_reminders():
     assert last_user_text([{"role": "user", "content": "plain"}]) == "plain"
 
 
-def resident_bytes() -> int:
-    """This process's resident set size (Linux /proc)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def large_request(number: int) -> bytes:
     """A chat request of about 100 KB (27 bytes x 3800 = 102,600 bytes of text)."""
     text = f"request {number} " + "lorem ipsum dolor sit amet " * 3800
     return orjson.dumps({"model": "gpt-5-mini", "messages": user(text)})
 
 
-def resident_growth_over(sim: Simulator, requests: int) -> int:
-    """Resident bytes gained while `sim` answers `requests` large requests (after a warm-up)."""
+def kept_bytes_after(sim: Simulator, requests: int) -> int:
+    """Bytes of Python objects still allocated after `sim` answered `requests` large requests
+    (after a warm-up), by tracemalloc: exact, where the process's resident size depends on
+    what the allocator kept from earlier tests."""
 
     async def send(count: int) -> None:
         for number in range(count):
@@ -812,26 +808,30 @@ def resident_growth_over(sim: Simulator, requests: int) -> int:
             async for _ in answer.body:
                 pass
 
-    asyncio.run(send(10))  # the tokenizer and the allocator's first arenas
+    asyncio.run(send(10))  # the tokenizer, the first arenas
     gc.collect()
-    before = resident_bytes()
-    asyncio.run(send(requests))
-    gc.collect()
-    return resident_bytes() - before
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        asyncio.run(send(requests))
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return after - before
 
 
 def test_the_simulator_keeps_no_request_bodies_without_a_recorder() -> None:
     """300 requests of 100 KB once kept about 30 MB of bodies (plus headers and paths) for as
-    long as the process ran; without a recorder nothing of them stays."""
+    long as the process ran; without a recorder nothing of them stays allocated."""
     sim = Simulator(time_scale=0)
     assert sim.recorder is None
-    assert resident_growth_over(sim, 300) < 5_000_000  # kept bodies: 300 x 100 KB = 30 MB
+    assert kept_bytes_after(sim, 300) < 3_000_000  # kept bodies would be 300 x 100 KB = 30 MB
 
 
 def test_a_recorder_keeps_every_request_so_the_measurement_sees_what_is_kept() -> None:
     recorder = RequestRecorder()
     sim = Simulator(time_scale=0, recorder=recorder)
-    # 300 x 100 KB = 30 MB kept; measured 22-32 MB (the allocator may reuse memory freed by
-    # earlier tests), so half of it is the bar, still three times the bound above.
-    assert resident_growth_over(sim, 300) > 15_000_000
+    # 300 x 100 KB = 30.8 MB of bodies kept, and the measurement sees them
+    assert kept_bytes_after(sim, 300) > 300 * len(large_request(0))
     assert len(recorder.bodies) == len(recorder.paths) == 310  # with the 10 warm-up requests
