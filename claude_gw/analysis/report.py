@@ -46,7 +46,9 @@ class Headline:
     """The figures a report opens with, over the model calls of a log (count_tokens calls
     are left out). Costs are USD sums of the known costs: `cost` is None when no call has
     one; `computed_cost` is the part computed from token counts (`cost_source`
-    "computed"); `unpriced` counts the calls whose cost is unknown."""
+    "computed"); `unpriced` counts the calls whose cost is unknown; `estimated` the calls
+    whose token counts the gateway counted itself (`usage_source` "estimated": the upstream
+    reported none)."""
 
     requests: int
     errors: int
@@ -60,6 +62,7 @@ class Headline:
     completion_tokens: int
     reasoning_tokens: int
     sessions: int
+    estimated: int = 0
 
     @property
     def error_rate(self) -> float | None:
@@ -94,6 +97,9 @@ def headline(frame: Any) -> Headline:
         completion_tokens=pl.col("completion_tokens").sum(),
         reasoning_tokens=pl.col("reasoning_tokens").sum(),
         sessions=pl.col("session_id").drop_nulls().n_unique(),
+        estimated=(pl.col("usage_source") == "estimated").sum()
+        if "usage_source" in calls.columns
+        else pl.lit(0),
     ).row(0, named=True)
     return Headline(requests=calls.height, **row)
 
@@ -205,6 +211,8 @@ def headline_html(figures: Headline) -> str:
         f"cached), {formats.count(figures.completion_tokens)} out "
         f"({formats.count(figures.reasoning_tokens)} reasoning)"
     )
+    if figures.estimated:
+        tokens_detail += f"; counted locally for {formats.count(figures.estimated)} request(s)"
     cards = [
         card("requests", "requests", figures.requests, formats.count,
              f"{formats.count(figures.sessions)} session(s)"),

@@ -19,6 +19,7 @@ from claude_gw.analysis.report import (
     PICTURES,
     TOTAL,
     headline,
+    headline_html,
     html_report,
     model_table,
     simulated_rows,
@@ -113,7 +114,8 @@ def priced_log() -> pl.DataFrame:
     ]  # fmt: skip
     sources = ["logged", "computed", "unpriced", "logged"]
     frame = conform_polars(pl.DataFrame(rows, infer_schema_length=None))
-    return frame.with_columns(cost_source=pl.Series(sources))
+    usage = ["upstream", "estimated", None, "estimated"]  # the count_tokens call is left out
+    return frame.with_columns(cost_source=pl.Series(sources), usage_source=pl.Series(usage))
 
 
 def test_headline_figures_of_a_hand_built_log():
@@ -130,6 +132,9 @@ def test_headline_figures_of_a_hand_built_log():
     assert (figures.completion_tokens, figures.reasoning_tokens) == (120, 10)
     assert figures.tokens == 3400 + 120
     assert figures.sessions == 2
+    assert figures.estimated == 1
+    assert "counted locally for 1 request(s)" in headline_html(figures)
+    assert "counted locally" not in headline_html(headline(read_logs(KONG)))  # Kong: none
 
 
 def test_headline_figures_of_kongs_fixture_read_on_the_page(kong_page):
