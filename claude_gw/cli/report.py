@@ -74,13 +74,13 @@ def add_parser(commands: Any) -> None:
 
 def parse_target(text: str) -> tuple[str, str]:
     """`model[@provider]` -> (model, provider); the provider defaults to openai."""
-    from claude_gw.logs.cost import find_model, pricing_ref
+    from claude_gw.logs.cost import find_priced
 
     model, _, provider = text.partition("@")
     if not model:
         raise CliError(f"report: --reprice needs a model, not {text!r}")
     provider = provider or "openai"
-    if find_model(*pricing_ref(model, provider)) is None:
+    if find_priced(model, provider) is None:  # what the re-pricing itself looks up
         raise CliError(
             f"report: --reprice {text}: no price known for {model!r} at {provider!r} "
             "(genai-prices); check the name, or give the provider as MODEL@PROVIDER"
