@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlsplit
 
 from claude_gw.logs.cost import NOT_PRICED, Price, price_usage
@@ -91,20 +91,33 @@ def parse_query(query: str) -> dict[str, Any]:
     return grouped(pairs)
 
 
-# A client sends the same query on every request (the Claude CLI: `beta=true`): each is
-# scrubbed once. Bounded; queries over 512 characters are not kept.
+# A client sends the same query, header values and paths on every request of a session (the
+# Claude CLI: `beta=true`, its user agent, beta flags, session id): each is scrubbed once.
+# Bounded: at most _SCRUBBED_MAX kept per memo, and nothing over 512 characters.
+_SCRUBBED_MAX = 4096
+K = TypeVar("K")
+V = TypeVar("V")
 _QUERIES: dict[str, tuple[str, dict[str, Any]]] = {}
+_SCRUBBED: dict[str, str] = {}
+_URIS: dict[tuple[str, str], str] = {}
+
+
+def _kept(memo: dict[K, V], key: K, size: int, done: V) -> V:
+    """`done`, kept in `memo` under `key` when `size` (the input's length) is at most 512; a
+    full memo is emptied at once (new values without end cost a clear, not memory). Callers
+    look the key up themselves first: a hit stays one dict lookup."""
+    if size <= 512:
+        if len(memo) >= _SCRUBBED_MAX:
+            memo.clear()
+        memo[key] = done
+    return done
 
 
 def logged_query(query: str) -> tuple[str, dict[str, Any]]:
     """(raw query as logged, Kong's querystring object), both scrubbed; remembered."""
     done = _QUERIES.get(query)
     if done is None:
-        done = (scrub_query(query), parse_query(query))
-        if len(query) <= 512:
-            if len(_QUERIES) >= _SCRUBBED_MAX:
-                _QUERIES.clear()
-            _QUERIES[query] = done
+        done = _kept(_QUERIES, query, len(query), (scrub_query(query), parse_query(query)))
     return done[0], dict(done[1])
 
 
@@ -119,22 +132,10 @@ def log_headers(headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
     )
 
 
-# A client sends the same header values on every request of a session (user agent, beta flags,
-# session id): each is scrubbed once. Bounded; values over 512 characters are not kept.
-_SCRUBBED: dict[str, str] = {}
-_SCRUBBED_MAX = 4096
-
-
 def scrubbed_header(value: str) -> str:
     """`scrub_secrets(value)`, remembered for short values."""
     done = _SCRUBBED.get(value)
-    if done is None:
-        done = scrub_secrets(value)
-        if len(value) <= 512:
-            if len(_SCRUBBED) >= _SCRUBBED_MAX:
-                _SCRUBBED.clear()
-            _SCRUBBED[value] = done
-    return done
+    return _kept(_SCRUBBED, value, len(value), scrub_secrets(value)) if done is None else done
 
 
 def header_value(ex: Exchange, name: str) -> str | None:
@@ -145,19 +146,13 @@ def header_value(ex: Exchange, name: str) -> str | None:
     return None
 
 
-_URIS: dict[tuple[str, str], str] = {}  # a client asks for the same few paths: as `_QUERIES`
-
-
 def logged_uri(path: str, query: str) -> str:
     """`path?query` as logged: secrets scrubbed from both, percent-encoded ones included;
     remembered (as `logged_query`)."""
     done = _URIS.get((path, query))
     if done is None:
-        done = scrub_path(path) + (f"?{logged_query(query)[0]}" if query else "")
-        if len(path) + len(query) <= 512:
-            if len(_URIS) >= _SCRUBBED_MAX:
-                _URIS.clear()
-            _URIS[(path, query)] = done
+        uri = scrub_path(path) + (f"?{logged_query(query)[0]}" if query else "")
+        done = _kept(_URIS, (path, query), len(path) + len(query), uri)
     return done
 
 
