@@ -268,3 +268,35 @@ def test_every_option_of_summary_and_convert_has_help():
     for name, parser in subparsers(logs).items():
         for action in parser._actions:
             assert action.help, (name, action.dest)
+
+
+WITHOUT_POLARS = (
+    "import sys; sys.modules['polars'] = None; "  # `import polars` now fails as when not installed
+    "from claude_gw.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [
+        (["logs", "summary"], []),
+        (["logs", "convert"], ["-o", "out.parquet"]),
+        (["report"], ["-o", "report.html"]),
+    ],
+    ids=["summary", "convert", "report"],
+)
+def test_a_bare_install_is_told_which_extra_to_add(tmp_path, command, extra):
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_POLARS, *command, str(DATA / "kong-3.13.json"), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    name = "report" if command == ["report"] else "logs"
+    assert result.stderr == (
+        f"claude-gw: {name}: needs the analysis extra (polars is missing): "
+        "pip install 'claude_gw[analysis]'\n"
+    )

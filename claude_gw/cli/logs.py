@@ -293,9 +293,10 @@ def dollars(value: float) -> str:
 
 
 def run_summary(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    # loaded first: `load` says which extra a bare install lacks (the analysis needs polars too)
+    frame = in_window(load(args.files, cost=args.cost), args.files, args.since, args.until)
     from claude_gw.analysis.metrics import summary
 
-    frame = in_window(load(args.files, cost=args.cost), args.files, args.since, args.until)
     table = summary(frame, by=args.by)
     if table.height == 0:
         raise CliError(f"logs: no model calls in {', '.join(args.files)} (only count_tokens)")
@@ -325,12 +326,12 @@ def render_with_total(table: Any, frame: Any) -> str:
 
 
 def run_convert(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from claude_gw.logs.read import to_parquet
-
     folder = Path(args.output).parent
     if not folder.is_dir():
         raise CliError(f"logs: cannot write {args.output}: no directory {str(folder)!r}")
     frame = in_window(load(args.files, cost=args.cost), args.files, args.since, args.until)
+    from claude_gw.logs.read import to_parquet  # after `load`, which names a missing extra
+
     try:
         to_parquet(frame, args.output)
     except OSError as exc:

@@ -118,10 +118,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         from claude_gw.analysis.report import html_report
     except ModuleNotFoundError as exc:
-        if exc.name != "matplotlib":
+        if exc.name not in (*ANALYSIS_MODULES, "matplotlib"):
             raise
         raise CliError(
-            "report: needs the analysis extra (matplotlib is missing): "
+            f"report: needs the analysis extra ({exc.name} is missing): "
             "pip install 'claude_gw[analysis]'"
         ) from None
     frame = load_log(args.files, cost=args.cost)
