@@ -115,9 +115,11 @@ class GuardedReceive:
         self._seen = 0  # body bytes received
         self._done = False  # the whole body has come (or the client left)
 
-    async def __call__(self) -> Message:
-        if self._done:
-            return await self._receive()
+    def __call__(self) -> Awaitable[Message]:
+        # Once the body is in, `receive`'s own awaitable (the disconnect watch calls on).
+        return self._receive() if self._done else self._body_part()
+
+    async def _body_part(self) -> Message:
         first = self._timer is None
         if first:
             loop = asyncio.get_running_loop()

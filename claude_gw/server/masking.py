@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import traceback
 import weakref
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, MutableMapping
 from typing import Any
 
 from claude_gw.logs.mask import Masker, printable
@@ -28,27 +28,40 @@ def masked_send(send: Send, masker: Masker) -> Send:
     body = masker.stream()
     held: list[MutableMapping[str, Any]] = []
 
-    async def masked(message: MutableMapping[str, Any]) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            headers = message.get("headers", ())
-            # one look at all the values joined (a secret cut between two values is none)
-            if masker.may_hold(b"\n".join(value for _, value in headers)):
-                headers = [(name, masker.data(value)) for name, value in headers]
-                message = {**message, "headers": headers}
-            if any(name.lower() == b"content-length" for name, _ in headers):
-                held.append(message)
-                return
-        elif kind == "http.response.body":
+    # A plain function that returns `send`'s own awaitable: no coroutine of its own per call
+    # (a stream makes one call per upstream read).
+    def masked(message: MutableMapping[str, Any]) -> Awaitable[None]:
+        if message["type"] == "http.response.body":
             data = message.get("body", b"")
             masked_data = body.feed(data)
             if masked_data is not data:
                 message = {**message, "body": masked_data}
             if held:
-                await send(with_length(held.pop(), len(masked_data), len(data)))
-        await send(message)
+                start = with_length(held.pop(), len(masked_data), len(data))
+                return _in_turn(send, start, message)
+            return send(message)
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", ())
+            # one look at all the values joined (a secret cut between two values is none)
+            if masker.may_hold(b"\n".join([value for _, value in headers])):
+                headers = [(name, masker.data(value)) for name, value in headers]
+                message = {**message, "headers": headers}
+            for name, _ in headers:
+                if name.lower() == b"content-length":
+                    held.append(message)
+                    return _sent()
+        return send(message)
 
     return masked
+
+
+async def _in_turn(send: Send, *messages: MutableMapping[str, Any]) -> None:
+    for message in messages:
+        await send(message)
+
+
+async def _sent() -> None:
+    """What `masked` returns for a message it holds back: nothing to wait for."""
 
 
 def with_length(

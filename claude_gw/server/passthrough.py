@@ -136,7 +136,7 @@ class ContentMasks:
         if all(self._feed(index, "".join(t)) for index, t in joined.items()):
             return ready
         for index, mask in self.texts.items():  # go back, and write this read anew
-            mask.state = states.get(index, ("", False))
+            mask.state = states.get(index, ("", False, False))
         pairs = zip(events, chunks, strict=True)
         return b"".join(self._rewritten(event, chunk) for event, chunk in pairs)
 

@@ -115,7 +115,12 @@ class GuardedProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._awaiting_headers = True  # between requests, or inside a request line + headers
         self._header_bytes = 0  # raw bytes received since the current request began (about)
+        # One timer per connection, not one per request: each request's start moves the
+        # deadline, the timer checks it when it fires (arming and cancelling a timer for every
+        # request cost more than the rest of these limits together).
         self._header_timer: asyncio.TimerHandle | None = None
+        self._header_deadline = 0.0
+        self._served = False  # a request of this connection has completed
         self._over_cap = False
         self._refused = False
         self._began = False  # the parser has seen the start of the current request
@@ -126,6 +131,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._over_cap = len(self.connections) > self.limits.max_connections
+        self._header_deadline = self.loop.time() + self._header_limit()
         self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -138,9 +144,11 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._awaiting_headers:
             if not self._began:
                 self._uncounted = False  # the next request begins in this read: all counted
+            if not self._header_bytes and self._served:  # a next request's first bytes
+                self._header_deadline = self.loop.time() + self._header_limit()
+                if self._header_timer is None:
+                    self._arm_header_timer()
             self._header_bytes += len(data)
-            if self._header_timer is None:
-                self._arm_header_timer()
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -160,7 +168,6 @@ class GuardedProtocol(HttpToolsProtocol):
         self._began = True
 
     def on_headers_complete(self) -> None:
-        self._cancel_header_timer()
         self._awaiting_headers = False
         # The raw bytes counted bound the headers' size from above, unless this request began
         # in the read that ended the one before (pipelined): then count them exactly.
@@ -197,6 +204,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         self._header_bytes = 0
         self._began = False
+        self._served = True
         self._uncounted = True  # the rest of this read is not counted
 
     # -------------------------------------------------------------- refusals
@@ -207,11 +215,13 @@ class GuardedProtocol(HttpToolsProtocol):
             f"{_size(self.limits.max_header_bytes)} (claude-gw serve --max-header)"
         )
 
-    def _arm_header_timer(self) -> None:
+    def _header_limit(self) -> float:
         limit = self.limits.header_timeout
-        if self._over_cap:
-            limit = min(limit, OVER_CAP_HEADER_S)
-        self._header_timer = self.loop.call_later(limit, self._on_header_timeout)
+        return min(limit, OVER_CAP_HEADER_S) if self._over_cap else limit
+
+    def _arm_header_timer(self) -> None:
+        delay = max(self._header_deadline - self.loop.time(), 0.0)
+        self._header_timer = self.loop.call_later(delay, self._on_header_timeout)
 
     def _cancel_header_timer(self) -> None:
         if self._header_timer is not None:
@@ -219,17 +229,21 @@ class GuardedProtocol(HttpToolsProtocol):
             self._header_timer = None
 
     def _on_header_timeout(self) -> None:
+        """The timer fired: refuse headers late past their deadline, wait on for headers not
+        yet late; otherwise stop (the next request's first bytes arm it again)."""
         self._header_timer = None
         if self.transport.is_closing() or self._refused or not self._awaiting_headers:
             return
         if self.cycle is not None and not self.cycle.response_complete:
             return  # an answer is on its way: the keep-alive timer takes over after it
         if self._header_bytes == 0:
-            self.transport.close()  # nothing was asked: nothing to answer, nothing to log
+            if not self._served:  # nothing was asked: nothing to answer, nothing to log
+                self.transport.close()
+            return  # between requests: uvicorn's keep-alive timer closes an idle connection
+        if self.loop.time() < self._header_deadline:
+            self._arm_header_timer()  # a later request's headers, not late yet
             return
-        limit = self.limits.header_timeout
-        if self._over_cap:
-            limit = min(limit, OVER_CAP_HEADER_S)
+        limit = self._header_limit()
         self._refuse(
             RequestTimeout(
                 f"the request headers did not arrive within {limit:g} s "

@@ -88,6 +88,29 @@ def test_an_encoded_key_split_at_every_offset_never_shows_eight_characters_of_it
             assert joined.startswith("ab ") and joined.endswith(" cd"), joined
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 11])
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["str", "bytes"])
+def test_an_encoded_key_in_many_small_chunks_never_shows_eight_characters_of_it(
+    size: int, as_bytes: bool
+) -> None:
+    # Many chunks: an escape seen chunks ago must still make the masker look back at it.
+    forms = (
+        percent(KEY),
+        json_escaped(KEY),
+        "\\u0073" + KEY[1:],
+        KEY[:2] + percent(KEY[2:4]) + KEY[4:],
+    )
+    for written in forms:
+        text = f"ab 100% {written} cd \\u0041 {KEY[:3]}{percent(KEY[3:10])} e"
+        pieces = [text[i : i + size] for i in range(0, len(text), size)]
+        stream = MASKER.stream()
+        out = [stream.feed(p.encode() if as_bytes else p) for p in pieces]
+        joined = decoded("".join(o.decode() if isinstance(o, bytes) else o for o in out))
+        shown = [KEY[i : i + 8] for i in range(len(KEY) - 7) if KEY[i : i + 8] in joined]
+        assert not shown, (size, joined)
+        assert joined.startswith("ab 100% ") and joined.endswith(" e"), joined
+
+
 def test_a_masker_without_secrets_returns_its_input_itself() -> None:
     text = "sk-proj-anything at all"
     assert Masker().text(text) is text and not Masker()

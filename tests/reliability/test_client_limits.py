@@ -101,6 +101,43 @@ def test_headers_sent_a_byte_at_a_time_get_a_408_within_the_header_timeout(
     assert record["claude_gw"]["error_type"] == "timeout_error"
 
 
+def test_a_later_request_on_a_connection_gets_its_own_header_timeout(tmp_path: Path) -> None:
+    # The header deadline runs from each request's first byte: a slow second request is
+    # refused one timeout after it began, not when the first request's time runs out.
+    body = json.dumps(ASK).encode()
+    first = HEAD + b"content-length: %d\r\n\r\n%s" % (len(body), body)
+    with gateway(tmp_path, header_timeout=1.0) as gw:
+        sock = connect(gw)
+        sock.sendall(first)
+        answer = b""
+        while b"}" not in answer.partition(b"\r\n\r\n")[2]:
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200")
+        time.sleep(0.6)  # the first request's timeout ends in the middle of the second one
+        began = time.monotonic()
+        sock.sendall(HEAD)
+        sock.settimeout(0.1)
+        reply = b""
+        for byte in b"x-slow: " + b"a" * 92:
+            try:
+                sock.sendall(bytes([byte]))
+                reply += sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if reply:
+                break
+        refused_after = time.monotonic() - began
+        rest, _ = read_all(sock, 5)
+        sock.close()
+        deadline_lines(gw.log_path, 2)
+    status, _, error = answer_of(reply + rest)
+    assert status == 408 and error["error"]["type"] == "timeout_error"
+    assert 1.0 <= refused_after < 6.0, refused_after
+    assert [r["response"]["status"] for r in records(gw)] == [200, 408]
+
+
 def test_a_silent_connection_is_closed_at_the_header_timeout_unanswered_and_unlogged(
     tmp_path: Path,
 ) -> None:
