@@ -21,7 +21,7 @@ import orjson
 from yarl import URL
 
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
-from claude_gw.logs.mask import Masker
+from claude_gw.logs.mask import Masker, base64_forms
 from claude_gw.logs.redact import SECRET_HEADERS
 from claude_gw.translate.errors import upstream_http_error
 
@@ -271,6 +271,11 @@ def basic_auth(user: str, password: str) -> str:
     return "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
+# A secret this long or longer is also masked where it reads base64-encoded (its encoded forms
+# are then at least 14 characters: nothing a text holds by chance).
+BASE64_MIN = 12
+
+
 def upstream_secrets(
     api_key: str | None,
     headers: Mapping[str, str],
@@ -279,8 +284,12 @@ def upstream_secrets(
 ) -> list[str]:
     """What must never leave the gateway: the key, the value of every credential header sent
     (and its token without the scheme word), secret query values (`config.Secret`), and the
-    URL's password (its user too, when long enough to be a key)."""
+    URL's password (its user too, when long enough to be a key); the key and the password also
+    as they read base64-encoded at any offset (`base64_forms`), when long enough that their
+    encoded forms cannot be common words."""
     found: list[str] = [api_key or ""]
+    if api_key and len(api_key) >= BASE64_MIN:
+        found += base64_forms(api_key)
     for name, value in headers.items():
         if name.lower() in SECRET_HEADERS:
             found += [value, value.partition(" ")[2]]
@@ -288,6 +297,8 @@ def upstream_secrets(
     if credentials:
         user, password = credentials
         found += [password, user if len(user) >= 16 else ""]
+        if len(password) >= BASE64_MIN:
+            found += base64_forms(password)
     return [secret for secret in found if secret]
 
 

@@ -10,6 +10,7 @@ half: secrets the gateway does not know, recognised by their shape or their name
 from __future__ import annotations
 
 import re
+from base64 import b64encode
 from collections.abc import Iterable
 from typing import Any, AnyStr
 
@@ -56,6 +57,21 @@ def _has_escape(text: str | bytes) -> bool:
     if isinstance(text, bytes):
         return text.find(b"%") != -1 or (text.find(b"\\") != -1 and text.find(b"\\u00") != -1)
     return "%" in text or ("\\" in text and "\\u00" in text)
+
+
+def base64_forms(secret: str) -> list[str]:
+    """How `secret` reads inside base64 text (a Basic token, a data URL, an encoded blob), at
+    each of the three byte offsets it can sit at, in the standard and the URL-safe alphabet:
+    the characters that depend on the secret's bytes alone (a character that also holds bits of
+    the bytes around it is left off each end). Masking these masks the secret, or its first
+    `MIN_PREFIX` encoded characters and more, wherever it was encoded."""
+    data = secret.encode("utf-8")
+    forms: list[str] = []
+    for shift, first in ((0, 0), (1, 2), (2, 3)):  # bytes before it; first character of its own
+        encoded = b64encode(bytes(shift) + data).decode("ascii").rstrip("=")
+        own = encoded[first : len(encoded) - (1 if (shift + len(data)) % 3 else 0)]
+        forms += [own, own.replace("+", "-").replace("/", "_")]
+    return list(dict.fromkeys(form for form in forms if len(form) >= MIN_PREFIX))
 
 
 class _Secret:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from urllib.parse import unquote
 
 import pytest
 
-from claude_gw.logs.mask import Masker, printable
+from claude_gw.logs.mask import Masker, base64_forms, printable
 
 KEY = "sk-proj-Zq81xWv3Lm0pTt7Rk2Ny5Ub9Hc4Jd6Fg1Se8Ao3Ki7Ql2Wm5Xn0Rb4Vz6Cy9Du1"
 MASKER = Masker([KEY, "hunter2"])
@@ -130,3 +131,34 @@ def test_value_masks_every_string_of_a_json_value_and_copies_only_what_changed()
     }
     assert doc["content"][0]["text"] == f"k {KEY}"  # not changed in place
     assert MASKER.value(untouched) is untouched
+
+
+@pytest.mark.parametrize("before", ["", "u", "us", "user:", "Basic tok:"])
+@pytest.mark.parametrize("after", ["", "\n", "!!"])
+@pytest.mark.parametrize("url_safe", [False, True], ids=["standard", "url_safe"])
+def test_the_key_base64_encoded_at_any_offset_is_masked(
+    before: str, after: str, url_safe: bool
+) -> None:
+    masker = Masker([KEY, *base64_forms(KEY)])
+    encode = base64.urlsafe_b64encode if url_safe else base64.b64encode
+    blob = encode((before + KEY + after).encode()).decode()
+    masked = masker.text(f"token {blob} end")
+    assert "REDACTED" in masked and masked.startswith("token ") and masked.endswith(" end")
+    # what is left of the blob is its ends: before the key, the characters up to its first
+    # own one (4 per 3 bytes before it, then 0, 2 or 3 by the offset); after it, at most the
+    # encoded `after` and the group the key's last bytes share with it
+    head, tail = masked.removeprefix("token ").removesuffix(" end").split("REDACTED")
+    full, offset = divmod(len(before), 3)
+    assert head == blob[: full * 4 + (0, 2, 3)[offset]]
+    assert blob.endswith(tail) and len(tail) <= len(encode(after.encode())) + 4
+    assert masker.data(f"token {blob} end".encode()) == masked.encode()
+
+
+def test_base64_forms_are_the_characters_of_the_key_alone_at_each_offset() -> None:
+    # "sk-proj-" at offset 0 encodes as c2stcHJvai0 (11 characters: 8 bytes are 10 whole
+    # characters and 4 bits of an 11th, which depends on what follows), worked out by hand
+    # from the table: s=0x73 k=0x6b -=0x2d -> 011100 110110 101100 101101 -> c 2 s t
+    forms = base64_forms("sk-proj-")
+    assert forms[0] == "c2stcHJvai"
+    assert all(len(form) >= 8 for form in forms)
+    assert base64_forms("short") == []  # its forms would be under 8 characters

@@ -15,12 +15,15 @@ a careless error page does. The text chooses with two markers:
   `[model:HEX]` names the answer's model (its UTF-8 in hex, so it can hold any character);
 - `[form:FORM]`: how the key is written: `whole`, `prefix` (its first 40 characters), `percent`
   (every character percent-encoded, upper-case hex), `percent_lower` (the same in lower case)
-  or `json` (every character a JSON `\\u` escape; raw JSON bodies only).
+  or `json` (every character a JSON `\\u` escape; raw JSON bodies only), `base64_N` /
+  `base64url_N` (the key behind N bytes `:`, base64-encoded in the standard / URL-safe
+  alphabet, so that it sits at byte offset N of the encoded data).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -47,6 +50,10 @@ def credential(headers: dict[bytes, bytes]) -> str:
 
 
 def written(key: str, form: str) -> str:
+    if form.startswith(("base64_", "base64url_")):
+        kind, _, shift = form.partition("_")
+        encode = base64.urlsafe_b64encode if kind == "base64url" else base64.b64encode
+        return encode(b":" * int(shift) + key.encode()).decode()
     if form == "prefix":
         return key[:40]
     if form == "percent":

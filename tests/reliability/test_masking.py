@@ -24,7 +24,7 @@ import pytest
 
 from claude_gw.config import Secret, Settings
 from claude_gw.server.runner import build_gateway
-from tests.reliability.echo_upstream import EchoUpstream
+from tests.reliability.echo_upstream import EchoUpstream, written
 from tests.reliability.test_security import wait_for_lines
 from tests.servers import ServerThread
 
@@ -141,6 +141,27 @@ def test_no_prefix_of_the_key_reaches_the_client_or_the_log_on_any_path(
     assert_no_key(log, key, "log")
     out, err = capfd.readouterr()
     assert_no_key(out + err, key, "console")
+
+
+@pytest.mark.parametrize("form", ["base64_0", "base64_1", "base64_2", "base64url_1", "base64url_2"])
+def test_the_key_base64_encoded_at_any_offset_reaches_neither_the_client_nor_the_log(
+    gateway: Any, echo: tuple[EchoUpstream, str], form: str
+) -> None:
+    base, log_path = gateway(api_key=Secret(BEARER_KEY), log_payloads=True)
+    answers = []
+    with httpx.Client(timeout=10) as client:
+        for place in PLACES:
+            for stream in (False, True):
+                response = client.post(f"{base}/v1/messages", json=ask(place, form, stream=stream))
+                answers.append(answer_text(response) + stream_texts(response.text))
+    blob = written(BEARER_KEY, form)
+    # every 8 characters of the encoded key, from the first one that holds none of the `:`s
+    windows = [blob[at : at + 8] for at in range(4, len(blob) - 12)]
+    wait_for_lines(log_path, len(PLACES) * 2)
+    shown_all = [*answers, log_path.read_text()]
+    assert sum("REDACTED" in shown for shown in shown_all) >= len(PLACES)  # the double did echo
+    for shown in shown_all:
+        assert not [w for w in windows if w in shown], shown[:400]
 
 
 def test_a_key_streamed_in_three_character_pieces_never_assembles_in_the_anthropic_sdk(
