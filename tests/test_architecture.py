@@ -47,6 +47,13 @@ ALLOWED = {
     "claude_gw.capture": ("claude_gw.config", "claude_gw.server", "claude_gw.logs"),
     "claude_gw.kong": ("claude_gw.kong", "claude_gw.config", "claude_gw.auth"),
     "claude_gw.analysis": ("claude_gw.analysis", "claude_gw.logs"),
+    # the session view: pure turns from records, its page; formats as the report has them
+    "claude_gw.view": (
+        "claude_gw.view",
+        "claude_gw.logs.cost",
+        "claude_gw.translate.request",
+        "claude_gw.analysis.formats",
+    ),
     # the replay engine speaks to upstreams the way the gateway does: through its dialects
     "claude_gw.replay": (
         "claude_gw.replay",

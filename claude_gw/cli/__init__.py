@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from claude_gw import __version__
-from claude_gw.cli import capture, env, kong, logs, replay, report, serve
+from claude_gw.cli import capture, env, kong, logs, replay, report, serve, view
 from claude_gw.cli.options import CliError
 from claude_gw.config import ConfigError
 
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"claude-gw {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (serve, capture, env, logs, report, replay, kong):
+    for module in (serve, capture, env, logs, report, view, replay, kong):
         module.add_parser(commands)
     return parser
 

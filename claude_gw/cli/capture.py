@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from claude_gw.capture import (
@@ -38,7 +40,8 @@ do: the command runs model-written shell commands. It keeps your terminal: an in
 `claude` stays interactive. Every record it causes is labelled `claude_gw.capture = NAME`
 in the log. The exit status is the command's. With --follow, one line per record goes to
 stderr as the gateway logs it (best with `claude -p`: an interactive claude owns the
-terminal).
+terminal). The log holds the session's requests and answers (payloads, with secrets scrubbed
+as in every record) unless --no-payloads: `claude-gw view LOG` shows them turn by turn.
 
 examples:
   claude-gw capture --upstream simulated -- claude -p "say hi"
@@ -83,6 +86,12 @@ def add_parser(commands: Any) -> None:
             "pass_env",
         ),
     )
+    parser.add_argument(
+        "--no-payloads",
+        action="store_true",
+        help="leave the request and response bodies out of the log (by default capture logs "
+        "them, secrets scrubbed, so that `claude-gw view` can show each turn)",
+    )
     add_gateway_options(parser)
     parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
     parser.set_defaults(run=run)
@@ -120,6 +129,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if not command:
         raise CliError("capture: give the command to run after --, e.g. -- claude -p 'say hi'")
     settings = settings_from(args, environ)
+    if not args.gateway:  # a running gateway logs as it was started
+        settings = replace(settings, log_payloads=not args.no_payloads)
     if args.name:
         try:
             check_name(args.name)
@@ -128,6 +139,15 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if not args.gateway:
         require_key(settings)
     pass_env = pass_env_names(args.pass_env, environ)
+    if shutil.which(command[0]) is None:
+        raise CliError(f"capture: command not found: {command[0]}")
+    if settings.log_payloads and not args.gateway:
+        print(
+            f"claude-gw capture: logging this session's requests and answers to "
+            f"{settings.log_path} (secrets scrubbed as in every record; --no-payloads "
+            "to leave them out)",
+            file=sys.stderr,
+        )
     try:
         result = run_capture(
             command,
