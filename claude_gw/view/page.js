@@ -33,9 +33,9 @@
       return shown(b.type || 'block', b);
     });
   }
-  function message(m, isAdded) {
+  function message(m, isAdded, first) {
     const box = el('div', null, isAdded ? 'added' : '');
-    box.append(el('div', (m.role || '?') + (isAdded ? ' (new this turn)' : ''), 'role'));
+    box.append(el('div', (m.role || '?') + (isAdded && !first ? ' (new this turn)' : ''), 'role'));
     blocks(m.content).forEach(function (b) { box.append(b); });
     return box;
   }
@@ -50,9 +50,10 @@
     const system = el('details'); system.append(el('summary', 'System prompt (' + t.system_chars + ' characters)'));
     t.system.forEach(function (i) { blocks([data.values[i]]).forEach(function (b) { system.append(b); }); });
     request.append(system);
-    const added = new Set(t.added);
+    // a first turn (or one after a compaction) shows all its messages; a later one its new ones, the earlier ones folded
+    const added = new Set(t.whole ? t.messages.map(function (_, at) { return at; }) : t.added);
     const earlier = el('details'); earlier.append(el('summary', 'Earlier messages (' + (t.messages.length - added.size) + ')'));
-    t.messages.forEach(function (i, at) { (added.has(at) ? request : earlier).append(message(data.values[i], added.has(at))); });
+    t.messages.forEach(function (i, at) { (added.has(at) ? request : earlier).append(message(data.values[i], added.has(at), t.whole)); });
     if (t.messages.length > added.size) request.insertBefore(earlier, request.children[2] || null);
     const tools = el('details'); tools.append(el('summary', 'Tools: ' + t.tools.map(function (i) { return data.values[i].name || data.values[i].type; }).join(', ')));
     t.tools.forEach(function (i) { tools.append(shown(data.values[i].name || 'tool', data.values[i])); });

@@ -92,6 +92,7 @@ def _detail(turn: Turn, store: Store) -> dict[str, Any]:
         "answer": None if turn.answer is None else store.add(turn.answer),
         "error": turn.error,
         "changes": None if changes is None else changes.summary(),
+        "whole": changes is None or changes.replaced,  # no earlier messages to fold away
         "added": [] if changes is None or changes.replaced else _added_at(changes, messages),
         "replays": [
             {

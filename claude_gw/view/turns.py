@@ -121,7 +121,7 @@ class Turn:
     completion_tokens: int | None
     reasoning_tokens: int | None
     cost: float | None
-    cost_source: str  # logged, computed or unpriced (see `_cost`)
+    cost_source: str  # logged, computed, unpriced, or none (nothing to price; see `_cost`)
     latency_ms: float | None
     ttft_ms: float | None
     stop_reason: str | None
@@ -329,6 +329,8 @@ def _cost(record: Mapping[str, Any]) -> tuple[float | None, str]:
     logged = _number(usage.get("cost"))
     if logged:
         return logged, "logged"
+    if _part(record, "claude_gw").get("cost_source") == "none":
+        return 0.0, "none"  # claude_gw's word for a request with no usage (refused): nothing spent
     model = _text(meta.get("response_model")) or _text(meta.get("request_model"))
     prompt, completion = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
     if model is None or prompt is None or completion is None:
