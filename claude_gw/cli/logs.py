@@ -33,7 +33,7 @@ examples:
   claude-gw logs convert logs/ -o requests.parquet
 """
 
-ANALYSIS_MODULES = ("polars", "pandas", "pyarrow", "cysimdjson", "tqdm")
+ANALYSIS_MODULES = ("polars", "pandas", "pyarrow", "tqdm")
 GROUPINGS = ("model", "session", "day", "capture", "agent", "target", "cost_source", "provider")
 COST_MODES = ("auto", "calculate", "logged")
 

@@ -8,8 +8,9 @@ documented column schema (`claude_gw.logs.schema`), the same for polars and pand
 line read is either loaded or counted, by reason, in the `LoadReport`. Every row's `cost` has a
 `cost_source` (`logged`, `computed`, `unpriced`, `none`), set by a cost mode
 (`claude_gw.logs.cost_modes`: `auto`, `calculate`, `logged`; `with_cost_mode` re-resolves).
-The readers need the `analysis` extra (polars, pandas, pyarrow, cysimdjson); they are imported
-on first use, so the gateway, which imports this package to write logs, never loads them.
+The readers need the
+`analysis` extra (polars, pandas, pyarrow); they are imported on first use, so the gateway,
+which imports this package to write logs, never loads them.
 """
 
 from __future__ import annotations

@@ -32,7 +32,6 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.json as pj
 
-from claude_gw.logs import decode_simd
 from claude_gw.logs.decode import Where, decode_lines, slow
 from claude_gw.logs.report import LineIssue
 from claude_gw.logs.sources import Block
@@ -51,10 +50,13 @@ def decode_block(
     in line order, and an issue for every other line (see the module docstring)."""
     if not _utf8(block.data):  # pyarrow does not check: polars would get broken text
         return decode_lines(block.lines, dtype, where)
-    read = _read(block, dtype, _not_object_like(block))
-    if read is None:
+    others = _not_object_like(block)
+    raw = _read(block, dtype, others)
+    if raw is None:
+        others = sorted(others + _suspect(block, others))
+        raw = _read(block, dtype, others)
+    if raw is None:
         return decode_lines(block.lines, dtype, where)
-    raw, others = read
     numbers = _numbers(block, others)
     good = pl.DataFrame({"source_line": numbers, "raw": raw}).with_columns(
         _repair=pl.lit(None, pl.String())
@@ -88,37 +90,19 @@ def _spans(block: Block) -> Iterator[Span]:
 
 
 def _suspect(block: Block, others: list[Span]) -> list[Span]:
-    """Object-like lines with a cheap tell of not being one JSON value (`suspect`)."""
+    """Object-like lines with a cheap tell of not being one JSON value (as `decode.SUSPECT`:
+    unbalanced braces, or `}{`)."""
     skipped = {index for index, _, _ in others}
-    return [
-        (index, start, end)
-        for index, start, end in _spans(block)
-        if index not in skipped and suspect(block.data[start:end])
-    ]
+    spans = []
+    for index, start, end in _spans(block):
+        if index not in skipped:
+            line = block.data[start:end]
+            if line.count(b"{") != line.count(b"}") or b"}{" in line:
+                spans.append((index, start, end))
+    return spans
 
 
-def suspect(line: bytes | bytearray) -> bool:
-    """As `decode.SUSPECT`: unbalanced braces, or `}{`."""
-    return line.count(b"{") != line.count(b"}") or b"}{" in line
-
-
-def _read(
-    block: Block, dtype: pl.Struct, others: list[Span]
-) -> tuple[pl.Series, list[Span]] | None:
-    """The object-like lines other than `others` decoded, and the lines left to parse one
-    by one: by simdjson (`decode_simd`), else by pyarrow, else (pyarrow refused them again
-    without the suspect lines) None."""
-    read = decode_simd.read(block, dtype, others, suspect)
-    if read is not None:
-        return read
-    raw = _read_arrow(block, dtype, others)
-    if raw is None:
-        others = sorted(others + _suspect(block, others))
-        raw = _read_arrow(block, dtype, others)
-    return None if raw is None else (raw, others)
-
-
-def _read_arrow(block: Block, dtype: pl.Struct, others: list[Span]) -> pl.Series | None:
+def _read(block: Block, dtype: pl.Struct, others: list[Span]) -> pl.Series | None:
     """The object-like lines other than `others` decoded, or None when pyarrow refuses them
     or gives another number of rows."""
     data = block.data

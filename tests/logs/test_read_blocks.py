@@ -14,15 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from claude_gw.logs import (
-    LoadReport,
-    LogFormatError,
-    decode_arrow,
-    decode_simd,
-    load_logs,
-    scan_logs,
-    sources,
-)
+from claude_gw.logs import LoadReport, LogFormatError, decode_arrow, load_logs, scan_logs, sources
 from claude_gw.logs.decode import decode_lines
 from claude_gw.logs.frames import Pipeline
 from claude_gw.logs.sources import Buffers, resolve
@@ -310,33 +302,3 @@ class _Stream:
 
     def read(self) -> bytes:
         return self._data
-
-
-def test_simdjson_reads_mixed_lines_as_pyarrow_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every shape and the bad lines pyarrow reads in one or two tries (`cut_object_like`
-    and `two_objects` are parsed one by one) go through simdjson, with the same result."""
-    kinds = ("empty_line", "error_log_text", "array", "scalar", "no_ai", "cut_object_like")
-    body = list(mixed_lines(300, seed=7, bad_fraction=0))
-    for at, kind in zip(range(5, 300, 37), [*kinds, "two_objects"], strict=False):
-        body.insert(at, BAD[kind][0] + b"\n")
-    path = tmp_path / "claude.json"
-    path.write_bytes(b"".join(body) + GOOD[:400])
-    taken: list[bool] = []
-    original = decode_simd.read
-
-    def counted(*args: Any) -> Any:
-        result = original(*args)
-        taken.append(result is not None)
-        return result
-
-    monkeypatch.setattr(decode_simd, "read", counted)
-    for options in ({}, {"payloads": True}, {"columns": ["session_id", "cost"], "cost": "logged"}):
-        fast, fast_report = loaded(path, **options)
-        with monkeypatch.context() as patch:
-            patch.setattr(decode_simd, "read", lambda *args: None)
-            slow, slow_report = loaded(path, **options)
-        assert_frame_equal(fast, slow)
-        assert fast_report == slow_report
-    assert taken and all(taken)
