@@ -626,3 +626,25 @@ def test_an_upstream_quoting_the_key_back_never_gets_it_to_the_command_console_o
     assert_no_key(result.stdout, BEARER_KEY, "command")
     assert_no_key(result.stderr, BEARER_KEY, "console")
     assert_no_key((tmp_path / "claude.json").read_text(), BEARER_KEY, "log")
+
+
+SEND_ONE = (
+    "import os, httpx; httpx.post(os.environ['ANTHROPIC_BASE_URL'] + '/v1/messages', "
+    "headers={'x-api-key': os.environ['ANTHROPIC_API_KEY']}, json={'model': 'gpt-5-mini', "
+    "'max_tokens': 8, 'messages': [{'role': 'user', 'content': 'payload-marker'}]}, timeout=30)"
+)
+
+
+@pytest.mark.parametrize("no_payloads", [False, True], ids=["default", "no_payloads"])
+def test_capture_logs_payloads_unless_told_not_to_and_says_so(tmp_path, no_payloads):
+    flags = ["--no-payloads"] if no_payloads else []
+    result = capture(
+        tmp_path, "--upstream", "simulated", *flags, "--", sys.executable, "-c", SEND_ONE
+    )
+    assert result.returncode == 0, result.stderr
+    (line,) = (tmp_path / "claude.json").read_text().splitlines()
+    record = json.loads(line)
+    said = "logging this session's requests and answers" in result.stderr
+    assert said is not no_payloads
+    assert ("payload" in record["ai"]["proxy"]) is not no_payloads
+    assert ("payload-marker" in line) is not no_payloads

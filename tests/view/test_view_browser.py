@@ -123,3 +123,35 @@ def test_view_mistakes_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch, ar
     assert main([*argv, "-o", str(tmp_path / "out.html")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_text_from_the_log_is_shown_never_run(tmp_path):
+    """A message or model name holding markup: the page shows it as text, fetches nothing
+    and runs nothing of it."""
+    hostile = (
+        "</script><script>window.owned=1</script>"
+        '<img src="http://127.0.0.1:9/x" onerror="window.owned=2">'
+    )
+    record = lines(SESSIONS)[0]
+    request = json.loads(record["ai"]["proxy"]["payload"]["request"])
+    request["messages"][0]["content"] = [{"type": "text", "text": hostile}]
+    record["ai"]["proxy"]["payload"]["request"] = json.dumps(request)
+    record["ai"]["proxy"]["meta"]["response_model"] = hostile
+    log = tmp_path / "claude.json"
+    log.write_text(json.dumps(record) + "\n")
+    out = tmp_path / "hostile.html"
+    assert main(["view", str(log), "-o", str(out)]) == 0
+    seen = open_every_turn(out)
+    assert seen["problems"] == []
+    assert seen["requested"] == [out.as_uri()]
+    assert hostile in seen["rows"][0][3]  # the model cell, as text
+    assert hostile in next(iter(seen["details"].values()))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(out.as_uri(), wait_until="load")
+            page.click("tr.turn")
+            assert page.evaluate("window.owned === undefined")
+        finally:
+            browser.close()
