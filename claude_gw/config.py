@@ -54,6 +54,7 @@ ENV = {
     "provider": "CLAUDE_GW_PROVIDER",
     "server_profile": "CLAUDE_GW_SERVER_PROFILE",
     "context_window": "CLAUDE_GW_CONTEXT_WINDOW",
+    "simulated_timing": "CLAUDE_GW_SIMULATED_TIMING",
     "auth_header": "CLAUDE_GW_AUTH_HEADER",
     "upstream_headers": "CLAUDE_GW_UPSTREAM_HEADERS",
     "upstream_query": "CLAUDE_GW_UPSTREAM_QUERY",
@@ -73,6 +74,10 @@ ENV = {
 UPSTREAM_APIS = ("chat", "responses", "anthropic")
 # translate.profiles.PROFILES: OpenAI's own parameter rules, or those of compatible servers
 SERVER_PROFILES = ("openai", "compatible")
+# How long the built-in simulated backend takes, as a factor of each model profile's timing:
+# `fast` (the default) answers a first `claude -p "say hi"` in about a second, `realistic` takes
+# as long as the model would (gpt-5-mini: about 15 s to the first token), `instant` not at all.
+SIMULATED_TIMINGS = {"fast": 0.05, "realistic": 1.0, "instant": 0.0}
 DEFAULT_LONG_CONTEXT_TOKENS = 200_000
 
 
@@ -121,6 +126,7 @@ class Settings:
     server_profile: str | None = None  # one of SERVER_PROFILES; None: chosen from URL/provider
     # the upstream model's context window in tokens; None: genai-prices' figure for the model
     context_window: int | None = None
+    simulated_timing: str = "fast"  # one of SIMULATED_TIMINGS (the built-in backend only)
     auth_header: str | None = None  # header carrying the key; default per API
     upstream_headers: tuple[tuple[str, str], ...] = ()  # extra headers on every upstream request
     upstream_query: tuple[tuple[str, str], ...] = ()  # extra query, e.g. Azure's api-version
@@ -246,6 +252,9 @@ class Settings:
                 get("server_profile"), SERVER_PROFILES, ENV["server_profile"]
             ),
             context_window=parse_count(get("context_window"), ENV["context_window"]),
+            simulated_timing=parse_choice(
+                get("simulated_timing"), tuple(SIMULATED_TIMINGS), ENV["simulated_timing"]
+            ),
             auth_header=get("auth_header"),
             upstream_headers=parse_pairs(get("upstream_headers"), ":", ENV["upstream_headers"]),
             upstream_query=parse_pairs(get("upstream_query"), "=", ENV["upstream_query"]),

@@ -119,7 +119,13 @@ def capture_sessions(out: Path, claude: Path) -> None:
 
 
 def capture_one(out: Path, claude: Path, home: Path, name: str, model: str, prompt: str) -> None:
-    settings = Settings(upstream_url="simulated", model=model, log_path=out, log_payloads=True)
+    settings = Settings(
+        upstream_url="simulated",
+        simulated_timing="realistic",  # the samples' latencies are each model profile's own
+        model=model,
+        log_path=out,
+        log_payloads=True,
+    )
     command = [str(claude), "-p", "--tools", "Bash", "--allowedTools", "Bash"]
     command += ["--system-prompt", SYSTEM_PROMPT, "--", prompt]
     result = run_capture(command, settings, name=name, environ=claude_environ(home))

@@ -15,6 +15,7 @@ from claude_gw.config import (
     DEFAULT_MODEL,
     ENV,
     SERVER_PROFILES,
+    SIMULATED_TIMINGS,
     UPSTREAM_APIS,
     Secret,
     Settings,
@@ -237,6 +238,15 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         ),
     )
     add(
+        "--simulated-timing",
+        choices=tuple(SIMULATED_TIMINGS),
+        help=env_help(
+            "how long --upstream simulated takes to answer: fast (default; about a second), "
+            "realistic (each model's own latency, time to first token and speed) or instant",
+            "simulated_timing",
+        ),
+    )
+    add(
         "--auth-header",
         metavar="NAME",
         help=env_help(
@@ -318,6 +328,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         provider_name=args.provider,
         server_profile=args.server_profile,
         context_window=args.context_window,
+        simulated_timing=args.simulated_timing,
         auth_header=args.auth_header,
         upstream_headers=pairs(args.upstream_headers, ":", "--upstream-header"),
         upstream_query=pairs(args.upstream_query, "=", "--upstream-query"),

@@ -111,7 +111,10 @@ def api_line(settings: Settings) -> str:
 
 def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
     if settings.simulated:
-        where = "SIMULATED backend (built in; no network, no key; answers and timings are made up)"
+        where = (
+            "SIMULATED backend (built in; no network, no key; answers and timings are made up; "
+            f"{settings.simulated_timing} timing, --simulated-timing)"
+        )
     else:
         where = f"{upstream.label} ({api_line(settings)})"
     rules = ", ".join(f"{r.pattern} -> {r.model}" for r in settings.model_map)

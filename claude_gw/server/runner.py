@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 
-from claude_gw.config import SIMULATED, Settings
+from claude_gw.config import SIMULATED, SIMULATED_TIMINGS, Settings
 from claude_gw.listener import ThreadedServer, bind, url_of
 from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
@@ -38,7 +38,8 @@ def build_upstream(settings: Settings) -> Upstream:
     if settings.simulated:
         from claude_gw.simulated import Simulator, simulated_transport
 
-        transport = simulated_transport(Simulator())
+        time_scale = SIMULATED_TIMINGS[settings.simulated_timing]
+        transport = simulated_transport(Simulator(time_scale=time_scale))
         client = httpx.AsyncClient(transport=transport, timeout=timeout)
         return Upstream(
             client,
