@@ -1,8 +1,7 @@
 """The event loop claude_gw runs on: uvloop's when it is installed, else asyncio's.
 
-Measured here (see `bench/README.md`): uvloop takes about a tenth off the CPU the gateway and
-the replay runner spend per request, and the gateway's p99 at one request at a time from
-4-5 ms to under 2 ms. Nothing in claude_gw depends on which loop runs it.
+uvloop costs the gateway and the replay runner less CPU per request (`bench/README.md`).
+Nothing in claude_gw depends on which loop runs it.
 """
 
 from __future__ import annotations

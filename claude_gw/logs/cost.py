@@ -137,7 +137,8 @@ def entry_price(
 def exact_price(
     provider_entry: Any, model_entry: Any, at: datetime, prompt: int, cached: int, output: int
 ) -> Decimal:
-    """genai-prices' own calculation (about 60 µs)."""
+    """genai-prices' own calculation (slow: `cost_modes` uses it only for prices that are not
+    linear over the day)."""
     from genai_prices import Usage
 
     usage = Usage(input_tokens=prompt, cache_read_tokens=cached, output_tokens=output)

@@ -18,10 +18,8 @@ and gives the same result), and is what that path is tested against. Contracts:
   with orjson: these are the bad lines (and a few neighbours), so they are few. An object is
   conformed to `dtype` (`conform`), which converts or nulls fields of unexpected types and
   notes it in `_repair`; anything else becomes a `LineIssue`.
-- Measured (2 vCPUs, 100k records of ~3.4 kB): `json_decode` costs ~1.1 CPU-s, of which ~0.7 s
-  is parsing (the same with a one-field dtype) and the rest building the ~40 fields;
-  `json_decode` runs on one core, hence `frames.WORKERS`. Decoding one rechunked column of
-  all lines took ~5x longer than the same lines in pieces.
+- `json_decode` runs on one core, hence `frames.WORKERS`; it is given the lines in pieces, as
+  one rechunked column of all lines decodes several times slower.
 """
 
 from __future__ import annotations

@@ -17,9 +17,8 @@ gives (the same rows, `raw` values, `_repair` notes and issues), faster. Contrac
   the bytes replaced by U+FFFD, as `Block.lines` gives them). A block pyarrow refuses is read again
   with its suspect lines (as `decode.SUSPECT`) parsed one by one; if it still refuses, the whole
   block goes through `decode.decode_lines`, which repairs what can be repaired.
-- Measured (2 vCPUs, 40,000 lines of ~3.4 kB, one thread): `read_json` takes ~0.45 CPU-s for
-  the whole dtype, of which ~0.27 s is parsing the text (the same with a one-field schema);
-  `json_decode` took ~0.70 s for the same lines, and reading them as a polars column ~0.2 s.
+- Why pyarrow's reader and not polars' `json_decode`: it costs less CPU per block (figures in
+  `bench/README.md`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 @dataclass
 class Exchange:
-    request_id: str  # 32 hex, also sent back as `x-claude-gw-request-id`
+    request_id: str  # 32 hex, also sent back as `request-id: req_<id>`
     started_at: float  # epoch seconds (wall clock) when the request arrived
     t_start: float  # monotonic, request arrival
     method: str = "POST"

@@ -4,10 +4,8 @@
 `Pipeline.process_block` turns one block of bytes into rows (`decode_arrow.decode_block`, then
 `shapes.normalise`), `Pipeline.process` a frame of lines (`decode.decode_lines`, then the
 same); `Pipeline.run` does it for every block of every input, in parallel and in order.
-Measured on 2 vCPUs (40k records of ~3.4 kB, one thread): normalising costs a few ms per
-block whatever its size (planning the ~40 expressions), so blocks of 32 MiB (~10k lines)
-take half the CPU of blocks of 8 MiB for it (0.07 against 0.14 s for the 12 columns of an
-analysis); the streaming engine took ~1.5x the in-memory engine's CPU on such blocks.
+Normalising costs about the same per block whatever its size (planning the ~40 expressions),
+hence blocks of 32 MiB run on the in-memory engine (`bench/README.md` has the figures).
 """
 
 from __future__ import annotations

@@ -22,26 +22,7 @@ instead (`decode.py`), which repairs what it can; both give the same rows. Memor
 blocks and the result, never a whole file. The pandas engine is the same frame converted
 column by column from Arrow to the documented pandas dtypes (`schema.to_pandas`).
 
-Measured on this project's 2-vCPU machine (other jobs around, load ~2), with the files of
-`bench/gen_logs.py` (~3.4 kB per line, 1 % bad lines; the pandas baseline and `read_ndjson`
-read the clean twin, as they stop at the first bad line), one run per process, 2026-11-25,
-before the pyarrow decoding (not rerun since):
-
-| 100k records, 325 MB | wall | peak RSS (process) |
-|---|---|---|
-| `read_logs(engine="polars")` | 1.3-1.5 s (2.3 CPU-s) | 0.56-0.58 GB |
-| `read_logs(engine="pandas")` | 1.7-1.9 s | 0.61-0.64 GB |
-| `pd.read_json(lines=True)` + `json_normalize` | 23 s | 3.4 GB |
-| `pl.read_ndjson` (schema from 100 lines / all lines) | 7.8 s / 9.1 s | 1.5 GB |
-
-1M records (3.25 GB): polars engine 13.1 s, peak RSS 1.1 GB; pandas engine 13.5 s, 1.4 GB.
-Under heavier load (3-5) the polars engine took 18-26 s for 1M records.
-
-Against DuckDB's `read_ndjson` on the same 200k records and columns (`bench/duck.py`, 2
-threads each, 2026-12-02, 41 columns; see bench/README.md): `read_logs` takes 1.4-1.6x
-DuckDB's CPU time, for the 12 columns of `columns=[...]` (3.11 against 2.09 CPU-s, median of
-5) as for all of them (3.94 against 2.55); 1.9x before pyarrow decoded the blocks. pyarrow's
-JSON parse alone costs about what DuckDB's whole query does.
+How fast, against pandas, polars' own reader and DuckDB: `bench/README.md` (the log benchmark).
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ Contracts:
 - `write()` never waits on the disk: it appends the line to a bounded queue (at most `put_timeout`
   seconds when the queue is full) and returns, so it is safe on the event loop and from any thread.
 - The writer thread is woken by the first line after it went idle, then waits `linger` seconds
-  (5 ms) for more before writing: one wake-up per batch, not per line. Waking a thread for every
-  line cost the gateway 70-100 µs of CPU per request on one core (GIL and thread switches), ten
-  times the write itself.
+  (5 ms) for more before writing: one wake-up per batch, not per line (a wake-up per line
+  cost the gateway far more CPU than the write itself: `bench/README.md`).
 - Every line reaches the file whole: the writer thread joins the lines queued together into one
   batch and appends it with a single `os.write` on an `O_APPEND` descriptor, which the kernel
   applies atomically with respect to other appenders, so lines never interleave even with

@@ -35,7 +35,7 @@ class SSEDecoder:
 
     Every byte of a stream passes through here, so the common case is kept short: `\n` line
     ends are split with `str.split`, `data:` lines are recognised first, and each line is
-    handled inline rather than by a method call (49 -> 12 µs for a 13-event answer).
+    handled inline rather than by a method call.
     """
 
     def __init__(self) -> None:
