@@ -51,7 +51,9 @@ def render(sessions: Sequence[Session], *, title: str = "claude_gw session view"
             details[key] = _detail(turn, store)
             rows.append(_row(key, turn, session.turns[0].started_at))
         sections.append(_section(session, rows))
-    data = orjson.dumps({"values": store.values, "turns": details}).replace(b"</", b"<\\/")
+    # `<` only occurs inside JSON strings, where \u003c reads the same: no `</script>` and no
+    # `<!--` (which would change how the browser finds the end of the script) in the page
+    data = orjson.dumps({"values": store.values, "turns": details}).replace(b"<", b"\\u003c")
     simulated = any(t.simulated for s in sessions for t in s.turns)
     banner = (
         '<p class="banner">Simulated: some answers, tokens, latencies and costs here come from '
