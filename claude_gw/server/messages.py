@@ -58,10 +58,16 @@ DELTA_TEXT_OF = dict(
 
 
 def overhead_ms(exchange: Exchange, now: float) -> float:
-    """Time spent in the gateway itself so far: elapsed time minus time waiting on the upstream."""
+    """Time spent in the gateway itself so far: elapsed time minus time waiting on the upstream.
+
+    Waiting is counted as the record counts it (`gateway_overhead_ms`): from sending to the end
+    of the upstream's answer. A stream's headers go out while that answer is still coming, so
+    all the time since sending is waiting, and the header carries the gateway's time before it
+    (a stream's first bytes wait on the upstream's first event, which is not the gateway's time).
+    """
     waited = 0.0
     if exchange.t_upstream_sent is not None:
-        upstream_end = exchange.t_upstream_done or exchange.t_upstream_headers or now
+        upstream_end = exchange.t_upstream_done or now
         waited = max(0.0, upstream_end - exchange.t_upstream_sent)
     return round(max(0.0, now - exchange.t_start - waited) * 1000, 2)
 

@@ -416,6 +416,25 @@ def test_a_silent_upstream_gets_pings_so_the_cli_does_not_abort(gateway):
     assert all(name == data["type"] for name, data in events)
 
 
+def test_the_overhead_header_of_a_stream_is_the_gateway_time_the_record_logs(gateway):
+    # The upstream stalls 0.6 s after its headers; the first ping (0.3 s) sends the headers. That
+    # wait is the upstream's, as in the record, so the header leaves it out.
+    with httpx.stream(
+        "POST",
+        f"{gateway.url}/v1/messages",
+        json=ask("[sim:stall 0.6] hi", stream=True),
+        timeout=10,
+    ) as response:
+        header = float(response.headers[OVERHEAD_HEADER])
+        events = sse_events(response)
+    assert [name for name, _ in events][:2] == ["message_start", "ping"]
+    (record,) = gateway.records()
+    logged = record["claude_gw"]["gateway_overhead_ms"]
+    assert header <= logged + 0.01  # the record adds the time after the upstream's last event
+    assert logged - header < 20
+    assert header < 150  # 300 ms and more when the header counted the stall as the gateway's
+
+
 def test_a_stream_cut_by_the_upstream_ends_with_an_error_event(gateway):
     with httpx.stream(
         "POST",
