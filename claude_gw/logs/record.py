@@ -364,12 +364,14 @@ def usage(ex: Exchange, ctx: RecordContext, latency: int) -> tuple[LogUsage, Pri
     """Kong's usage block from the upstream's OpenAI usage (count_tokens: the local count).
 
     With no upstream usage the `*_details` are `{}` as in Kong; with usage, every detail key is
-    present (0 when the upstream left it out) so that columns stay stable.
+    present (0 when the upstream left it out) so that columns stay stable. A count_tokens
+    answer is a usage too (the local count, nothing cached, nothing generated): same shape.
     """
     given: Mapping[str, Any] = ex.usage if isinstance(ex.usage, Mapping) else {}
-    prompt_details = details(given, "prompt_tokens_details", PROMPT_DETAILS) if given else {}
+    full = bool(given) or ex.endpoint == "count_tokens"
+    prompt_details = details(given, "prompt_tokens_details", PROMPT_DETAILS) if full else {}
     completion_details = (
-        details(given, "completion_tokens_details", COMPLETION_DETAILS) if given else {}
+        details(given, "completion_tokens_details", COMPLETION_DETAILS) if full else {}
     )
     prompt, completion = count(given.get("prompt_tokens")), count(given.get("completion_tokens"))
     if ex.endpoint == "count_tokens":

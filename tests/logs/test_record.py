@@ -197,7 +197,8 @@ PROXIED = {
     "client_disconnected_mid_stream",
     "simulated",
 }
-WITH_USAGE = {"stream_cached_reasoning", "oneshot_success", "simulated"}
+# count_tokens: the local count is its usage, in the same shape (nothing cached or generated)
+WITH_USAGE = {"stream_cached_reasoning", "oneshot_success", "simulated", "count_tokens"}
 
 
 def scenario_params(names: Any = None) -> list[Any]:
@@ -458,6 +459,15 @@ def test_count_tokens_is_answered_locally_with_the_count_as_prompt_tokens() -> N
     )
     assert (usage["cost"], record["claude_gw"]["cost_source"]) == (0.0, "none")
     assert record["claude_gw"]["endpoint"] == "count_tokens"
+    # the shape of every other record's usage, so that Kong readers see one schema
+    assert usage["prompt_tokens_details"] == {"cached_tokens": 0, "audio_tokens": 0}
+    assert usage["completion_tokens_details"] == {
+        "reasoning_tokens": 0,
+        "audio_tokens": 0,
+        "accepted_prediction_tokens": 0,
+        "rejected_prediction_tokens": 0,
+    }
+    assert usage.keys() == record_for("stream_cached_reasoning")["ai"]["proxy"]["usage"].keys()
     assert record["upstream_uri"] == "/v1/messages/count_tokens?beta=true"
 
 

@@ -184,6 +184,8 @@ def test_count_tokens_is_answered_locally_and_logged(gateway, simulator):
     (record,) = gateway.records()
     assert record["claude_gw"]["endpoint"] == "count_tokens"
     assert record["ai"]["proxy"]["usage"]["prompt_tokens"] == count.input_tokens
+    assert record["ai"]["proxy"]["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+    assert record["ai"]["proxy"]["usage"]["completion_tokens_details"]["reasoning_tokens"] == 0
 
 
 def test_any_prefix_and_query_string_are_accepted_and_both_key_headers_too(gateway):
