@@ -168,6 +168,7 @@ class ChatRequest(TypedDict, total=False):
     tools: list[ChatTool]
     tool_choice: str | JSON
     parallel_tool_calls: bool
+    response_format: JSON
     max_completion_tokens: int
     max_tokens: int
     reasoning_effort: str

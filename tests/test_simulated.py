@@ -316,6 +316,27 @@ ASKED = {"role": "assistant", "content": None, "tool_calls": [tool_call("call_a"
             "invalid_type",
             id="tool_calls_not_an_array",
         ),
+        pytest.param(
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+            "response_format.json_schema.name",
+            "missing_required_parameter",
+            id="json_schema_without_a_name",
+        ),
+        pytest.param(
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "t",
+                        "strict": True,
+                        "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
+                    },
+                }
+            },
+            "response_format.json_schema",
+            "invalid_json_schema",
+            id="strict_schema_with_an_open_object",
+        ),
     ],
 )
 def test_invalid_requests_are_rejected_like_openai_rejects_them(
@@ -382,6 +403,31 @@ def test_the_sdk_raises_authentication_error_for_a_wrong_key() -> None:
         with openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="sk-no", max_retries=0) as c:
             with pytest.raises(openai.AuthenticationError):
                 c.chat.completions.create(model="gpt-4.1", messages=user("hi"))
+
+
+def test_a_json_schema_format_is_answered_with_json_that_follows_it(
+    client: openai.OpenAI,
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 9},
+            "n": {"type": "integer", "minimum": 3},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}},
+        },
+        "required": ["title", "n", "tags"],
+        "additionalProperties": False,
+    }
+    answer = client.chat.completions.create(
+        model="gpt-5-mini",
+        messages=user("name it"),
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "t", "schema": schema, "strict": True},
+        },
+    )
+    content = answer.choices[0].message.content
+    assert json.loads(content or "") == {"title": "Simulated", "n": 3, "tags": ["a"]}
 
 
 def test_cut_stream_ends_without_finish_reason_usage_or_done(client: openai.OpenAI) -> None:

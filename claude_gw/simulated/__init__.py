@@ -39,6 +39,8 @@ user's last text, 20-120 tokens long. When the conversation ends with tool resul
 reports them (`Tool Bash returned: hello-from-tool`). Tools are called only by directive or when
 `tool_choice` forces one (then with `{}`); `tool_choice: "none"` drops tool directives and
 `parallel_tool_calls: false` keeps only the first.
+A `response_format` (Responses: `text.format`) with a JSON schema is checked as OpenAI checks
+it (`structured`) and, without a reply directive, answered with JSON that follows the schema.
 
 Usage: `prompt_tokens` from `claude_gw.tokens.count_openai_messages`; a (model, tools, leading
 system messages) prefix seen before by the same Simulator is cached in 128-token steps from 1024

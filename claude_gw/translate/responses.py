@@ -23,6 +23,8 @@ Decisions:
   text, images in a user message right after the outputs. Tools are flat functions with an
   explicit `strict: false` (the spec requires the field; strict mode would reject the CLI's
   schemas, whose optional properties are not all listed in `required`).
+- Structured output goes in `text.format`: the chat `response_format`'s schema, name and
+  strictness, flat.
 - `metadata.user_id` becomes `safety_identifier` (the Responses name that replaced `user`), as the
   same short hash. `stop_sequences` are dropped: the Responses API has no stop parameter.
 - Answer: each `message` item becomes one text block (its output_text and refusal parts joined);
@@ -62,6 +64,7 @@ from claude_gw.translate.response import (
     map_finish_reason,
     usage_to_anthropic,
 )
+from claude_gw.translate.structured import text_format
 from claude_gw.wire import (
     JSON,
     AnthropicRequest,
@@ -103,6 +106,8 @@ def _parameters(chat: ChatRequest, target: TargetModel) -> JSON:
         out["tool_choice"] = _flat_tool_choice(chat["tool_choice"])
     if "parallel_tool_calls" in chat:
         out["parallel_tool_calls"] = chat["parallel_tool_calls"]
+    if "response_format" in chat:
+        out["text"] = text_format(chat["response_format"])
     if target.reasoning:
         effort = chat.get("reasoning_effort")
         out["reasoning"] = {"summary": REASONING_SUMMARY}

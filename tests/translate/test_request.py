@@ -24,6 +24,7 @@ CHAT_KEYS = {
     "tools",
     "tool_choice",
     "parallel_tool_calls",
+    "response_format",
     "max_completion_tokens",
     "reasoning_effort",
     "stop",

@@ -59,6 +59,7 @@ RESPONSES_KEYS = {
     "temperature",
     "top_p",
     "safety_identifier",
+    "text",
     "stream",
     "stream_options",
 }
