@@ -94,6 +94,7 @@ class AnthropicUsage(TypedDict, total=False):
     output_tokens: int
     cache_read_input_tokens: int
     cache_creation_input_tokens: int
+    server_tool_use: JSON  # {"web_search_requests": n}
 
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
@@ -255,6 +256,7 @@ class GatewayFields(TypedDict, total=False):
     capture: str | None
     route_rule: str | None
     usage_source: Literal["upstream", "estimated"] | None
+    web_search_requests: int | None
 
 
 class LogRecord(TypedDict, total=False):

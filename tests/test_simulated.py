@@ -827,6 +827,41 @@ def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
     assert message["content"] == "Tool Bash returned: a.txt"
 
 
+def test_sequence_directive_makes_the_tool_calls_one_per_turn_in_order_then_reports():
+    """`[sim:sequence]`: ToolSearch first, then the tool it loaded, as the Claude CLI needs."""
+    import asyncio
+
+    import orjson
+
+    from claude_gw.simulated import Simulator
+
+    sim = Simulator(time_scale=0.0)
+    prompt = '[sim:sequence] [sim:tool A {"n": 1}] [sim:tool B {"n": 2}]'
+    tools = [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+        for name in ("A", "B")
+    ]
+    messages: list[dict] = [{"role": "user", "content": prompt}]
+
+    async def turn() -> dict:
+        body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
+        response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
+        return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
+            "message"
+        ]
+
+    called = []
+    for _ in range(3):
+        message = asyncio.run(turn())
+        calls = message.get("tool_calls") or []
+        called.append([(c["function"]["name"], c["function"]["arguments"]) for c in calls])
+        for call in calls:
+            messages.append(message)
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": "ok"})
+    assert called == [[("A", '{"n":1}')], [("B", '{"n":2}')], []]
+    assert message["content"] == "Tool B returned: ok"
+
+
 def test_the_default_reply_quotes_the_prompt_not_the_clis_reminders():
     """The Claude CLI sends `<system-reminder>` text before the prompt; a gateway joins the
     text blocks into one string (captured fixture messages_first_print_mode.json)."""

@@ -428,6 +428,7 @@ def gateway_fields(ex: Exchange, cost: Price) -> GatewayFields:
         "route_rule": ex.route_rule,
         # None: no usage at all (a refused request); "estimated": counted locally
         "usage_source": ex.usage_source if ex.usage is not None else None,
+        "web_search_requests": ex.web_search_requests,
     }
     return fields
 

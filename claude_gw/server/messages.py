@@ -33,6 +33,7 @@ from claude_gw.server.asgi import (
 from claude_gw.server.context_window import check_fits, may_exceed, window_for
 from claude_gw.server.dialects import DIALECTS, Translator
 from claude_gw.server.usage_estimate import estimate
+from claude_gw.server.web_search import answer_unavailable, search_mode
 from claude_gw.tokens import count_anthropic_request
 from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
@@ -40,6 +41,7 @@ from claude_gw.translate.models import target_for
 from claude_gw.translate.profiles import apply_profile, choose_profile
 from claude_gw.translate.response import usage_to_anthropic
 from claude_gw.translate.sse import SSEDecoder, encode_event
+from claude_gw.translate.web_search import is_search_request, search_tools
 from claude_gw.upstream import Upstream, encode_body
 
 logger = logging.getLogger("claude_gw.server")
@@ -109,6 +111,7 @@ class MessagesHandler:
         self.profile = choose_profile(
             settings.upstream_url, settings.provider_name, settings.server_profile
         )
+        self.search_mode = search_mode(settings)
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         declared = header(scope, "content-length")
@@ -156,6 +159,15 @@ class MessagesHandler:
         exchange.route_rule = rule
         await self._check_window(exchange, doc, target.name)
         stream = doc.get("stream") is True
+        if self.search_mode == "unavailable" and search_tools(doc):
+            exchange.web_search_requests = 0  # a chat upstream is never offered the tool
+            if is_search_request(doc):
+                headers = {**SSE_HEADERS} if stream else {}
+                headers.update(self.response_headers(exchange))
+                await answer_unavailable(
+                    exchange, doc, responder, headers, log_payloads=self.settings.log_payloads
+                )
+                return
         translated = self.dialect.request(doc, target, stream=stream)
         if self.dialect.name == "chat":
             apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]

@@ -31,6 +31,8 @@ Directives, written in the LAST message when a user wrote it (anywhere in its te
 - `[sim:cut]` the stream stops after a few chunks: no finish chunk, no usage, no `[DONE]`
   (non-streaming: the JSON body stops halfway).
 - `[sim:no_finish]` no chunk carries a `finish_reason`, but usage and `[DONE]` still come.
+- `[sim:rounds N]` the tool calls are made again after each round of results, N rounds in all;
+  `[sim:sequence]` they are made one per turn, in order (ToolSearch, then the tool it loaded).
 
 An unknown or malformed directive is answered with a 400 that says what is wrong.
 

@@ -1,0 +1,119 @@
+"""The Claude CLI's WebSearch sub-request through the gateway, driven by the official
+`anthropic` SDK on a real socket, in front of the simulated backend (the test double of
+tests/conftest.py). The request is the CLI's own (the messages_websearch_server_tool fixture)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from claude_gw.config import Settings
+from claude_gw.server.web_search import describe
+from tests.server.test_gateway import WEATHER_TOOL, ask, start_gateway
+
+FIXTURE = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "fixtures"
+    / "claude-cli"
+    / "messages_websearch_server_tool.json"
+)
+SEARCH = json.loads(FIXTURE.read_text())["body"]
+UNAVAILABLE = {"type": "web_search_tool_result_error", "error_code": "unavailable"}
+
+
+def search_body(**changes) -> dict:
+    return {**{k: v for k, v in SEARCH.items() if k != "stream"}, **changes}
+
+
+@pytest.fixture
+def chat_gateway(tmp_path, fake_openai):
+    gw = start_gateway(tmp_path, fake_openai, upstream_api="chat", log_payloads=True)
+    yield gw
+    gw.stop()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["oneshot", "stream"])
+def test_a_search_through_a_chat_upstream_is_answered_unavailable_without_asking_the_model(
+    chat_gateway, simulator, stream
+):
+    client = chat_gateway.client()
+    if stream:
+        with client.messages.stream(**search_body()) as events:
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(**search_body(max_tokens=1024))
+    kinds = [block.type for block in message.content]
+    assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
+    use, result, text = message.content
+    assert (use.name, use.input) == ("web_search", {"query": "claude gateway test"})
+    assert result.tool_use_id == use.id and use.id.startswith("srvtoolu_")
+    assert result.content.model_dump() == UNAVAILABLE
+    assert text.text.startswith("No web search was run: ")
+    assert message.usage.server_tool_use.web_search_requests == 0
+    assert message.stop_reason == "end_turn"
+    assert simulator.stats.requests == 0  # no model text can pass for results
+    (record,) = chat_gateway.records()
+    gw = record["claude_gw"]
+    assert (gw["web_search_requests"], gw["stop_reason"], record["source"]) == (
+        0,
+        "end_turn",
+        "kong",
+    )
+    assert record["response"]["status"] == 200
+    assert json.loads(record["ai"]["proxy"]["payload"]["response"])["content"][1]["content"] == (
+        UNAVAILABLE
+    )
+
+
+def test_the_stream_of_an_unavailable_search_is_the_anthropic_event_sequence(chat_gateway):
+    import httpx
+
+    with httpx.stream(
+        "POST",
+        f"{chat_gateway.url}/v1/messages",
+        json={**SEARCH, "stream": True},
+        headers={"x-api-key": "k"},
+        timeout=10,
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        names = [line[7:] for line in response.iter_lines() if line.startswith("event: ")]
+    assert names == [
+        "message_start",
+        *["content_block_start", "content_block_delta", "content_block_stop"],
+        *["content_block_start", "content_block_stop"],
+        *["content_block_start", "content_block_delta", "content_block_stop"],
+        "message_delta",
+        "message_stop",
+    ]
+
+
+def test_a_search_tool_among_other_tools_goes_to_the_model_without_it(chat_gateway, simulator):
+    tools = [WEATHER_TOOL, {"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]
+    message = chat_gateway.client().messages.create(**ask("[sim:reply hello]", tools=tools))
+    assert [block.type for block in message.content] == ["text"]
+    sent = simulator.recorder.bodies[-1]
+    assert [tool["function"]["name"] for tool in sent["tools"]] == ["get_weather"]
+    (record,) = chat_gateway.records()
+    assert record["claude_gw"]["web_search_requests"] == 0
+
+
+def test_a_request_without_search_logs_no_search_count(chat_gateway):
+    chat_gateway.client().messages.create(**ask("[sim:reply hello]"))
+    (record,) = chat_gateway.records()
+    assert record["claude_gw"]["web_search_requests"] is None
+
+
+@pytest.mark.parametrize(
+    ("api", "words"),
+    [
+        pytest.param("chat", "web search unavailable", id="chat"),
+        pytest.param("responses", "Responses API's web_search tool", id="responses"),
+        pytest.param("anthropic", "passed to the Anthropic upstream", id="anthropic"),
+    ],
+)
+def test_start_up_says_what_a_search_will_get(api, words):
+    assert words in describe(Settings(upstream_api=api))
