@@ -40,6 +40,7 @@ from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
 from claude_gw.translate.profiles import apply_profile, choose_profile
 from claude_gw.translate.response import usage_to_anthropic
+from claude_gw.translate.responses_search import SearchOptions, search_options
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.translate.web_search import is_search_request, search_tools
 from claude_gw.upstream import Upstream, encode_body
@@ -168,6 +169,7 @@ class MessagesHandler:
                     exchange, doc, responder, headers, log_payloads=self.settings.log_payloads
                 )
                 return
+        search = search_options(doc)
         translated = self.dialect.request(doc, target, stream=stream)
         if self.dialect.name == "chat":
             apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]
@@ -181,9 +183,9 @@ class MessagesHandler:
         headers = self._forwarded_headers(scope)
         if stream:
             exchange.mode = "stream"
-            handler = self._stream(exchange, body, headers, target.name, responder)
+            handler = self._stream(exchange, body, headers, target.name, responder, search)
         else:
-            handler = self._oneshot(exchange, body, headers, responder)
+            handler = self._oneshot(exchange, body, headers, responder, search)
         await run_until_disconnect(handler, receive)
 
     async def _check_window(self, exchange: Exchange, doc: dict[str, Any], model: str) -> None:
@@ -231,6 +233,7 @@ class MessagesHandler:
         body: bytes,
         headers: dict[str, str],
         responder: Responder,
+        search: SearchOptions | None,
     ) -> None:
         exchange.t_upstream_sent = self.now()
         answer, _ = await self.upstream.complete(body, headers)
@@ -240,8 +243,13 @@ class MessagesHandler:
         exchange.source = "upstream"
         exchange.response_model = answer.get("model")
         message, exchange.usage = self.dialect.response(  # type: ignore[assignment]
-            answer, message_id=f"msg_{exchange.request_id}"
+            answer, message_id=f"msg_{exchange.request_id}", search=search
         )
+        searches = (message.get("usage", {}).get("server_tool_use") or {}).get(
+            "web_search_requests"
+        )
+        if isinstance(searches, int):
+            exchange.web_search_requests = searches
         if exchange.usage is None:
             usage = await asyncio.to_thread(self.estimate_usage, exchange, body, message)
             exchange.usage = usage
@@ -263,8 +271,11 @@ class MessagesHandler:
         headers: dict[str, str],
         model: str,
         responder: Responder,
+        search: SearchOptions | None,
     ) -> None:
-        translator = self.dialect.translator(message_id=f"msg_{exchange.request_id}", model=model)
+        translator = self.dialect.translator(
+            message_id=f"msg_{exchange.request_id}", model=model, search=search
+        )
         exchange.t_upstream_sent = self.now()
         # `body` is held by the upstream call until the stream ends anyway; it is kept here too,
         # to count its prompt should the upstream report no usage
@@ -299,6 +310,8 @@ class MessagesHandler:
             exchange.response_model = translator.response_model
             exchange.stop_reason = translator.stop_reason
             exchange.tool_calls = translator.tool_calls
+            if translator.web_search_requests is not None:
+                exchange.web_search_requests = translator.web_search_requests
             if self.settings.log_payloads and translator.started:
                 exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
 

@@ -51,7 +51,11 @@ USER_PREFIX = "cgw-"
 # "Reserved placeholder that keeps deferred tool loading active; never call this tool."
 DROPPED_TOOL_NAMES = frozenset({"DeferredToolPlaceholder"})
 EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high", "xhigh": "high"}
-DROPPED_BLOCK_TYPES = frozenset({"thinking", "redacted_thinking"})
+# Thinking cannot go back to Chat Completions; a past web search (server_tool_use and its
+# result) cannot be replayed to an OpenAI API, and the text after it says what it found.
+DROPPED_BLOCK_TYPES = frozenset(
+    {"thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result"}
+)
 
 
 def anthropic_to_openai(req: AnthropicRequest, *, target: TargetModel) -> ChatRequest:

@@ -117,3 +117,74 @@ def test_a_request_without_search_logs_no_search_count(chat_gateway):
 )
 def test_start_up_says_what_a_search_will_get(api, words):
     assert words in describe(Settings(upstream_api=api))
+
+
+@pytest.fixture
+def responses_gateway(tmp_path, fake_openai):
+    gw = start_gateway(tmp_path, fake_openai, upstream_api="responses", log_payloads=True)
+    yield gw
+    gw.stop()
+
+
+SIMULATED_PAGES = [
+    (
+        f"Simulated result {n} for claude gateway test",
+        f"https://simulated-search.example/claude-gateway-test/{n}",
+    )
+    for n in (1, 2, 3)
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["oneshot", "stream"])
+def test_a_search_through_the_responses_api_comes_back_as_results_and_cited_text(
+    responses_gateway, simulator, stream
+):
+    client = responses_gateway.client()
+    if stream:
+        with client.messages.stream(**search_body()) as events:
+            message = events.get_final_message()
+    else:
+        message = client.messages.create(**search_body(max_tokens=1024))
+    kinds = [block.type for block in message.content if block.type != "thinking"]
+    assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
+    use, result, text = [block for block in message.content if block.type != "thinking"]
+    assert (use.name, use.input) == ("web_search", {"query": "claude gateway test"})
+    assert result.tool_use_id == use.id
+    assert [(r.title, r.url) for r in result.content] == SIMULATED_PAGES
+    assert "made up by the simulator" in text.text
+    assert all(f"]({url})" in text.text for _, url in SIMULATED_PAGES)
+    assert message.usage.server_tool_use.web_search_requests == 1
+    (sent,) = simulator.recorder.bodies
+    assert sent["tools"] == [{"type": "web_search"}]
+    assert sent["max_tool_calls"] == 8  # the tool's max_uses
+    assert "web_search_call.action.sources" in sent["include"]
+    (record,) = responses_gateway.records()
+    assert record["claude_gw"]["web_search_requests"] == 1
+    assert record["source"] == "upstream"
+
+
+def test_allowed_and_blocked_domains_and_the_location_reach_the_search(
+    responses_gateway, simulator
+):
+    tool = {
+        "type": "web_search_20250305",
+        "name": "web_search",
+        "allowed_domains": ["docs.example.org"],
+        "blocked_domains": ["docs.example.org"],
+        "user_location": {"type": "approximate", "city": "Oslo", "country": "NO"},
+    }
+    message = responses_gateway.client().messages.create(
+        **search_body(max_tokens=1024, tools=[tool])
+    )
+    (sent,) = simulator.recorder.bodies
+    assert sent["tools"] == [
+        {
+            "type": "web_search",
+            "filters": {"allowed_domains": ["docs.example.org"]},
+            "user_location": {"type": "approximate", "city": "Oslo", "country": "NO"},
+        }
+    ]
+    assert "max_tool_calls" not in sent
+    # Responses has no blocked list: the gateway leaves those results out itself
+    (result,) = [block for block in message.content if block.type == "web_search_tool_result"]
+    assert result.content == []
