@@ -48,3 +48,41 @@ def test_a_cli_web_search_through_a_chat_upstream_says_search_is_unavailable(
     sent = [json.dumps(body) for body in simulator.recorder.bodies]
     assert not any("Perform a web search" in body for body in sent)
     assert out["modelUsage"]["gpt-5-mini"]["webSearchRequests"] == 0
+
+
+def test_a_cli_web_search_through_the_responses_api_gives_the_model_links(
+    claude_cli, tmp_path, fake_openai, simulator
+):
+    """The tutorial's question, asked through an OpenAI Responses upstream (simulated here)."""
+    served = start_serve(tmp_path, fake_openai, "--upstream-api", "responses")
+    try:
+        out = run_claude(
+            claude_cli, tmp_path / "home", served.url, SEARCH_TURN, "--allowedTools", "WebSearch"
+        )
+    finally:
+        records = served.records()
+    assert "web_search tool" in served.banner
+    outputs = [
+        item["output"]
+        for item in simulator.recorder.bodies[-1]["input"]
+        if item.get("type") == "function_call_output"
+    ]
+    result = outputs[-1]
+    assert 'Web search results for query: "Procopius Secret History"' in result
+    links = json.loads(result.split("Links: ", 1)[1].split("\n", 1)[0])
+    assert links == [
+        {
+            "title": f"Simulated result {n} for Procopius Secret History",
+            "url": f"https://simulated-search.example/procopius-secret-history/{n}",
+        }
+        for n in (1, 2, 3)
+    ]
+    assert "made up by the simulator" in result
+    (search,) = search_records(records)
+    assert search["claude_gw"]["web_search_requests"] == 1
+    assert search["source"] == "upstream"
+    searched = [
+        body for body in simulator.recorder.bodies if body.get("tools") == [{"type": "web_search"}]
+    ]
+    assert len(searched) == 1 and searched[0]["max_tool_calls"] == 8
+    assert out["modelUsage"]["gpt-5-mini"]["webSearchRequests"] == 1

@@ -11,6 +11,7 @@ failure becomes an in-stream `error` event.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -113,6 +114,11 @@ class MessagesHandler:
             settings.upstream_url, settings.provider_name, settings.server_profile
         )
         self.search_mode = search_mode(settings)
+        # Searches go to the same upstream's Responses API, through a handler of their own.
+        self.search_route: MessagesHandler | None = None
+        if self.search_mode == "route":
+            responses = dataclasses.replace(settings, upstream_api="responses")
+            self.search_route = MessagesHandler(responses, upstream.with_path("/responses"), now)
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         declared = header(scope, "content-length")
@@ -148,6 +154,20 @@ class MessagesHandler:
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
         doc = await self.read(exchange, scope, receive)
+        if self.search_route is not None and is_search_request(doc):
+            await self.search_route.answer(exchange, doc, scope, receive, responder)
+        else:
+            await self.answer(exchange, doc, scope, receive, responder)
+
+    async def answer(
+        self,
+        exchange: Exchange,
+        doc: dict[str, Any],
+        scope: Scope,
+        receive: Receive,
+        responder: Responder,
+    ) -> None:
+        """Send a read request upstream (or answer it here) and the answer to the client."""
         if self.settings.request_overrides:  # Kong's model.options replace the client's values
             doc = {**doc, **dict(self.settings.request_overrides)}
         model, rule = self.settings.route(

@@ -2,6 +2,8 @@
 
 - `responses`: the Responses API runs the search (its `web_search` tool); the dialect
   translates the request and the answer.
+- `route`: the upstream is spoken to in Chat Completions but also has the Responses API (the
+  built-in simulated backend, api.openai.com): searches alone go to its `/responses`.
 - `anthropic`: the request passes through; Anthropic runs the search.
 - `unavailable`: Chat Completions has no search, so the gateway answers the request itself with
   `translate.web_search.unavailable_answer` (nothing is sent upstream: the model's own text
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -22,7 +25,9 @@ from claude_gw.server.asgi import Responder
 from claude_gw.translate.sse import encode_event
 from claude_gw.translate.web_search import message_events, search_query, unavailable_answer
 
-SearchMode = Literal["responses", "anthropic", "unavailable"]
+SearchMode = Literal["responses", "route", "anthropic", "unavailable"]
+# Chat upstreams known to serve the Responses API next to Chat Completions.
+RESPONSES_HOSTS = ("api.openai.com",)
 UNAVAILABLE_REASON = (
     "this gateway's upstream speaks the OpenAI Chat Completions API, which cannot search the "
     "web (a gateway with --upstream-api responses can)."
@@ -34,6 +39,9 @@ def search_mode(settings: Settings) -> SearchMode:
         return "responses"
     if settings.upstream_api == "anthropic":
         return "anthropic"
+    host = (urlsplit(settings.upstream_url).hostname or "").lower()
+    if settings.simulated or host in RESPONSES_HOSTS:
+        return "route"
     return "unavailable"
 
 
@@ -44,6 +52,8 @@ def describe(settings: Settings) -> str:
         return "web search runs through the Responses API's web_search tool"
     if mode == "anthropic":
         return "web search is passed to the Anthropic upstream, which runs it"
+    if mode == "route":
+        return "web search goes to the same upstream's Responses API (its web_search tool)"
     return (
         "web search unavailable (Chat Completions cannot search): a WebSearch is answered "
         "web_search_tool_result_error 'unavailable', never with the model's own text"

@@ -7,11 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import anthropic
 import pytest
 
 from claude_gw.config import Settings
+from claude_gw.logs.writer import LogWriter
+from claude_gw.server.app import create_app
+from claude_gw.server.runner import build_upstream
 from claude_gw.server.web_search import describe
-from tests.server.test_gateway import WEATHER_TOOL, ask, start_gateway
+from tests.server.test_gateway import UPSTREAM_KEY, WEATHER_TOOL, ask, start_gateway
+from tests.servers import ServerThread
 
 FIXTURE = (
     Path(__file__).resolve().parents[2]
@@ -116,7 +121,48 @@ def test_a_request_without_search_logs_no_search_count(chat_gateway):
     ],
 )
 def test_start_up_says_what_a_search_will_get(api, words):
-    assert words in describe(Settings(upstream_api=api))
+    assert words in describe(Settings(upstream_api=api, upstream_url="http://127.0.0.1:9/v1"))
+
+
+@pytest.mark.parametrize("url", ["simulated", "https://api.openai.com/v1"])
+def test_a_chat_upstream_that_also_has_the_responses_api_gets_searches_there(url):
+    assert "same upstream's Responses API" in describe(Settings(upstream_url=url))
+
+
+def test_with_the_built_in_backend_a_search_goes_to_its_responses_api_and_the_rest_to_chat(
+    tmp_path, fake_openai, simulator
+):
+    # `--upstream simulated`, with the instant simulator of the fixtures injected as its upstream
+    settings = Settings(upstream_url="simulated", log_path=tmp_path / "claude.json")
+    upstream = build_upstream(Settings(upstream_url=fake_openai, api_key=UPSTREAM_KEY))
+    writer = LogWriter(settings.log_path)
+    writer.start()
+
+    async def shutdown() -> None:
+        await upstream.client.aclose()
+        writer.close()
+
+    app = create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
+    with ServerThread(app) as server:
+        client = anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0)
+        message = client.messages.create(**search_body(max_tokens=1024))
+        plain = client.messages.create(**ask("[sim:reply hello]"))
+        client.close()
+    kinds = [block.type for block in message.content if block.type != "thinking"]
+    assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
+    assert len(message.content[-2].content) == 3
+    assert message.usage.server_tool_use.web_search_requests == 1
+    assert plain.content[0].text == "hello"
+    assert [path.rsplit("/", 1)[-1] for path in simulator.recorder.paths] == [
+        "responses",
+        "completions",
+    ]
+    assert simulator.recorder.bodies[0]["tools"] == [{"type": "web_search"}]
+    search, other = [json.loads(line) for line in settings.log_path.read_text().splitlines()]
+    assert search["upstream_uri"] == "/v1/responses"
+    assert other["upstream_uri"] == "/v1/chat/completions"
+    assert search["claude_gw"]["web_search_requests"] == 1
+    assert other["claude_gw"]["web_search_requests"] is None
 
 
 @pytest.fixture
