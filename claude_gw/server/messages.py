@@ -154,10 +154,11 @@ class MessagesHandler:
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
         doc = await self.read(exchange, scope, receive)
-        if self.search_route is not None and is_search_request(doc):
-            await self.search_route.answer(exchange, doc, scope, receive, responder)
-        else:
-            await self.answer(exchange, doc, scope, receive, responder)
+        routed = self.search_route is not None and is_search_request(doc)
+        handler = self.search_route if routed and self.search_route is not None else self
+        answering = handler.answer(exchange, doc, scope, receive, responder)
+        del doc  # `answer` lets go of the parsed request before the answer comes (its docstring)
+        await answering
 
     async def answer(
         self,
@@ -167,7 +168,8 @@ class MessagesHandler:
         receive: Receive,
         responder: Responder,
     ) -> None:
-        """Send a read request upstream (or answer it here) and the answer to the client."""
+        """Send a read request upstream (or answer it here) and the answer to the client; the
+        request's parsed objects are dropped once translated, so the caller keeps none."""
         if self.settings.request_overrides:  # Kong's model.options replace the client's values
             doc = {**doc, **dict(self.settings.request_overrides)}
         model, rule = self.settings.route(
