@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlsplit
 
-from claude_gw.logs.cost import NOT_PRICED, Price, price_usage
+from claude_gw.logs.cost import NOT_PRICED, Price, price_usage, search_price
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.redact import (
     REDACTED,
@@ -338,7 +338,9 @@ def price(ex: Exchange, ctx: RecordContext, prompt: int, cached: int, completion
     """What the upstream's usage cost; "none" when there is no upstream usage to price.
 
     Configured costs win (Kong: `(prompt * input_cost + completion * output_cost) / 1e6`);
-    else priced as the model that answered, or (unknown to the table) as the model requested.
+    else priced as the model that answered, or (unknown to the table) as the model requested,
+    web searches included where the table prices them (`search_price`; the read side's
+    `calculate` mode prices tokens only).
     """
     if ex.usage is None or ex.endpoint not in MODEL_CALLS:
         return NOT_PRICED
@@ -356,6 +358,10 @@ def price(ex: Exchange, ctx: RecordContext, prompt: int, cached: int, completion
             at=at,
         )
         if cost.source == "genai-prices":
+            searches = ex.web_search_requests or 0
+            extra = search_price(model, provider=ex.provider, searches=searches, at=at)
+            if extra is not None and cost.cost is not None:
+                cost = Price(cost.cost + extra, cost.source)
             break
     return cost
 

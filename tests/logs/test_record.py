@@ -499,6 +499,20 @@ def test_the_simulated_provider_is_priced_as_what_it_imitates_but_says_simulated
     assert record["ai"]["proxy"]["usage"]["cost"] > 0
 
 
+def test_web_searches_are_logged_and_priced_with_the_tokens() -> None:
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
+    plain = build_record(proxied(usage=usage, response_model="gpt-5-mini"), ctx())
+    searched = build_record(
+        proxied(usage=usage, response_model="gpt-5-mini", web_search_requests=2), ctx()
+    )
+    # gpt-5-mini: $0.25 per M input, $2 per M output, $10 per 1000 searches
+    # 1000 * 0.25e-6 + 100 * 2e-6 = 0.00045; two searches 0.02 more
+    assert plain["ai"]["proxy"]["usage"]["cost"] == pytest.approx(0.00045)
+    assert searched["ai"]["proxy"]["usage"]["cost"] == pytest.approx(0.02045)
+    assert searched["claude_gw"]["web_search_requests"] == 2
+    assert plain["claude_gw"]["web_search_requests"] is None
+
+
 @pytest.mark.parametrize(
     ("log_payloads", "expected"),
     [
