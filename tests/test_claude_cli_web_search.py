@@ -1,7 +1,9 @@
 """End to end: the real Claude Code CLI's WebSearch through `claude-gw serve` (a subprocess) to
 the simulated backend (the test double of tests/conftest.py). On 2.1.33x WebSearch is a
 deferred tool: the model loads it with ToolSearch, then calls it, and the CLI runs the search
-as a separate request whose only tool is Anthropic's web_search server tool."""
+as a separate request whose only tool is Anthropic's web_search server tool. Each test runs on
+the pinned CLI and on the releases of `claude_cli_release` (2.1.332, and 2.1.197, which sends
+its tools inline)."""
 
 from __future__ import annotations
 
@@ -25,12 +27,17 @@ def search_records(records: list[dict]) -> list[dict]:
 
 
 def test_a_cli_web_search_through_a_chat_upstream_says_search_is_unavailable(
-    claude_cli, tmp_path, fake_openai, simulator
+    claude_cli_release, tmp_path, fake_openai, simulator
 ):
     served = start_serve(tmp_path, fake_openai)
     try:
         out = run_claude(
-            claude_cli, tmp_path / "home", served.url, SEARCH_TURN, "--allowedTools", "WebSearch"
+            claude_cli_release,
+            tmp_path / "home",
+            served.url,
+            SEARCH_TURN,
+            "--allowedTools",
+            "WebSearch",
         )
     finally:
         records = served.records()
@@ -51,13 +58,18 @@ def test_a_cli_web_search_through_a_chat_upstream_says_search_is_unavailable(
 
 
 def test_a_cli_web_search_through_the_responses_api_gives_the_model_links(
-    claude_cli, tmp_path, fake_openai, simulator
+    claude_cli_release, tmp_path, fake_openai, simulator
 ):
     """The tutorial's question, asked through an OpenAI Responses upstream (simulated here)."""
     served = start_serve(tmp_path, fake_openai, "--upstream-api", "responses")
     try:
         out = run_claude(
-            claude_cli, tmp_path / "home", served.url, SEARCH_TURN, "--allowedTools", "WebSearch"
+            claude_cli_release,
+            tmp_path / "home",
+            served.url,
+            SEARCH_TURN,
+            "--allowedTools",
+            "WebSearch",
         )
     finally:
         records = served.records()
