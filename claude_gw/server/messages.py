@@ -154,8 +154,8 @@ class MessagesHandler:
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
         doc = await self.read(exchange, scope, receive)
-        routed = self.search_route is not None and is_search_request(doc)
-        handler = self.search_route if routed and self.search_route is not None else self
+        route = self.search_route
+        handler = route if route is not None and is_search_request(doc) else self
         answering = handler.answer(exchange, doc, scope, receive, responder)
         del doc  # `answer` lets go of the parsed request before the answer comes (its docstring)
         await answering
@@ -182,9 +182,9 @@ class MessagesHandler:
         exchange.route_rule = rule
         await self._check_window(exchange, doc, target.name)
         stream = doc.get("stream") is True
-        if self.search_mode == "unavailable" and search_tools(doc):
-            exchange.web_search_requests = 0  # a chat upstream is never offered the tool
-            if is_search_request(doc):
+        if self.dialect.name == "chat" and search_tools(doc):
+            exchange.web_search_requests = 0  # Chat Completions is never offered the tool
+            if is_search_request(doc):  # no search route took it: nothing can search
                 headers = {**SSE_HEADERS} if stream else {}
                 headers.update(self.response_headers(exchange))
                 await answer_unavailable(

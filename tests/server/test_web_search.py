@@ -147,6 +147,8 @@ def test_with_the_built_in_backend_a_search_goes_to_its_responses_api_and_the_re
         client = anthropic.Anthropic(base_url=server.base_url, api_key="k", max_retries=0)
         message = client.messages.create(**search_body(max_tokens=1024))
         plain = client.messages.create(**ask("[sim:reply hello]"))
+        mixed = [WEATHER_TOOL, SEARCH["tools"][0]]  # search next to functions: not a search
+        client.messages.create(**ask("[sim:reply hi]", tools=mixed))
         client.close()
     kinds = [block.type for block in message.content if block.type != "thinking"]
     assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
@@ -156,9 +158,14 @@ def test_with_the_built_in_backend_a_search_goes_to_its_responses_api_and_the_re
     assert [path.rsplit("/", 1)[-1] for path in simulator.recorder.paths] == [
         "responses",
         "completions",
+        "completions",
     ]
     assert simulator.recorder.bodies[0]["tools"] == [{"type": "web_search"}]
-    search, other = [json.loads(line) for line in settings.log_path.read_text().splitlines()]
+    search, other, beside = [
+        json.loads(line) for line in settings.log_path.read_text().splitlines()
+    ]
+    assert beside["claude_gw"]["web_search_requests"] == 0
+    assert [t["function"]["name"] for t in simulator.recorder.bodies[2]["tools"]] == ["get_weather"]
     assert search["upstream_uri"] == "/v1/responses"
     assert other["upstream_uri"] == "/v1/chat/completions"
     assert search["claude_gw"]["web_search_requests"] == 1
