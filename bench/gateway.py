@@ -62,6 +62,7 @@ from bench.gateway_procs import (
 from bench.gateway_report import BASELINE, FLOOR, GATEWAY, LITELLM, MODES
 from claude_gw.server.dialects import DIALECTS
 from claude_gw.translate.models import target_for
+from claude_gw.translate.web_search import is_search_request
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "claude-cli"
 MODEL = "gpt-5-mini"
@@ -95,10 +96,13 @@ class Contender:
 
 
 def fixture_requests() -> list[tuple[dict[str, str], dict[str, Any]]]:
-    """(headers, body) of every captured CLI Messages request, the model set to MODEL."""
+    """(headers, body) of every captured CLI Messages request, the model set to MODEL; not the
+    WebSearch one, which a gateway in front of Chat Completions answers itself (unavailable)."""
     found = []
     for path in sorted(FIXTURES.glob("messages_*.json")):
         doc = json.loads(path.read_text())
+        if is_search_request(doc["body"]):
+            continue
         headers = {k: v for k, v in doc["headers"] if k.lower() not in DROPPED_HEADERS}
         found.append((headers, {**doc["body"], "model": MODEL}))
     if not found:

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from claude_gw.config import Secret, Settings
 from claude_gw.logs.mask import printable
+from claude_gw.server.context_window import window_for
 from claude_gw.server.runner import BackgroundGateway
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -59,6 +60,8 @@ GATEWAY_SECRET_NAMES = frozenset({"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHRO
 GATEWAY_SECRET_PREFIXES = ("CLAUDE_GW_", "DECK_", "OPENAI_", "AWS_")
 _MIN_SECRET_CHARS = 8  # shorter values could turn up in an unrelated variable by chance
 FAMILIES = ("haiku", "sonnet", "opus")
+# The Claude CLI reads it as the model's window (with it, it stops warning about an unknown model).
+CONTEXT_WINDOW_VARIABLE = "CLAUDE_CODE_MAX_CONTEXT_TOKENS"
 POLL_S = 0.1  # how often the log is read for new records while the command runs
 # A gateway in another process writes a record just after the response it logs: after the
 # command exits, wait this long before the last read of its log.
@@ -123,8 +126,8 @@ def client_env(
     (`check_pass_env` refuses the gateway's own), minus any whose value contains one of the
     gateway's secrets; then the base URL, `ANTHROPIC_API_KEY` (the first client key when the
     gateway takes client keys, else a placeholder; the caller's own Anthropic key or token
-    never), the model variables following the gateway's model map, and nonessential traffic
-    off."""
+    never), the model variables following the gateway's model map, the model's context window
+    when known (`cli_context_window`), and nonessential traffic off."""
     wanted = set(check_pass_env(pass_env))
     secrets = gateway_secrets(settings)
     env = {
@@ -139,7 +142,24 @@ def client_env(
         env[f"ANTHROPIC_DEFAULT_{family.upper()}_MODEL"] = upstream_model
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     env["ANTHROPIC_API_KEY"] = settings.client_key or PLACEHOLDER_KEY
+    window = cli_context_window(settings)
+    if window is not None:
+        env[CONTEXT_WINDOW_VARIABLE] = str(window)
     return env
+
+
+def cli_context_window(settings: Settings) -> int | None:
+    """The context window the Claude CLI should compact by: the gateway model's (its
+    `--context-window`, else genai-prices'), or None to leave the CLI its own idea.
+
+    The CLI assumes 1,000,000 tokens for a model name it does not know, warns about it on every
+    run and compacts only near it; gpt-5-mini has 400,000. For an Anthropic upstream only a
+    configured window is given: a Claude model's depends on the request's betas, which the CLI
+    knows and the price table does not.
+    """
+    if settings.context_window is None and settings.upstream_api == "anthropic":
+        return None
+    return window_for(settings.model, settings.provider, settings.context_window)
 
 
 @dataclass

@@ -8,6 +8,7 @@ Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error mess
 
 from __future__ import annotations
 
+import copy
 import zlib
 from base64 import b64encode
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -98,6 +99,15 @@ class Upstream:
         self._headers.setdefault("accept-encoding", ACCEPTED_ENCODINGS)
         self.max_answer_bytes = max_answer_bytes
         self.max_decompression_ratio = max_decompression_ratio
+
+    def with_path(self, path: str) -> Upstream:
+        """This upstream (client, key, headers, limits) at another endpoint of the same API
+        base, e.g. `/responses` next to `/chat/completions`."""
+        other = copy.copy(self)
+        other.path = path
+        other._url = httpx.URL(other.chat_url, params=self._query or None)
+        other._aiohttp_url = URL(str(other._url), encoded=True)
+        return other
 
     @property
     def label(self) -> str:

@@ -94,6 +94,7 @@ class AnthropicUsage(TypedDict, total=False):
     output_tokens: int
     cache_read_input_tokens: int
     cache_creation_input_tokens: int
+    server_tool_use: JSON  # {"web_search_requests": n}
 
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
@@ -168,6 +169,7 @@ class ChatRequest(TypedDict, total=False):
     tools: list[ChatTool]
     tool_choice: str | JSON
     parallel_tool_calls: bool
+    response_format: JSON
     max_completion_tokens: int
     max_tokens: int
     reasoning_effort: str
@@ -254,6 +256,7 @@ class GatewayFields(TypedDict, total=False):
     capture: str | None
     route_rule: str | None
     usage_source: Literal["upstream", "estimated"] | None
+    web_search_requests: int | None
 
 
 class LogRecord(TypedDict, total=False):

@@ -3,7 +3,9 @@
 - Every test runs with the OPENAI_*/ANTHROPIC_*/DECK_*/CLAUDE_* variables of the developer's
   shell removed, so nothing leaks in from a real configuration.
 - `claude_cli` installs the real Claude Code CLI from npm, at a pinned version, into
-  `.cache/claude-cli` (once; later runs reuse it).
+  `.cache/claude-cli` (once; later runs reuse it). `claude_cli_release` runs a test once with
+  it and once with each of `CLAUDE_CLI_RELEASES` (for what must hold on other releases too),
+  installed the same way into `.cache/claude-cli-<version>`.
 - `fake_openai` serves claude_gw's simulated OpenAI-compatible backend on a real loopback socket:
   a TEST DOUBLE for api.openai.com (it validates requests the way OpenAI does, streams chunks,
   reports cached and reasoning tokens, calls tools and fails on request).
@@ -23,6 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared"
 CLAUDE_CLI_VERSION = "2.1.331"
 CLAUDE_CLI_DIR = REPO / ".cache" / "claude-cli"
+# The newest release measured, and the one a bare `npm install` picks on Node 20.
+CLAUDE_CLI_RELEASES = ("2.1.332", "2.1.197")
 _CLEARED_PREFIXES = ("OPENAI_", "ANTHROPIC_", "DECK_", "CLAUDE_")
 
 
@@ -40,11 +44,24 @@ def claude_cli() -> Path:
     A bare `npm install @anthropic-ai/claude-code` on Node 20 silently resolves to an old
     release (2.1.197), so the version is always named.
     """
-    binary = CLAUDE_CLI_DIR / "node_modules" / ".bin" / "claude"
-    if not _reports_version(binary):
+    return install_claude_cli(CLAUDE_CLI_VERSION, CLAUDE_CLI_DIR)
+
+
+@pytest.fixture(scope="session", params=(CLAUDE_CLI_VERSION, *CLAUDE_CLI_RELEASES))
+def claude_cli_release(request: pytest.FixtureRequest) -> Path:
+    """Path of `claude` at the pinned version, then at each of CLAUDE_CLI_RELEASES."""
+    version = request.param
+    if version == CLAUDE_CLI_VERSION:
+        return install_claude_cli(version, CLAUDE_CLI_DIR)
+    return install_claude_cli(version, REPO / ".cache" / f"claude-cli-{version}")
+
+
+def install_claude_cli(version: str, directory: Path) -> Path:
+    binary = directory / "node_modules" / ".bin" / "claude"
+    if not _reports_version(binary, version):
         npm = shutil.which("npm")
         assert npm, "npm is needed to install the Claude CLI for the end-to-end tests"
-        CLAUDE_CLI_DIR.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [
                 npm,
@@ -52,24 +69,24 @@ def claude_cli() -> Path:
                 "--no-audit",
                 "--no-fund",
                 "--prefix",
-                str(CLAUDE_CLI_DIR),
-                f"@anthropic-ai/claude-code@{CLAUDE_CLI_VERSION}",
+                str(directory),
+                f"@anthropic-ai/claude-code@{version}",
             ],
             check=True,
             timeout=900,
             capture_output=True,
         )
-    assert _reports_version(binary), f"{binary} does not report version {CLAUDE_CLI_VERSION}"
+    assert _reports_version(binary, version), f"{binary} does not report version {version}"
     return binary
 
 
-def _reports_version(binary: Path) -> bool:
+def _reports_version(binary: Path, version: str) -> bool:
     if not binary.exists():
         return False
     result = subprocess.run(
         [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
     )
-    return CLAUDE_CLI_VERSION in result.stdout
+    return version in result.stdout
 
 
 @pytest.fixture

@@ -61,6 +61,28 @@ def test_client_env_points_the_cli_at_the_gateway_and_follows_the_model_map():
     assert "ANTHROPIC_AUTH_TOKEN" not in client_env("u", settings, {"ANTHROPIC_AUTH_TOKEN": "t"})
 
 
+@pytest.mark.parametrize(
+    ("options", "window"),
+    [
+        pytest.param({"model": "gpt-5-mini"}, "400000", id="price_table"),
+        pytest.param({"model": "gpt-4.1"}, "1000000", id="price_table_1m"),
+        pytest.param({"model": "gpt-5-mini", "context_window": 8192}, "8192", id="configured"),
+        pytest.param({"model": "smollm2"}, None, id="unknown_model"),
+        pytest.param(
+            {"model": "claude-sonnet-4-6", "upstream_api": "anthropic"}, None, id="anthropic"
+        ),
+        pytest.param(
+            {"model": "claude-sonnet-4-6", "upstream_api": "anthropic", "context_window": 200000},
+            "200000",
+            id="anthropic_configured",
+        ),
+    ],
+)
+def test_client_env_gives_the_cli_the_models_context_window(options, window):
+    env = client_env("u", Settings(**options), {})
+    assert env.get("CLAUDE_CODE_MAX_CONTEXT_TOKENS") == window
+
+
 # What a gateway's environment may hold; none of it may reach the command.
 SECRETS = {
     "OPENAI_API_KEY": UPSTREAM_KEY,
@@ -407,6 +429,7 @@ def test_env_prints_export_lines_that_follow_the_model_options():
     assert "export ANTHROPIC_MODEL=gpt-4.1" in lines
     assert "export ANTHROPIC_DEFAULT_HAIKU_MODEL=gpt-4.1-mini" in lines
     assert "export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1" in lines
+    assert "export CLAUDE_CODE_MAX_CONTEXT_TOKENS=1000000" in lines  # gpt-4.1's window
     assert all(line.startswith("export ") for line in lines)
 
 
@@ -475,6 +498,18 @@ def test_a_model_run_env_command_in_the_claude_cli_prints_no_gateway_secret(
     printed = tool_messages[-1]["content"]
     assert "ANTHROPIC_BASE_URL=http://127.0.0.1:" in printed  # it is the env output
     assert [name for name, value in secrets.items() if value in printed] == []
+
+
+@pytest.mark.cli
+def test_capture_gives_the_claude_cli_the_models_context_window(
+    tmp_path, claude_cli, fake_openai, simulator
+):
+    """Without CLAUDE_CODE_MAX_CONTEXT_TOKENS the CLI takes gpt-5-mini, a name it does not know,
+    for a 1,000,000-token model and compacts only near that (its json output then reports
+    `contextWindow: 1000000`)."""
+    out, _, _ = claude_capture(tmp_path, claude_cli, fake_openai, "[sim:reply ok]")
+    assert out["result"] == "ok"
+    assert out["modelUsage"]["gpt-5-mini"]["contextWindow"] == 400000  # the price table's
 
 
 @pytest.mark.cli

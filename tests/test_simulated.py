@@ -316,6 +316,27 @@ ASKED = {"role": "assistant", "content": None, "tool_calls": [tool_call("call_a"
             "invalid_type",
             id="tool_calls_not_an_array",
         ),
+        pytest.param(
+            {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+            "response_format.json_schema.name",
+            "missing_required_parameter",
+            id="json_schema_without_a_name",
+        ),
+        pytest.param(
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "t",
+                        "strict": True,
+                        "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
+                    },
+                }
+            },
+            "response_format.json_schema",
+            "invalid_json_schema",
+            id="strict_schema_with_an_open_object",
+        ),
     ],
 )
 def test_invalid_requests_are_rejected_like_openai_rejects_them(
@@ -382,6 +403,31 @@ def test_the_sdk_raises_authentication_error_for_a_wrong_key() -> None:
         with openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="sk-no", max_retries=0) as c:
             with pytest.raises(openai.AuthenticationError):
                 c.chat.completions.create(model="gpt-4.1", messages=user("hi"))
+
+
+def test_a_json_schema_format_is_answered_with_json_that_follows_it(
+    client: openai.OpenAI,
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "maxLength": 9},
+            "n": {"type": "integer", "minimum": 3},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}},
+        },
+        "required": ["title", "n", "tags"],
+        "additionalProperties": False,
+    }
+    answer = client.chat.completions.create(
+        model="gpt-5-mini",
+        messages=user("name it"),
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "t", "schema": schema, "strict": True},
+        },
+    )
+    content = answer.choices[0].message.content
+    assert json.loads(content or "") == {"title": "Simulated", "n": 3, "tags": ["a"]}
 
 
 def test_cut_stream_ends_without_finish_reason_usage_or_done(client: openai.OpenAI) -> None:
@@ -779,6 +825,41 @@ def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
             messages.append(message)
             messages.append({"role": "tool", "tool_call_id": calls[0]["id"], "content": "a.txt"})
     assert message["content"] == "Tool Bash returned: a.txt"
+
+
+def test_sequence_directive_makes_the_tool_calls_one_per_turn_in_order_then_reports():
+    """`[sim:sequence]`: ToolSearch first, then the tool it loaded, as the Claude CLI needs."""
+    import asyncio
+
+    import orjson
+
+    from claude_gw.simulated import Simulator
+
+    sim = Simulator(time_scale=0.0)
+    prompt = '[sim:sequence] [sim:tool A {"n": 1}] [sim:tool B {"n": 2}]'
+    tools = [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+        for name in ("A", "B")
+    ]
+    messages: list[dict] = [{"role": "user", "content": prompt}]
+
+    async def turn() -> dict:
+        body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
+        response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
+        return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
+            "message"
+        ]
+
+    called = []
+    for _ in range(3):
+        message = asyncio.run(turn())
+        calls = message.get("tool_calls") or []
+        called.append([(c["function"]["name"], c["function"]["arguments"]) for c in calls])
+        for call in calls:
+            messages.append(message)
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": "ok"})
+    assert called == [[("A", '{"n":1}')], [("B", '{"n":2}')], []]
+    assert message["content"] == "Tool B returned: ok"
 
 
 def test_the_default_reply_quotes_the_prompt_not_the_clis_reminders():

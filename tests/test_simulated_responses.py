@@ -139,6 +139,53 @@ def test_the_sdk_stream_accumulates_parallel_function_calls(client: openai.OpenA
     assert kinds[-1] == "response.completed" and kinds.count("response.output_item.done") == 3
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["oneshot", "stream"])
+def test_web_search_is_a_made_up_labelled_search_with_cited_links(
+    client: openai.OpenAI, stream: bool
+) -> None:
+    ask: dict[str, Any] = {
+        "model": "gpt-4.1",
+        "input": "Perform a web search for the query: Procopius Secret History",
+        "tools": [{"type": "web_search"}],
+        "include": ["web_search_call.action.sources"],
+    }
+    if stream:
+        with client.responses.stream(**ask) as events:
+            kinds = [event.type for event in events]
+            response = events.get_final_response()
+        assert "response.web_search_call.searching" in kinds
+        assert kinds.count("response.output_text.annotation.added") == 3
+    else:
+        response = client.responses.create(**ask)
+    search, message = response.output
+    assert search.type == "web_search_call" and search.status == "completed"
+    assert search.action.query == "Procopius Secret History"
+    urls = [f"https://simulated-search.example/procopius-secret-history/{n}" for n in (1, 2, 3)]
+    assert [source.url for source in search.action.sources] == urls
+    (part,) = message.content
+    assert "made up by the simulator" in part.text
+    for note, url in zip(part.annotations, urls, strict=True):
+        assert (note.type, note.url) == ("url_citation", url)
+        assert part.text[note.start_index : note.end_index] == f"[{note.title}]({url})"
+    again = client.responses.create(**ask)
+    assert again.output[1].content[0].text == part.text  # deterministic
+
+
+def test_web_search_lists_no_sources_unless_included_and_keeps_to_allowed_domains(
+    client: openai.OpenAI,
+) -> None:
+    tool = {"type": "web_search", "filters": {"allowed_domains": ["docs.example.org"]}}
+    response = client.responses.create(model="gpt-4.1", input="gateways", tools=[tool])
+    search, message = response.output
+    assert search.action.sources is None
+    urls = [note.url for note in message.content[0].annotations]
+    assert urls and all(url.startswith("https://docs.example.org/") for url in urls)
+    none = client.responses.create(
+        model="gpt-4.1", input="gateways", tools=[tool], max_tool_calls=0
+    )
+    assert [item.type for item in none.output] == ["message"]
+
+
 def first_turn(client: openai.OpenAI) -> Any:
     """A streamed reasoning + text + function call turn, as input items for the next turn."""
     with client.responses.stream(

@@ -19,6 +19,7 @@ EXPORTED = (
     "ANTHROPIC_DEFAULT_SONNET_MODEL",
     "ANTHROPIC_DEFAULT_OPUS_MODEL",
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+    "CLAUDE_CODE_MAX_CONTEXT_TOKENS",  # only when the model's window is known
 )
 
 
@@ -29,7 +30,8 @@ def add_parser(commands: Any) -> None:
         description='Print `export` lines for the Claude CLI: eval "$(claude-gw env)". The '
         "model variables follow the same --model/--map options (and variables) as serve; "
         "ANTHROPIC_API_KEY is the first key of --client-key-file (else a placeholder), so "
-        "the output holds that key when one is given.",
+        "the output holds that key when one is given. CLAUDE_CODE_MAX_CONTEXT_TOKENS is the "
+        "model's context window (--context-window, else the price table's), when known.",
     )
     parser.add_argument(
         "--gateway",
@@ -49,7 +51,7 @@ def export_lines(args: argparse.Namespace, environ: Mapping[str, str]) -> list[s
     gateway = args.gateway or f"http://{settings.host}:{settings.port}"
     base_url = gateway.rstrip("/") + "/" + args.prefix.strip("/")
     env = client_env(base_url.rstrip("/"), settings, {})
-    lines = [f"export {name}={shlex.quote(env[name])}" for name in EXPORTED]
+    lines = [f"export {name}={shlex.quote(env[name])}" for name in EXPORTED if name in env]
     # The shell's own Anthropic credentials must not reach the gateway: the key exported above
     # is the gateway's client key (or a placeholder), and a token would be sent besides it.
     if "ANTHROPIC_AUTH_TOKEN" in environ:

@@ -24,6 +24,7 @@ from claude_gw.errors import GatewayError
 from claude_gw.logs.mask import printable
 from claude_gw.server import runner
 from claude_gw.server.masking import console_text
+from claude_gw.server.web_search import describe as describe_search
 from claude_gw.translate.profiles import choose_profile
 from claude_gw.upstream import Upstream
 
@@ -124,6 +125,7 @@ def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
         f"  upstream: {where}; {models}",
         f"  log:      {settings.log_path.resolve()} ({payloads})",
         client_line(settings),
+        f"  search:   {describe_search(settings)}",
     ]
 
 

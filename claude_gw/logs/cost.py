@@ -104,6 +104,27 @@ def price_usage(
         return UNPRICED
 
 
+def search_price(model: str, *, provider: str, searches: int, at: datetime) -> float | None:
+    """USD for `searches` web searches run by `model` (genai-prices' `web_searches` price),
+    None when the table has the model but no search price, or not the model; never raises."""
+    found = find_priced(model, provider)
+    if found is None or searches < 1:
+        return None
+    from genai_prices import Usage
+
+    provider_entry, model_entry = found
+    try:
+        with_searches = model_entry.calc_price(
+            Usage(web_searches=searches), provider_entry, genai_request_timestamp=at
+        )
+        without = model_entry.calc_price(Usage(), provider_entry, genai_request_timestamp=at)
+    except Exception:  # a pricing bug must never cost us the log line
+        logger.exception("could not price the searches of %s at %s", model, provider)
+        return None
+    extra = float(with_searches.total_price - without.total_price)
+    return extra if extra > 0 else None
+
+
 def _price(
     model: str,
     provider: str,

@@ -62,6 +62,8 @@ class Exchange:
     usage_source: Literal["upstream", "estimated"] = "upstream"
     stop_reason: str | None = None
     tool_calls: int = 0
+    # searches the answer ran (web_search server tool); None: the request offered no search
+    web_search_requests: int | None = None
     error_type: str | None = None  # Anthropic error.type, or "client_disconnected"
     error_message: str | None = None
     counted_input_tokens: int | None = None  # count_tokens answer

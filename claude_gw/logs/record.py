@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote_plus, urlsplit
 
-from claude_gw.logs.cost import NOT_PRICED, Price, price_usage
+from claude_gw.logs.cost import NOT_PRICED, Price, price_usage, search_price
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.redact import (
     REDACTED,
@@ -338,7 +338,9 @@ def price(ex: Exchange, ctx: RecordContext, prompt: int, cached: int, completion
     """What the upstream's usage cost; "none" when there is no upstream usage to price.
 
     Configured costs win (Kong: `(prompt * input_cost + completion * output_cost) / 1e6`);
-    else priced as the model that answered, or (unknown to the table) as the model requested.
+    else priced as the model that answered, or (unknown to the table) as the model requested,
+    web searches included where the table prices them (`search_price`; the read side's
+    `calculate` mode prices tokens only).
     """
     if ex.usage is None or ex.endpoint not in MODEL_CALLS:
         return NOT_PRICED
@@ -356,6 +358,10 @@ def price(ex: Exchange, ctx: RecordContext, prompt: int, cached: int, completion
             at=at,
         )
         if cost.source == "genai-prices":
+            searches = ex.web_search_requests or 0
+            extra = search_price(model, provider=ex.provider, searches=searches, at=at)
+            if extra is not None and cost.cost is not None:
+                cost = Price(cost.cost + extra, cost.source)
             break
     return cost
 
@@ -364,12 +370,14 @@ def usage(ex: Exchange, ctx: RecordContext, latency: int) -> tuple[LogUsage, Pri
     """Kong's usage block from the upstream's OpenAI usage (count_tokens: the local count).
 
     With no upstream usage the `*_details` are `{}` as in Kong; with usage, every detail key is
-    present (0 when the upstream left it out) so that columns stay stable.
+    present (0 when the upstream left it out) so that columns stay stable. A count_tokens
+    answer is a usage too (the local count, nothing cached, nothing generated): same shape.
     """
     given: Mapping[str, Any] = ex.usage if isinstance(ex.usage, Mapping) else {}
-    prompt_details = details(given, "prompt_tokens_details", PROMPT_DETAILS) if given else {}
+    full = bool(given) or ex.endpoint == "count_tokens"
+    prompt_details = details(given, "prompt_tokens_details", PROMPT_DETAILS) if full else {}
     completion_details = (
-        details(given, "completion_tokens_details", COMPLETION_DETAILS) if given else {}
+        details(given, "completion_tokens_details", COMPLETION_DETAILS) if full else {}
     )
     prompt, completion = count(given.get("prompt_tokens")), count(given.get("completion_tokens"))
     if ex.endpoint == "count_tokens":
@@ -426,6 +434,7 @@ def gateway_fields(ex: Exchange, cost: Price) -> GatewayFields:
         "route_rule": ex.route_rule,
         # None: no usage at all (a refused request); "estimated": counted locally
         "usage_source": ex.usage_source if ex.usage is not None else None,
+        "web_search_requests": ex.web_search_requests,
     }
     return fields
 

@@ -38,6 +38,7 @@ Both engines derive their dtypes from `SCHEMA`. A value the record does not have
 | error_type | str | | `claude_gw.error_type`; Kong: Anthropic's type for the status (below) |
 | stop_reason | str | | `claude_gw.stop_reason` (Anthropic's); null for Kong |
 | tool_calls | int | | `claude_gw.tool_calls`; null for Kong |
+| web_search_requests | int | | `claude_gw.web_search_requests`: searches run (null: none offered) |
 | capture | str | | `claude_gw.capture`: the `claude-gw capture --name` label; null for Kong |
 | route_rule | str | | `claude_gw.route_rule`: the routing rule that chose the upstream |
 | simulated | bool | | `claude_gw.simulated`, else `provider == "simulated"`; never null |
@@ -131,6 +132,7 @@ SCHEMA: tuple[Column, ...] = (
     Column("error_type", "str"),
     Column("stop_reason", "str"),
     Column("tool_calls", "int"),
+    Column("web_search_requests", "int"),
     Column("capture", "str"),
     Column("route_rule", "str"),
     Column("simulated", "bool"),

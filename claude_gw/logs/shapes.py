@@ -49,6 +49,7 @@ GATEWAY_FIELDS = {
     "client_model": S,
     "stop_reason": S,
     "tool_calls": INT,
+    "web_search_requests": INT,
     "error_type": S,
     "cost_source": S,
     "endpoint": S,
@@ -176,6 +177,7 @@ NEEDS: Mapping[str, Need] = {
     "error_type": {"claude_gw": {"error_type"}, "record": {"response"}, "response": {"status"}},
     "stop_reason": {"claude_gw": {"stop_reason"}},
     "tool_calls": {"claude_gw": {"tool_calls"}},
+    "web_search_requests": {"claude_gw": {"web_search_requests"}},
     "ttft_ms": {"usage": {"time_to_first_token"}},
     "time_per_token_ms": {"usage": {"time_per_token"}},
     "prompt_tokens": {"usage": {"prompt_tokens", "prompt_token"}},
@@ -391,6 +393,7 @@ def outcome_columns() -> dict[str, pl.Expr]:
         .otherwise(error_type_for(status)),
         "stop_reason": field(gw, "stop_reason"),
         "tool_calls": field(gw, "tool_calls"),
+        "web_search_requests": field(gw, "web_search_requests"),
     }
 
 

@@ -25,6 +25,7 @@ from claude_gw.translate.responses import (
     responses_to_anthropic,
     responses_usage_to_chat,
 )
+from claude_gw.translate.responses_search import SearchOptions
 from claude_gw.translate.responses_stream import ResponsesStreamTranslator
 from claude_gw.translate.stream import StreamTranslator
 from claude_gw.wire import AnthropicEvent, AnthropicResponse, ChatUsage
@@ -47,6 +48,8 @@ class Translator(Protocol):
     def has_content(self) -> bool: ...
     @property
     def saw_finish_reason(self) -> bool: ...
+    @property
+    def web_search_requests(self) -> int | None: ...
     def start(self, model: str | None = None) -> list[AnthropicEvent]: ...
     def supply_usage(self, usage: ChatUsage) -> None: ...
     def feed(self, chunk: Any) -> list[AnthropicEvent]: ...
@@ -60,10 +63,13 @@ class Dialect(Protocol):
     path: str  # appended to the upstream base URL
 
     def request(self, doc: JSON, target: TargetModel, *, stream: bool) -> JSON: ...
+    # `search`: the request's web search options (None: it offered no search)
     def response(
-        self, body: JSON, *, message_id: str
+        self, body: JSON, *, message_id: str, search: SearchOptions | None = None
     ) -> tuple[AnthropicResponse, ChatUsage | None]: ...
-    def translator(self, *, message_id: str, model: str) -> Translator: ...
+    def translator(
+        self, *, message_id: str, model: str, search: SearchOptions | None = None
+    ) -> Translator: ...
 
 
 class ChatDialect:
@@ -74,11 +80,13 @@ class ChatDialect:
         return dict(anthropic_to_openai(doc, target=target))  # type: ignore[arg-type]
 
     def response(
-        self, body: JSON, *, message_id: str
+        self, body: JSON, *, message_id: str, search: SearchOptions | None = None
     ) -> tuple[AnthropicResponse, ChatUsage | None]:
         return openai_to_anthropic(body, message_id=message_id), body.get("usage")  # type: ignore[arg-type]
 
-    def translator(self, *, message_id: str, model: str) -> Translator:
+    def translator(
+        self, *, message_id: str, model: str, search: SearchOptions | None = None
+    ) -> Translator:
         return StreamTranslator(message_id=message_id, model=model)
 
 
@@ -90,13 +98,15 @@ class ResponsesDialect:
         return anthropic_to_responses(doc, target=target)  # type: ignore[arg-type]
 
     def response(
-        self, body: JSON, *, message_id: str
+        self, body: JSON, *, message_id: str, search: SearchOptions | None = None
     ) -> tuple[AnthropicResponse, ChatUsage | None]:
-        message = responses_to_anthropic(body, message_id=message_id)
+        message = responses_to_anthropic(body, message_id=message_id, search=search)
         return message, responses_usage_to_chat(body.get("usage"))
 
-    def translator(self, *, message_id: str, model: str) -> Translator:
-        return ResponsesStreamTranslator(message_id=message_id, model=model)
+    def translator(
+        self, *, message_id: str, model: str, search: SearchOptions | None = None
+    ) -> Translator:
+        return ResponsesStreamTranslator(message_id=message_id, model=model, search=search)
 
 
 def anthropic_usage_to_chat(usage: Any) -> ChatUsage | None:
@@ -142,6 +152,12 @@ class AnthropicPassthrough:
     @property
     def usage(self) -> ChatUsage | None:
         return anthropic_usage_to_chat(self._usage) if self._usage else self._supplied
+
+    @property
+    def web_search_requests(self) -> int | None:
+        """The upstream's own count (`usage.server_tool_use`), when it gave one."""
+        count = (self._usage.get("server_tool_use") or {}).get("web_search_requests")
+        return count if isinstance(count, int) else None
 
     def supply_usage(self, usage: ChatUsage) -> None:
         """Usage for the log when the upstream's events carried none (they pass unchanged)."""
@@ -194,7 +210,7 @@ class AnthropicDialect:
         return {**doc, "model": target.name}
 
     def response(
-        self, body: JSON, *, message_id: str
+        self, body: JSON, *, message_id: str, search: SearchOptions | None = None
     ) -> tuple[AnthropicResponse, ChatUsage | None]:
         if body.get("type") != "message":
             raise UpstreamError(
@@ -202,7 +218,9 @@ class AnthropicDialect:
             )
         return body, anthropic_usage_to_chat(body.get("usage"))  # type: ignore[return-value]
 
-    def translator(self, *, message_id: str, model: str) -> Translator:
+    def translator(
+        self, *, message_id: str, model: str, search: SearchOptions | None = None
+    ) -> Translator:
         return AnthropicPassthrough(message_id=message_id, model=model)
 
 

@@ -11,6 +11,7 @@ failure becomes an in-stream `error` event.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
@@ -33,13 +34,16 @@ from claude_gw.server.asgi import (
 from claude_gw.server.context_window import check_fits, may_exceed, window_for
 from claude_gw.server.dialects import DIALECTS, Translator
 from claude_gw.server.usage_estimate import estimate
+from claude_gw.server.web_search import answer_unavailable, search_mode
 from claude_gw.tokens import count_anthropic_request
 from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
 from claude_gw.translate.profiles import apply_profile, choose_profile
 from claude_gw.translate.response import usage_to_anthropic
+from claude_gw.translate.responses_search import SearchOptions, search_options
 from claude_gw.translate.sse import SSEDecoder, encode_event
+from claude_gw.translate.web_search import is_search_request, search_tools
 from claude_gw.upstream import Upstream, encode_body
 
 logger = logging.getLogger("claude_gw.server")
@@ -58,10 +62,16 @@ DELTA_TEXT_OF = dict(
 
 
 def overhead_ms(exchange: Exchange, now: float) -> float:
-    """Time spent in the gateway itself so far: elapsed time minus time waiting on the upstream."""
+    """Time spent in the gateway itself so far: elapsed time minus time waiting on the upstream.
+
+    Waiting is counted as the record counts it (`gateway_overhead_ms`): from sending to the end
+    of the upstream's answer. A stream's headers go out while that answer is still coming, so
+    all the time since sending is waiting, and the header carries the gateway's time before it
+    (a stream's first bytes wait on the upstream's first event, which is not the gateway's time).
+    """
     waited = 0.0
     if exchange.t_upstream_sent is not None:
-        upstream_end = exchange.t_upstream_done or exchange.t_upstream_headers or now
+        upstream_end = exchange.t_upstream_done or now
         waited = max(0.0, upstream_end - exchange.t_upstream_sent)
     return round(max(0.0, now - exchange.t_start - waited) * 1000, 2)
 
@@ -103,6 +113,12 @@ class MessagesHandler:
         self.profile = choose_profile(
             settings.upstream_url, settings.provider_name, settings.server_profile
         )
+        self.search_mode = search_mode(settings)
+        # Searches go to the same upstream's Responses API, through a handler of their own.
+        self.search_route: MessagesHandler | None = None
+        if self.search_mode == "route":
+            responses = dataclasses.replace(settings, upstream_api="responses")
+            self.search_route = MessagesHandler(responses, upstream.with_path("/responses"), now)
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         declared = header(scope, "content-length")
@@ -138,6 +154,22 @@ class MessagesHandler:
         self, exchange: Exchange, scope: Scope, receive: Receive, responder: Responder
     ) -> None:
         doc = await self.read(exchange, scope, receive)
+        route = self.search_route
+        handler = route if route is not None and is_search_request(doc) else self
+        answering = handler.answer(exchange, doc, scope, receive, responder)
+        del doc  # `answer` lets go of the parsed request before the answer comes (its docstring)
+        await answering
+
+    async def answer(
+        self,
+        exchange: Exchange,
+        doc: dict[str, Any],
+        scope: Scope,
+        receive: Receive,
+        responder: Responder,
+    ) -> None:
+        """Send a read request upstream (or answer it here) and the answer to the client; the
+        request's parsed objects are dropped once translated, so the caller keeps none."""
         if self.settings.request_overrides:  # Kong's model.options replace the client's values
             doc = {**doc, **dict(self.settings.request_overrides)}
         model, rule = self.settings.route(
@@ -150,6 +182,16 @@ class MessagesHandler:
         exchange.route_rule = rule
         await self._check_window(exchange, doc, target.name)
         stream = doc.get("stream") is True
+        if self.dialect.name == "chat" and search_tools(doc):
+            exchange.web_search_requests = 0  # Chat Completions is never offered the tool
+            if is_search_request(doc):  # no search route took it: nothing can search
+                headers = {**SSE_HEADERS} if stream else {}
+                headers.update(self.response_headers(exchange))
+                await answer_unavailable(
+                    exchange, doc, responder, headers, log_payloads=self.settings.log_payloads
+                )
+                return
+        search = search_options(doc)
         translated = self.dialect.request(doc, target, stream=stream)
         if self.dialect.name == "chat":
             apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]
@@ -163,9 +205,9 @@ class MessagesHandler:
         headers = self._forwarded_headers(scope)
         if stream:
             exchange.mode = "stream"
-            handler = self._stream(exchange, body, headers, target.name, responder)
+            handler = self._stream(exchange, body, headers, target.name, responder, search)
         else:
-            handler = self._oneshot(exchange, body, headers, responder)
+            handler = self._oneshot(exchange, body, headers, responder, search)
         await run_until_disconnect(handler, receive)
 
     async def _check_window(self, exchange: Exchange, doc: dict[str, Any], model: str) -> None:
@@ -213,6 +255,7 @@ class MessagesHandler:
         body: bytes,
         headers: dict[str, str],
         responder: Responder,
+        search: SearchOptions | None,
     ) -> None:
         exchange.t_upstream_sent = self.now()
         answer, _ = await self.upstream.complete(body, headers)
@@ -222,8 +265,13 @@ class MessagesHandler:
         exchange.source = "upstream"
         exchange.response_model = answer.get("model")
         message, exchange.usage = self.dialect.response(  # type: ignore[assignment]
-            answer, message_id=f"msg_{exchange.request_id}"
+            answer, message_id=f"msg_{exchange.request_id}", search=search
         )
+        searches = (message.get("usage", {}).get("server_tool_use") or {}).get(
+            "web_search_requests"
+        )
+        if isinstance(searches, int):
+            exchange.web_search_requests = searches
         if exchange.usage is None:
             usage = await asyncio.to_thread(self.estimate_usage, exchange, body, message)
             exchange.usage = usage
@@ -245,8 +293,11 @@ class MessagesHandler:
         headers: dict[str, str],
         model: str,
         responder: Responder,
+        search: SearchOptions | None,
     ) -> None:
-        translator = self.dialect.translator(message_id=f"msg_{exchange.request_id}", model=model)
+        translator = self.dialect.translator(
+            message_id=f"msg_{exchange.request_id}", model=model, search=search
+        )
         exchange.t_upstream_sent = self.now()
         # `body` is held by the upstream call until the stream ends anyway; it is kept here too,
         # to count its prompt should the upstream report no usage
@@ -281,6 +332,8 @@ class MessagesHandler:
             exchange.response_model = translator.response_model
             exchange.stop_reason = translator.stop_reason
             exchange.tool_calls = translator.tool_calls
+            if translator.web_search_requests is not None:
+                exchange.web_search_requests = translator.web_search_requests
             if self.settings.log_payloads and translator.started:
                 exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
 

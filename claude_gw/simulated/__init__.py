@@ -31,6 +31,8 @@ Directives, written in the LAST message when a user wrote it (anywhere in its te
 - `[sim:cut]` the stream stops after a few chunks: no finish chunk, no usage, no `[DONE]`
   (non-streaming: the JSON body stops halfway).
 - `[sim:no_finish]` no chunk carries a `finish_reason`, but usage and `[DONE]` still come.
+- `[sim:rounds N]` the tool calls are made again after each round of results, N rounds in all;
+  `[sim:sequence]` they are made one per turn, in order (ToolSearch, then the tool it loaded).
 
 An unknown or malformed directive is answered with a 400 that says what is wrong.
 
@@ -39,6 +41,8 @@ user's last text, 20-120 tokens long. When the conversation ends with tool resul
 reports them (`Tool Bash returned: hello-from-tool`). Tools are called only by directive or when
 `tool_choice` forces one (then with `{}`); `tool_choice: "none"` drops tool directives and
 `parallel_tool_calls: false` keeps only the first.
+A `response_format` (Responses: `text.format`) with a JSON schema is checked as OpenAI checks
+it (`structured`) and, without a reply directive, answered with JSON that follows the schema.
 
 Usage: `prompt_tokens` from `claude_gw.tokens.count_openai_messages`; a (model, tools, leading
 system messages) prefix seen before by the same Simulator is cached in 128-token steps from 1024

@@ -15,6 +15,7 @@ from typing import Any
 
 from claude_gw.simulated.directives import Directives, ToolDirective
 from claude_gw.simulated.profiles import ModelProfile
+from claude_gw.simulated.structured import json_schema_of, schema_answer
 from claude_gw.tokens import count_text
 
 SIMULATED_SUFFIX = "-simulated"
@@ -108,6 +109,9 @@ def _content(
         return directives.reply, tools
     if tools:
         return None, tools
+    schema = json_schema_of(doc)
+    if schema is not None:  # structured output: JSON that follows the schema
+        return schema_answer(schema, f"Simulated by {simulated_model(doc['model'])}"), ()
     return _default_text(doc, rng), ()
 
 

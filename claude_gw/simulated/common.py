@@ -11,7 +11,7 @@ import hashlib
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -88,7 +88,8 @@ def chat_directives(messages: list[dict[str, Any]]) -> Directives:
     system messages are skipped: the Claude CLI sends its environment as a `role: "system"`
     message after the user's prompt. One exception: with `[sim:rounds N]` in the last user
     message, its tool calls are made again after each round of tool results, N rounds in all
-    (a multi-step agent turn); then the results are reported as usual."""
+    (a multi-step agent turn); with `[sim:sequence]`, its tool calls are made one per turn, in
+    order, each after the results of the one before; then the results are reported as usual."""
     turns = [m for m in messages if m.get("role") not in ("system", "developer")]
     last_user = max((i for i, m in enumerate(turns) if m.get("role") == "user"), default=None)
     if last_user is None:
@@ -97,9 +98,14 @@ def chat_directives(messages: list[dict[str, Any]]) -> Directives:
         found = parse_directives(message_text(turns[last_user]))
     except DirectiveError as exc:
         raise SimError(f"simulator: {exc}", param="messages") from None
+    done = sum(1 for m in turns[last_user + 1 :] if m.get("role") == "assistant")
+    if found.sequence:
+        waiting = last_user == len(turns) - 1 or turns[-1].get("role") == "tool"
+        if waiting and done < len(found.tools):
+            return replace(found, tools=found.tools[done : done + 1])
+        return Directives() if last_user < len(turns) - 1 else replace(found, tools=())
     if last_user == len(turns) - 1:
         return found
-    done = sum(1 for m in turns[last_user + 1 :] if m.get("role") == "assistant")
     if found.tools and turns[-1].get("role") == "tool" and done < found.rounds:
         return Directives(tools=found.tools)
     return Directives()

@@ -30,6 +30,7 @@ class Directives:
     cut: bool = False
     no_finish: bool = False
     rounds: int = 1  # [sim:rounds N]: the prompt's tool calls are made in N successive turns
+    sequence: bool = False  # [sim:sequence]: the prompt's tool calls are made one per turn
 
     @property
     def any(self) -> bool:
@@ -71,6 +72,8 @@ def _apply(found: Directives, kind: str, arg: str) -> Directives:
         return replace(found, cut=True)
     if kind == "no_finish" and not arg:
         return replace(found, no_finish=True)
+    if kind == "sequence" and not arg:
+        return replace(found, sequence=True)
     if kind == "rounds":
         if not arg.isdigit() or not 1 <= int(arg) <= 50:
             raise DirectiveError(f"[sim:rounds {arg}]: expected a whole number from 1 to 50")

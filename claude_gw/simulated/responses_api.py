@@ -10,6 +10,7 @@ when it comes back; with `store` left true the item's id is remembered instead.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import AsyncGenerator
@@ -17,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from claude_gw.simulated import errors, render
 from claude_gw.simulated import responses_render as out
-from claude_gw.simulated.answer import Answer, reasoning_summary, simulated_model
+from claude_gw.simulated.answer import (
+    Answer,
+    last_user_text,
+    reasoning_summary,
+    simulated_model,
+)
 from claude_gw.simulated.common import (
     CUT_AFTER_EVENTS,
     Request,
@@ -34,7 +40,8 @@ from claude_gw.simulated.directives import Directives
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import ModelProfile, profile_for
 from claude_gw.simulated.responses_request import to_chat, validate_responses
-from claude_gw.tokens import count_openai_messages
+from claude_gw.simulated.web_search import plan_search, search_tool
+from claude_gw.tokens import count_openai_messages, count_text
 
 if TYPE_CHECKING:
     from claude_gw.simulated.simulator import Simulator
@@ -108,7 +115,29 @@ def _accept(
         call_item_ids=tuple(f"fc_{hex_token(ids, _ID_HEX)}" for _ in answer.tool_calls),
         reasoning_model=profile.reasoning,
     )
+    tool = search_tool(doc)
+    if tool is not None and not answer.tool_calls and directives.reply is None:
+        plan = _with_search(plan, doc, chat, tool, f"ws_{hex_token(ids, _ID_HEX)}")
     return doc, profile, directives, plan
+
+
+def _with_search(
+    plan: out.ResponsePlan,
+    doc: dict[str, Any],
+    chat: dict[str, Any],
+    tool: Any,
+    item_id: str,
+) -> out.ResponsePlan:
+    """The plan with a web search (`simulated.web_search`) and its cited text as the answer."""
+    search = plan_search(doc, tool, last_user_text(chat["messages"]), item_id)
+    answer = dataclasses.replace(
+        plan.answer,
+        text=search.text,
+        completion_tokens=plan.answer.reasoning_tokens + count_text(search.text),
+    )
+    usage = {**plan.usage, "output_tokens": answer.completion_tokens}
+    usage["total_tokens"] = usage["input_tokens"] + answer.completion_tokens
+    return dataclasses.replace(plan, search=search, answer=answer, usage=usage)
 
 
 def _reasoning(

@@ -17,6 +17,7 @@ from typing import Any
 from claude_gw.simulated.answer import Answer, pieces
 from claude_gw.simulated.common import Step, sse_event
 from claude_gw.simulated.render import obfuscation_pad, split_arguments
+from claude_gw.simulated.web_search import Search, citation_annotations, search_item
 
 DEFAULT_TEXT = {"format": {"type": "text"}, "verbosity": "medium"}
 INCOMPLETE = {"reason": "max_output_tokens"}
@@ -47,6 +48,7 @@ class ResponsePlan:
     message_id: str
     call_item_ids: tuple[str, ...]
     reasoning_model: bool
+    search: Search | None = None  # the web search the answer ran (`web_search`)
 
     @property
     def status(self) -> str:
@@ -124,6 +126,8 @@ def _reasoning_settings(plan: ResponsePlan) -> dict[str, Any]:
 def output_items(plan: ResponsePlan) -> list[dict[str, Any]]:
     """The finished output items: reasoning, then the message (if it has text), then calls."""
     items = [] if plan.reasoning is None else [reasoning_item(plan.reasoning)]
+    if plan.search is not None:
+        items.append(search_item(plan.search))
     if plan.answer.text:
         items.append(message_item(plan, plan.answer.text, _message_status(plan)))
     items += [call_item(plan, index) for index in range(len(plan.answer.tool_calls))]
@@ -145,8 +149,14 @@ def _summary_part(text: str) -> dict[str, Any]:
     return {"type": "summary_text", "text": text}
 
 
-def _text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+def _text_part(text: str, cited: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "annotations": cited or [], "logprobs": [], "text": text}
+
+
+def _citations(plan: ResponsePlan, text: str) -> list[dict[str, Any]]:
+    """The url_citation annotations of the answer text, when it is a search's."""
+    search = plan.search
+    return citation_annotations(search) if search is not None and text == search.text else []
 
 
 def message_item(plan: ResponsePlan, text: str | None, status: str) -> dict[str, Any]:
@@ -155,7 +165,7 @@ def message_item(plan: ResponsePlan, text: str | None, status: str) -> dict[str,
         "id": plan.message_id,
         "type": "message",
         "status": status,
-        "content": [] if text is None else [_text_part(text)],
+        "content": [] if text is None else [_text_part(text, _citations(plan, text))],
         "phase": "commentary" if plan.answer.tool_calls else "final_answer",
         "role": "assistant",
     }
@@ -211,6 +221,9 @@ def item_steps(plan: ResponsePlan, write: EventWriter) -> list[Step]:
     index = 0
     if plan.reasoning is not None:
         steps += _reasoning_steps(plan.reasoning, index, write)
+        index += 1
+    if plan.search is not None:
+        steps += _search_steps(plan.search, index, write)
         index += 1
     if plan.answer.text:
         steps += _message_steps(plan, plan.answer.text, index, write)
@@ -268,9 +281,18 @@ def _message_steps(plan: ResponsePlan, text: str, index: int, write: EventWriter
     ]
     for chunk in pieces(text):
         steps.append(Step(write("response.output_text.delta", **ids, delta=chunk, logprobs=[]), 1))
+    cited = _citations(plan, text)
+    for number, annotation in enumerate(cited):
+        added_note = write(
+            "response.output_text.annotation.added",
+            **ids,
+            annotation=annotation,
+            annotation_index=number,
+        )
+        steps.append(Step(added_note))
     steps += [
         Step(write("response.output_text.done", **ids, logprobs=[], text=text)),
-        Step(write("response.content_part.done", **ids, part=_text_part(text))),
+        Step(write("response.content_part.done", **ids, part=_text_part(text, cited))),
     ]
     done = message_item(plan, text, _message_status(plan))
     steps.append(Step(write("response.output_item.done", item=done, output_index=index)))
@@ -290,3 +312,18 @@ def _call_steps(plan: ResponsePlan, call_index: int, index: int, write: EventWri
     done = call_item(plan, call_index)
     steps.append(Step(write("response.output_item.done", item=done, output_index=index)))
     return steps
+
+
+SEARCH_TOKENS = 40  # a simulated search takes as long as writing this many tokens
+
+
+def _search_steps(search: Search, index: int, write: EventWriter) -> list[Step]:
+    added = search_item(search, done=False)
+    ids = {"item_id": search.item_id, "output_index": index}
+    return [
+        Step(write("response.output_item.added", item=added, output_index=index)),
+        Step(write("response.web_search_call.in_progress", **ids)),
+        Step(write("response.web_search_call.searching", **ids), SEARCH_TOKENS),
+        Step(write("response.web_search_call.completed", **ids)),
+        Step(write("response.output_item.done", item=search_item(search), output_index=index)),
+    ]

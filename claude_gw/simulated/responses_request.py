@@ -15,6 +15,7 @@ from typing import Any
 from claude_gw.simulated import errors
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import ModelProfile
+from claude_gw.simulated.structured import check_format
 from claude_gw.simulated.validate import check_function_name
 from claude_gw.simulated.vault import Vault
 
@@ -124,6 +125,11 @@ def _check_parameters(doc: Mapping[str, Any], profile: ModelProfile) -> None:
         if value not in INCLUDABLE:
             raise errors.invalid_value(f"include[{index}]", value, INCLUDABLE)
     _check_reasoning_parameter(doc.get("reasoning"), profile)
+    text = doc.get("text")
+    if text is not None:
+        if not isinstance(text, dict):
+            raise errors.invalid_type("text", "an object", text)
+        check_format(text.get("format"), "text.format")
     if profile.reasoning:
         for name in ("temperature", "top_p"):
             value = doc.get(name)
@@ -300,6 +306,10 @@ def to_chat(doc: Mapping[str, Any]) -> dict[str, Any]:
         chat["reasoning_effort"] = effort
     if doc.get("max_output_tokens") is not None:
         chat["max_completion_tokens"] = doc["max_output_tokens"]
+    text_format = (doc.get("text") or {}).get("format") or {}
+    if text_format.get("type") == "json_schema":
+        spec = {key: value for key, value in text_format.items() if key != "type"}
+        chat["response_format"] = {"type": "json_schema", "json_schema": spec}
     return chat
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from claude_gw.simulated import errors
 from claude_gw.simulated.profiles import ModelProfile
+from claude_gw.simulated.structured import check_format
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES: Mapping[str, tuple[str, ...]] = {
@@ -49,6 +50,7 @@ def check_parameters(doc: Mapping[str, Any], profile: ModelProfile) -> None:
     check_types(doc)
     if doc.get("stream_options") is not None and doc.get("stream") is not True:
         raise errors.stream_options_without_stream()
+    check_format(doc.get("response_format"), "response_format")
     effort = doc.get("reasoning_effort")
     if not profile.reasoning:
         if effort is not None:

@@ -17,6 +17,8 @@ Decisions (the brief and the Claude CLI notes, sections 4 and 8, say why each ma
 - An assistant message left with neither text nor tool calls (thinking only) is omitted.
 - A `role: system` message the CLI put between tool calls and their results moves down past the
   `tool` messages, because OpenAI wants those right after the assistant's `tool_calls`.
+- Structured output (`output_config.format`, `output_format`) becomes `response_format` with the
+  same JSON schema (`translate.structured` says when it is strict).
 - `$schema` is removed from the top level of each tool's schema only: that is where the CLI puts
   it, and OpenAI objects to unknown keys only in strict mode, which is never sent.
 """
@@ -30,6 +32,7 @@ from typing import Any, NoReturn, TypeGuard
 
 from claude_gw.errors import InvalidRequest
 from claude_gw.translate.models import TargetModel
+from claude_gw.translate.structured import response_format
 from claude_gw.wire import (
     JSON,
     AnthropicRequest,
@@ -48,7 +51,11 @@ USER_PREFIX = "cgw-"
 # "Reserved placeholder that keeps deferred tool loading active; never call this tool."
 DROPPED_TOOL_NAMES = frozenset({"DeferredToolPlaceholder"})
 EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high", "xhigh": "high"}
-DROPPED_BLOCK_TYPES = frozenset({"thinking", "redacted_thinking"})
+# Thinking cannot go back to Chat Completions; a past web search (server_tool_use and its
+# result) cannot be replayed to an OpenAI API, and the text after it says what it found.
+DROPPED_BLOCK_TYPES = frozenset(
+    {"thinking", "redacted_thinking", "server_tool_use", "web_search_tool_result"}
+)
 
 
 def anthropic_to_openai(req: AnthropicRequest, *, target: TargetModel) -> ChatRequest:
@@ -59,6 +66,8 @@ def anthropic_to_openai(req: AnthropicRequest, *, target: TargetModel) -> ChatRe
     out: ChatRequest = {"model": target.name, "messages": _messages(doc)}
     out["max_completion_tokens"] = _max_tokens(doc.get("max_tokens"))
     _add_tools(out, doc)
+    if (output_format := response_format(doc)) is not None:
+        out["response_format"] = output_format
     _add_sampling(out, doc, target)
     _add_stop_and_user(out, doc)
     _add_stream(out, doc.get("stream"))

@@ -23,6 +23,8 @@ Decisions:
   text, images in a user message right after the outputs. Tools are flat functions with an
   explicit `strict: false` (the spec requires the field; strict mode would reject the CLI's
   schemas, whose optional properties are not all listed in `required`).
+- Structured output goes in `text.format`: the chat `response_format`'s schema, name and
+  strictness, flat.
 - `metadata.user_id` becomes `safety_identifier` (the Responses name that replaced `user`), as the
   same short hash. `stop_sequences` are dropped: the Responses API has no stop parameter.
 - Answer: each `message` item becomes one text block (its output_text and refusal parts joined);
@@ -62,6 +64,16 @@ from claude_gw.translate.response import (
     map_finish_reason,
     usage_to_anthropic,
 )
+from claude_gw.translate.responses_search import (
+    SearchOptions,
+    citations_of,
+    is_search_call,
+    search_parameters,
+    search_result_block,
+    search_usage,
+    search_use_block,
+)
+from claude_gw.translate.structured import text_format
 from claude_gw.wire import (
     JSON,
     AnthropicRequest,
@@ -88,7 +100,18 @@ def anthropic_to_responses(req: AnthropicRequest, *, target: TargetModel) -> dic
     out["input"] = _input(doc["messages"], "developer" if target.reasoning else "system")
     out["store"] = False
     out.update(_parameters(chat, target))
+    _add_search(out, search_parameters(doc))
     return out
+
+
+def _add_search(out: dict[str, Any], search: JSON) -> None:
+    """The web_search tools after the functions, their limit, and their sources included."""
+    if not search:
+        return
+    out["tools"] = [*out.get("tools", []), *search["tools"]]
+    if "max_tool_calls" in search:
+        out["max_tool_calls"] = search["max_tool_calls"]
+    out["include"] = [*out.get("include", []), *search["include"]]
 
 
 # --------------------------------------------------------------------------- parameters
@@ -103,6 +126,8 @@ def _parameters(chat: ChatRequest, target: TargetModel) -> JSON:
         out["tool_choice"] = _flat_tool_choice(chat["tool_choice"])
     if "parallel_tool_calls" in chat:
         out["parallel_tool_calls"] = chat["parallel_tool_calls"]
+    if "response_format" in chat:
+        out["text"] = text_format(chat["response_format"])
     if target.reasoning:
         effort = chat.get("reasoning_effort")
         out["reasoning"] = {"summary": REASONING_SUMMARY}
@@ -312,18 +337,29 @@ def decode_reasoning_signature(sig: Any) -> JSON | None:
 
 
 def responses_to_anthropic(
-    resp: dict[str, Any], *, message_id: str, model: str | None = None
+    resp: dict[str, Any],
+    *,
+    message_id: str,
+    model: str | None = None,
+    search: SearchOptions | None = None,
 ) -> AnthropicResponse:
     """The Anthropic Message for a Response object; `model=None` keeps the upstream's name.
+    `search`: the request offered web search (its usage then counts searches, even none).
 
     Raises `UpstreamError` for a failed Response, an `error`, or a body that is not a Response.
     """
     output = _output(resp)
     content: list[JSON] = []
     refused = False
+    searches = 0
     for index, item in enumerate(output):
         kind = item.get("type") if isinstance(item, Mapping) else None
-        if kind == "reasoning":
+        if is_search_call(item):
+            use = search_use_block(item, message_id, searches)
+            cited = citations_of(_next_message(output, index))
+            content += [use, search_result_block(use["id"], item, cited, search)]
+            searches += 1
+        elif kind == "reasoning":
             content.append(reasoning_to_thinking(item))
         elif kind == "message":
             text, refusal = message_text(item)
@@ -335,6 +371,9 @@ def responses_to_anthropic(
         # Other items (built-in tool calls the gateway never asks for) have no Anthropic block.
     has_calls = any(block["type"] == "tool_use" for block in content)
     stop_reason = map_finish_reason(responses_finish_reason(resp), has_tool_calls=has_calls)
+    usage = usage_to_anthropic(responses_usage_to_chat(resp.get("usage")))
+    if search is not None or searches:
+        usage["server_tool_use"] = search_usage(searches)
     return {
         "id": message_id,
         "type": "message",
@@ -343,8 +382,18 @@ def responses_to_anthropic(
         "content": content,
         "stop_reason": "refusal" if refused else stop_reason,
         "stop_sequence": None,
-        "usage": usage_to_anthropic(responses_usage_to_chat(resp.get("usage"))),
+        "usage": usage,
     }
+
+
+def _next_message(output: list[Any], index: int) -> Any:
+    """The first message item after `index` (before any other search), or None."""
+    for item in output[index + 1 :]:
+        if is_search_call(item):
+            return None
+        if isinstance(item, Mapping) and item.get("type") == "message":
+            return item
+    return None
 
 
 def reasoning_to_thinking(item: Mapping[str, Any]) -> JSON:

@@ -18,10 +18,20 @@ text block at its first non-empty text (refusal text included, which makes the s
 into an item, the full text of its `.done` item is sent as one delta, so every item arrives.
 `response.completed`/`response.incomplete` carry the usage and status; `response.failed` and
 `error` events raise `UpstreamError`; other events are ignored.
+
+Web search (`responses_search` has the mapping): at a search call's `output_item.done` (the
+first event that has its query) a `server_tool_use` block goes out whole; its
+`web_search_tool_result` waits for the next message item, whose `.done` carries the
+`url_citation` annotations that title the results: that message's text is held until then and
+sent as one delta after the result block (Anthropic's order: results before the text citing
+them). Anything else that comes first, or the end of the stream, sends the result block with
+the search's sources alone. `message_delta.usage.server_tool_use` counts the searches when the
+request offered search.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -37,6 +47,14 @@ from claude_gw.translate.responses import (
     reasoning_text,
     responses_finish_reason,
     responses_usage_to_chat,
+)
+from claude_gw.translate.responses_search import (
+    SearchOptions,
+    citations_of,
+    is_search_call,
+    search_result_block,
+    search_usage,
+    search_use_block,
 )
 from claude_gw.translate.stream import Block, BlockKind, MessageEvents
 from claude_gw.wire import JSON, AnthropicEvent, ChatUsage, StopReason
@@ -61,8 +79,11 @@ class ItemBlock(Block):
 
     signature: str = ""
     summary_index: int = 0  # the reasoning summary part the last thinking delta belonged to
+    whole: JSON | None = None  # a block sent whole (server_tool_use, web_search_tool_result)
 
     def content(self) -> JSON:
+        if self.whole is not None:
+            return self.whole
         content = super().content()
         if self.kind == "thinking":
             content["signature"] = self.signature
@@ -84,6 +105,9 @@ class ResponsesStreamState:
     refused: bool = False  # refusal text arrived: the stop reason is `refusal`
     usage: ChatUsage | None = None  # chat-shaped, from `responses_usage_to_chat`
     stop_reason: StopReason | None = None
+    searches: int = 0  # web search calls seen
+    # the search call whose result block waits for the next message's citations
+    pending_search: tuple[str, Mapping[str, Any]] | None = None
 
 
 class ResponsesStreamTranslator(MessageEvents):
@@ -91,9 +115,10 @@ class ResponsesStreamTranslator(MessageEvents):
 
     _state: ResponsesStreamState
 
-    def __init__(self, *, message_id: str, model: str) -> None:
+    def __init__(self, *, message_id: str, model: str, search: SearchOptions | None = None) -> None:
         self._id = message_id
         self._state = ResponsesStreamState(model=model)
+        self._search = search
 
     # ------------------------------------------------------------------ read-only views
 
@@ -109,6 +134,24 @@ class ResponsesStreamTranslator(MessageEvents):
     def saw_finish_reason(self) -> bool:
         """True once `response.completed` or `response.incomplete` arrived."""
         return self._state.status is not None
+
+    @property
+    def web_search_requests(self) -> int | None:
+        searches = self._state.searches
+        return searches if self._search is not None or searches else None
+
+    def finish(self) -> list[AnthropicEvent]:
+        """The base `finish()`, after any search result still waiting; with search usage."""
+        if self.finished:
+            return []
+        events = self.start() + self._flush_search([])
+        events += super().finish()
+        requests = self.web_search_requests
+        if requests is not None:
+            for event in events:
+                if event["type"] == "message_delta":
+                    event["usage"]["server_tool_use"] = search_usage(requests)
+        return events
 
     # ------------------------------------------------------------------ transitions
 
@@ -140,7 +183,10 @@ class ResponsesStreamTranslator(MessageEvents):
     # ------------------------------------------------------------------ one event
 
     def _item_added(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
-        return self._open_item(_item(event), _output_index(event))
+        item = _item(event)
+        if item.get("type") == "message":  # a waiting search result waits for its citations
+            return self._open_item(item, _output_index(event))
+        return self._flush_search([]) + self._open_item(item, _output_index(event))
 
     def _open_item(self, item: Mapping[str, Any], index: int) -> list[AnthropicEvent]:
         kind = item.get("type")
@@ -172,6 +218,8 @@ class ResponsesStreamTranslator(MessageEvents):
             return []
         if event.get("type") == "response.refusal.delta":
             self._state.refused = True
+        if self._state.pending_search is not None:
+            return []  # held: the `.done` item has it all, after the search's result block
         return self._text(_output_index(event), text)
 
     def _arguments_delta(self, event: Mapping[str, Any]) -> list[AnthropicEvent]:
@@ -185,9 +233,13 @@ class ResponsesStreamTranslator(MessageEvents):
         """Send what was never streamed, keep the reasoning signature, close the item's block."""
         item, index = _item(event), _output_index(event)
         state = self._state
+        if item.get("type") == "web_search_call":
+            return self._search_done(item) if is_search_call(item) else []
         text, refused = message_text(item)
         state.refused = state.refused or refused  # the `.done` message has all its parts
         events: list[AnthropicEvent] = []
+        if item.get("type") == "message":
+            events.extend(self._flush_search(citations_of(item)))
         if index not in state.items:  # `.added` never came, or a message without deltas
             events.extend(self._text(index, text) if text else self._open_item(item, index))
         block_index = state.items.get(index)
@@ -214,7 +266,43 @@ class ResponsesStreamTranslator(MessageEvents):
             state.usage = usage
         return []
 
+    def _search_done(self, item: Mapping[str, Any]) -> list[AnthropicEvent]:
+        """The search's `server_tool_use` block, whole; its result waits (module docstring)."""
+        state = self._state
+        events = self._flush_search([])
+        use = search_use_block(item, self._id, state.searches)
+        state.searches += 1
+        events += self._whole(use)
+        state.pending_search = (use["id"], item)
+        return events
+
+    def _flush_search(self, citations: list[tuple[str, str]]) -> list[AnthropicEvent]:
+        """The waiting search's result block, if a search waits."""
+        pending, self._state.pending_search = self._state.pending_search, None
+        if pending is None:
+            return []
+        tool_use_id, item = pending
+        return self._whole(search_result_block(tool_use_id, item, citations, self._search))
+
     # ------------------------------------------------------------------ blocks
+
+    def _whole(self, content: JSON) -> list[AnthropicEvent]:
+        """A block sent at once: a server_tool_use's input as one delta, a result in its start."""
+        events = self._close()
+        state = self._state
+        state.blocks.append(ItemBlock(content["type"], whole=content))
+        index = len(state.blocks) - 1
+        if content["type"] == "server_tool_use":
+            start = {**content, "input": {}}
+            partial = json.dumps(content["input"], ensure_ascii=False)
+            delta: JSON | None = {"type": "input_json_delta", "partial_json": partial}
+        else:
+            start, delta = content, None
+        events.append({"type": "content_block_start", "index": index, "content_block": start})
+        if delta is not None:
+            events.append({"type": "content_block_delta", "index": index, "delta": delta})
+        events.append({"type": "content_block_stop", "index": index})
+        return events
 
     def _block_index(self, event: Mapping[str, Any], kind: str) -> int | None:
         """The block of the event's output item, if it has one of that kind."""

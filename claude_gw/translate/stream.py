@@ -31,7 +31,7 @@ from claude_gw.wire import (
     StopReason,
 )
 
-BlockKind = Literal["text", "thinking", "tool_use"]
+BlockKind = Literal["text", "thinking", "tool_use", "server_tool_use", "web_search_tool_result"]
 Phase = Literal["new", "streaming", "done"]
 
 
@@ -126,6 +126,11 @@ class MessageEvents:
     @property
     def tool_calls(self) -> int:
         return sum(1 for block in self._state.blocks if block.kind == "tool_use")
+
+    @property
+    def web_search_requests(self) -> int | None:
+        """Searches the answer ran; None when the request offered no search (chat: never)."""
+        return None
 
     @property
     def has_content(self) -> bool:

@@ -85,6 +85,7 @@ def expected_kong(record: dict[str, Any], version: str) -> dict[str, Any]:
         "error_type": ERRORS.get(status),
         "stop_reason": None,
         "tool_calls": None,
+        "web_search_requests": None,
         "shape": KONG_VERSIONS[version],
         "capture": None,
         "route_rule": None,

@@ -197,7 +197,8 @@ PROXIED = {
     "client_disconnected_mid_stream",
     "simulated",
 }
-WITH_USAGE = {"stream_cached_reasoning", "oneshot_success", "simulated"}
+# count_tokens: the local count is its usage, in the same shape (nothing cached or generated)
+WITH_USAGE = {"stream_cached_reasoning", "oneshot_success", "simulated", "count_tokens"}
 
 
 def scenario_params(names: Any = None) -> list[Any]:
@@ -458,6 +459,15 @@ def test_count_tokens_is_answered_locally_with_the_count_as_prompt_tokens() -> N
     )
     assert (usage["cost"], record["claude_gw"]["cost_source"]) == (0.0, "none")
     assert record["claude_gw"]["endpoint"] == "count_tokens"
+    # the shape of every other record's usage, so that Kong readers see one schema
+    assert usage["prompt_tokens_details"] == {"cached_tokens": 0, "audio_tokens": 0}
+    assert usage["completion_tokens_details"] == {
+        "reasoning_tokens": 0,
+        "audio_tokens": 0,
+        "accepted_prediction_tokens": 0,
+        "rejected_prediction_tokens": 0,
+    }
+    assert usage.keys() == record_for("stream_cached_reasoning")["ai"]["proxy"]["usage"].keys()
     assert record["upstream_uri"] == "/v1/messages/count_tokens?beta=true"
 
 
@@ -487,6 +497,20 @@ def test_the_simulated_provider_is_priced_as_what_it_imitates_but_says_simulated
     assert record["claude_gw"]["simulated"] is True
     assert record["claude_gw"]["cost_source"] == "genai-prices"
     assert record["ai"]["proxy"]["usage"]["cost"] > 0
+
+
+def test_web_searches_are_logged_and_priced_with_the_tokens() -> None:
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
+    plain = build_record(proxied(usage=usage, response_model="gpt-5-mini"), ctx())
+    searched = build_record(
+        proxied(usage=usage, response_model="gpt-5-mini", web_search_requests=2), ctx()
+    )
+    # gpt-5-mini: $0.25 per M input, $2 per M output, $10 per 1000 searches
+    # 1000 * 0.25e-6 + 100 * 2e-6 = 0.00045; two searches 0.02 more
+    assert plain["ai"]["proxy"]["usage"]["cost"] == pytest.approx(0.00045)
+    assert searched["ai"]["proxy"]["usage"]["cost"] == pytest.approx(0.02045)
+    assert searched["claude_gw"]["web_search_requests"] == 2
+    assert plain["claude_gw"]["web_search_requests"] is None
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,15 @@ test double of tests/conftest.py), which speaks all three APIs."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.server.test_gateway import WEATHER_TOOL, ask, start_gateway
 
 APIS = ["chat", "responses", "anthropic"]
+SHARED_CLI = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "claude-cli"
 
 
 @pytest.fixture(params=APIS)
@@ -102,3 +106,35 @@ def test_reasoning_round_trips_across_turns_through_the_responses_api(
     assert "sunny" in "".join(block.text for block in second.content if block.type == "text")
     assert simulator.stats.reasoning_items_received == 1
     gw.records()
+
+
+TITLE_FIXTURE = SHARED_CLI / "messages_session_title_output_format_2.1.197.json"
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_the_cli_session_title_reaches_the_upstream_with_its_json_schema(
+    api, tmp_path, fake_openai, simulator
+):
+    """quirk: Claude CLI 2.1.197's session title request (output_config.format, the fixture)
+    holds the upstream model to the JSON the CLI parses; the simulator answers by the schema."""
+    body = json.loads(TITLE_FIXTURE.read_text())["body"]
+    schema = body["output_config"]["format"]["schema"]
+    gw = start_gateway(tmp_path, fake_openai, upstream_api=api, model="gpt-5-mini")
+    with gw.client().messages.stream(**{k: v for k, v in body.items() if k != "stream"}) as stream:
+        final = stream.get_final_message()
+    (sent,) = simulator.recorder.bodies
+    if api == "chat":
+        assert sent["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": schema, "strict": True},
+        }
+    else:
+        assert sent["text"]["format"] == {
+            "type": "json_schema",
+            "name": "output",
+            "schema": schema,
+            "strict": True,
+        }
+    (text,) = [block.text for block in final.content if block.type == "text"]
+    assert json.loads(text) == {"title": "Simulated by gpt-5-mini-simulated"}
+    gw.stop()

@@ -184,6 +184,8 @@ def test_count_tokens_is_answered_locally_and_logged(gateway, simulator):
     (record,) = gateway.records()
     assert record["claude_gw"]["endpoint"] == "count_tokens"
     assert record["ai"]["proxy"]["usage"]["prompt_tokens"] == count.input_tokens
+    assert record["ai"]["proxy"]["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+    assert record["ai"]["proxy"]["usage"]["completion_tokens_details"]["reasoning_tokens"] == 0
 
 
 def test_any_prefix_and_query_string_are_accepted_and_both_key_headers_too(gateway):
@@ -414,6 +416,25 @@ def test_a_silent_upstream_gets_pings_so_the_cli_does_not_abort(gateway):
     assert names[1] == "ping"
     assert names[-2:] == ["message_delta", "message_stop"]
     assert all(name == data["type"] for name, data in events)
+
+
+def test_the_overhead_header_of_a_stream_is_the_gateway_time_the_record_logs(gateway):
+    # The upstream stalls 0.6 s after its headers; the first ping (0.3 s) sends the headers. That
+    # wait is the upstream's, as in the record, so the header leaves it out.
+    with httpx.stream(
+        "POST",
+        f"{gateway.url}/v1/messages",
+        json=ask("[sim:stall 0.6] hi", stream=True),
+        timeout=10,
+    ) as response:
+        header = float(response.headers[OVERHEAD_HEADER])
+        events = sse_events(response)
+    assert [name for name, _ in events][:2] == ["message_start", "ping"]
+    (record,) = gateway.records()
+    logged = record["claude_gw"]["gateway_overhead_ms"]
+    assert header <= logged + 0.01  # the record adds the time after the upstream's last event
+    assert logged - header < 20
+    assert header < 150  # 300 ms and more when the header counted the stall as the gateway's
 
 
 def test_a_stream_cut_by_the_upstream_ends_with_an_error_event(gateway):

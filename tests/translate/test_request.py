@@ -24,6 +24,7 @@ CHAT_KEYS = {
     "tools",
     "tool_choice",
     "parallel_tool_calls",
+    "response_format",
     "max_completion_tokens",
     "reasoning_effort",
     "stop",
@@ -815,8 +816,8 @@ INVALID = [
         id="system_message_with_image",
     ),
     pytest.param(
-        request(messages=assistant_then({"type": "server_tool_use"})),
-        "messages.1.content.0: unsupported content block type 'server_tool_use'",
+        request(messages=assistant_then({"type": "mcp_tool_use"})),
+        "messages.1.content.0: unsupported content block type 'mcp_tool_use'",
         id="unsupported_assistant_block",
     ),
     pytest.param(

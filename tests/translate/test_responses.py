@@ -59,6 +59,8 @@ RESPONSES_KEYS = {
     "temperature",
     "top_p",
     "safety_identifier",
+    "text",
+    "max_tool_calls",
     "stream",
     "stream_options",
 }
@@ -157,7 +159,10 @@ def test_cli_request_translates_to_json_without_touching_its_input(
     json.dumps(out, allow_nan=False)
     assert set(out) <= RESPONSES_KEYS
     assert (out["model"], out["store"]) == (REASONING.name, False)
-    assert out["include"] == ["reasoning.encrypted_content"]
+    assert out["include"][0] == "reasoning.encrypted_content"
+    assert out["include"][1:] == (
+        ["web_search_call.action.sources"] if "websearch" in cli_messages_request.name else []
+    )
 
 
 def test_cli_request_sends_the_system_prompt_as_instructions_without_the_billing_header(
@@ -203,7 +208,9 @@ def test_cli_request_maps_the_parameters_the_chat_translator_maps(
     body = cli_messages_request.body
     out = translate(body)
     chat: dict[str, Any] = dict(anthropic_to_openai(body, target=REASONING))  # type: ignore[arg-type]
-    tools, chat_tools = out.get("tools", []), chat.get("tools", [])
+    # the functions; the web search tools that follow them are test_responses_search's
+    tools = [t for t in out.get("tools", []) if t["type"] == "function"]
+    chat_tools = chat.get("tools", [])
     assert [t["name"] for t in tools] == [t["function"]["name"] for t in chat_tools]
     assert [t["parameters"] for t in tools] == [t["function"]["parameters"] for t in chat_tools]
     assert all(t["type"] == "function" and t["strict"] is False for t in tools)
@@ -751,7 +758,7 @@ def incomplete(reason: str, *output: dict[str, Any]) -> dict[str, Any]:
         ),
         pytest.param(
             response(
-                {"type": "web_search_call", "id": "ws_1"}, "junk", text_item(output_text("k"))
+                {"type": "file_search_call", "id": "fs_1"}, "junk", text_item(output_text("k"))
             ),
             [{"type": "text", "text": "k"}],
             "end_turn",

@@ -292,9 +292,9 @@ STREAMS = [
             [
                 created(),
                 {"type": "response.in_progress", "response": {"model": "upstream-model"}},
-                added(0, {"id": "ws_1", "type": "web_search_call", "status": "in_progress"}),
-                {"type": "response.web_search_call.searching", "output_index": 0},
-                done(0, {"id": "ws_1", "type": "web_search_call", "status": "completed"}),
+                added(0, {"id": "fs_1", "type": "file_search_call", "status": "in_progress"}),
+                {"type": "response.file_search_call.searching", "output_index": 0},
+                done(0, {"id": "fs_1", "type": "file_search_call", "status": "completed"}),
                 {"type": "response.some_future_event", "output_index": 1},
                 delta("output_text", 7, "x"),
                 delta("function_call_arguments", 7, "{}"),

@@ -143,6 +143,8 @@ DELTAS_FOR = {
     "text": {"text_delta"},
     "thinking": {"thinking_delta", "signature_delta"},
     "tool_use": {"input_json_delta"},
+    "server_tool_use": {"input_json_delta"},
+    "web_search_tool_result": set(),  # sent whole in its content_block_start
 }
 
 
