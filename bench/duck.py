@@ -59,7 +59,7 @@ _RECORD = {
     "claude_gw": "STRUCT(v BIGINT, session_id VARCHAR, agent_id VARCHAR, client VARCHAR, "
     "client_model VARCHAR, stop_reason VARCHAR, tool_calls BIGINT, error_type VARCHAR, "
     "cost_source VARCHAR, endpoint VARCHAR, capture VARCHAR, route_rule VARCHAR, "
-    "simulated BOOLEAN, usage_source VARCHAR)",
+    "simulated BOOLEAN, usage_source VARCHAR, web_search_requests BIGINT)",
     "replay": "STRUCT(run_id VARCHAR, target VARCHAR, source_id VARCHAR)",
 }
 _ERROR_TYPES = {
@@ -147,6 +147,7 @@ _EXPRESSIONS = {
     "error_type": _error_type(),
     "stop_reason": "claude_gw.stop_reason",
     "tool_calls": "claude_gw.tool_calls",
+    "web_search_requests": "claude_gw.web_search_requests",
     "capture": "claude_gw.capture",
     "route_rule": "claude_gw.route_rule",
     "simulated": "coalesce(claude_gw.simulated, "
