@@ -55,6 +55,9 @@ ENV = {
     "server_profile": "CLAUDE_GW_SERVER_PROFILE",
     "context_window": "CLAUDE_GW_CONTEXT_WINDOW",
     "simulated_timing": "CLAUDE_GW_SIMULATED_TIMING",
+    "search_upstream": "CLAUDE_GW_SEARCH_UPSTREAM",
+    "search_model": "CLAUDE_GW_SEARCH_MODEL",
+    "search_api_key_file": "CLAUDE_GW_SEARCH_API_KEY_FILE",
     "auth_header": "CLAUDE_GW_AUTH_HEADER",
     "upstream_headers": "CLAUDE_GW_UPSTREAM_HEADERS",
     "upstream_query": "CLAUDE_GW_UPSTREAM_QUERY",
@@ -127,6 +130,10 @@ class Settings:
     # the upstream model's context window in tokens; None: genai-prices' figure for the model
     context_window: int | None = None
     simulated_timing: str = "fast"  # one of SIMULATED_TIMINGS (the built-in backend only)
+    # where web searches go when the upstream cannot run them (see `search_settings`)
+    search_upstream_url: str | None = None
+    search_model: str | None = None
+    search_api_key: Secret | None = field(default=None, repr=False)
     auth_header: str | None = None  # header carrying the key; default per API
     upstream_headers: tuple[tuple[str, str], ...] = ()  # extra headers on every upstream request
     upstream_query: tuple[tuple[str, str], ...] = ()  # extra query, e.g. Azure's api-version
@@ -168,6 +175,32 @@ class Settings:
         if self.client_auth is None or not self.client_auth.credentials:
             return None
         return Secret(self.client_auth.credentials[0].key)
+
+    def search_settings(self) -> Settings | None:
+        """The settings of the search route (`--search-upstream`): the Responses API at that
+        URL, every request to `search_model` (default gpt-5-mini) with the search key; None
+        without one. Only requests whose every tool is a web search take it."""
+        if not self.search_upstream_url:
+            return None
+        return replace(
+            self,
+            upstream_url=self.search_upstream_url,
+            upstream_api="responses",
+            api_key=self.search_api_key,
+            model=self.search_model or DEFAULT_MODEL,
+            force_model=True,
+            model_map=(),
+            subagent_model=None,
+            long_context_model=None,
+            provider_name=None,
+            server_profile=None,
+            context_window=None,
+            auth_header=None,
+            upstream_headers=(),
+            upstream_query=(),
+            request_overrides=(),
+            search_upstream_url=None,
+        )
 
     @property
     def provider(self) -> str:
@@ -254,6 +287,17 @@ class Settings:
             context_window=parse_count(get("context_window"), ENV["context_window"]),
             simulated_timing=parse_choice(
                 get("simulated_timing"), tuple(SIMULATED_TIMINGS), ENV["simulated_timing"]
+            ),
+            search_upstream_url=(
+                normalize_upstream(s, ENV["search_upstream"])
+                if (s := get("search_upstream"))
+                else None
+            ),
+            search_model=get("search_model"),
+            search_api_key=(
+                read_api_key(environ, get("search_api_key_file"))
+                if get("search_upstream")
+                else None
             ),
             auth_header=get("auth_header"),
             upstream_headers=parse_pairs(get("upstream_headers"), ":", ENV["upstream_headers"]),

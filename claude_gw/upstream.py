@@ -99,6 +99,8 @@ class Upstream:
         self._headers.setdefault("accept-encoding", ACCEPTED_ENCODINGS)
         self.max_answer_bytes = max_answer_bytes
         self.max_decompression_ratio = max_decompression_ratio
+        # where this upstream's web searches go when it cannot run them (`--search-upstream`)
+        self.search: Upstream | None = None
 
     def with_path(self, path: str) -> Upstream:
         """This upstream (client, key, headers, limits) at another endpoint of the same API

@@ -26,6 +26,7 @@ from claude_gw.config import (
     parse_ratio,
     parse_seconds,
     parse_size,
+    read_api_key,
     read_client_auth,
 )
 
@@ -247,6 +248,26 @@ def add_backend_options(parser: argparse.ArgumentParser) -> None:
         ),
     )
     add(
+        "--search-upstream",
+        metavar="URL",
+        help=env_help(
+            "send web searches (requests whose only tools are web_search) to the Responses API "
+            "at URL, e.g. https://api.openai.com/v1, when the upstream cannot search (a local "
+            "chat server); key from --search-api-key-file, else OPENAI_API_KEY",
+            "search_upstream",
+        ),
+    )
+    add(
+        "--search-model",
+        metavar="MODEL",
+        help=env_help("the model of --search-upstream (default gpt-5-mini)", "search_model"),
+    )
+    add(
+        "--search-api-key-file",
+        metavar="FILE",
+        help=env_help("file holding the key of --search-upstream", "search_api_key_file"),
+    )
+    add(
         "--auth-header",
         metavar="NAME",
         help=env_help(
@@ -329,6 +350,12 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         server_profile=args.server_profile,
         context_window=args.context_window,
         simulated_timing=args.simulated_timing,
+        search_upstream_url=(
+            normalize_upstream(args.search_upstream, "--search-upstream")
+            if args.search_upstream
+            else None
+        ),
+        search_model=args.search_model,
         auth_header=args.auth_header,
         upstream_headers=pairs(args.upstream_headers, ":", "--upstream-header"),
         upstream_query=pairs(args.upstream_query, "=", "--upstream-query"),
@@ -342,6 +369,9 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         anthropic_key = environ.get("ANTHROPIC_API_KEY", "").strip()
         if anthropic_key:
             settings = settings.with_options(api_key=Secret(anthropic_key))
+    if settings.search_upstream_url and (args.search_api_key_file or not settings.search_api_key):
+        key_file = args.search_api_key_file or environ.get(ENV["search_api_key_file"])
+        settings = settings.with_options(search_api_key=read_api_key(environ, key_file))
     return settings
 
 

@@ -116,7 +116,10 @@ class MessagesHandler:
         self.search_mode = search_mode(settings)
         # Searches go to the same upstream's Responses API, through a handler of their own.
         self.search_route: MessagesHandler | None = None
-        if self.search_mode == "route":
+        search_settings = settings.search_settings()
+        if upstream.search is not None and search_settings is not None:  # --search-upstream
+            self.search_route = MessagesHandler(search_settings, upstream.search, now)
+        elif self.search_mode == "route":
             responses = dataclasses.replace(settings, upstream_api="responses")
             self.search_route = MessagesHandler(responses, upstream.with_path("/responses"), now)
 
@@ -156,6 +159,7 @@ class MessagesHandler:
         doc = await self.read(exchange, scope, receive)
         route = self.search_route
         handler = route if route is not None and is_search_request(doc) else self
+        exchange.provider = handler.upstream.provider
         answering = handler.answer(exchange, doc, scope, receive, responder)
         del doc  # `answer` lets go of the parsed request before the answer comes (its docstring)
         await answering

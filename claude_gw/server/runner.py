@@ -34,6 +34,23 @@ STARTUP_TIMEOUT_S = 30.0
 
 
 def build_upstream(settings: Settings) -> Upstream:
+    """The upstream of `settings`, with the upstream of its search route when it has one (its
+    secrets masked with the main upstream's)."""
+    upstream = _build_upstream(settings)
+    search = settings.search_settings()
+    if search is not None:
+        upstream.search = _build_upstream(search)
+        upstream.masker |= upstream.search.masker
+    return upstream
+
+
+async def close_upstream(upstream: Upstream) -> None:
+    await upstream.client.aclose()
+    if upstream.search is not None:
+        await upstream.search.client.aclose()
+
+
+def _build_upstream(settings: Settings) -> Upstream:
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     if settings.simulated:
         from claude_gw.simulated import Simulator, simulated_transport
@@ -108,7 +125,7 @@ def build_gateway(settings: Settings, upstream: Upstream | None = None) -> Gatew
     writer.start()
 
     async def shutdown() -> None:
-        await upstream.client.aclose()
+        await close_upstream(upstream)
         await asyncio.to_thread(writer.close)
 
     return create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
@@ -129,7 +146,7 @@ def build_routes_gateway(
 
     async def shutdown() -> None:
         for upstream in upstreams:
-            await upstream.client.aclose()
+            await close_upstream(upstream)
         for writer in writers.values():
             await asyncio.to_thread(writer.close)
 

@@ -3,7 +3,8 @@
 - `responses`: the Responses API runs the search (its `web_search` tool); the dialect
   translates the request and the answer.
 - `route`: the upstream is spoken to in Chat Completions but also has the Responses API (the
-  built-in simulated backend, api.openai.com): searches alone go to its `/responses`.
+  built-in simulated backend, api.openai.com): searches alone go to its `/responses`; or a
+  search upstream is configured (`--search-upstream`): searches alone go to that one.
 - `anthropic`: the request passes through; Anthropic runs the search.
 - `unavailable`: Chat Completions has no search, so the gateway answers the request itself with
   `translate.web_search.unavailable_answer` (nothing is sent upstream: the model's own text
@@ -19,11 +20,12 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from claude_gw.config import Settings
+from claude_gw.config import DEFAULT_MODEL, Settings
 from claude_gw.logs.exchange import Exchange
 from claude_gw.server.asgi import Responder
 from claude_gw.translate.sse import encode_event
 from claude_gw.translate.web_search import message_events, search_query, unavailable_answer
+from claude_gw.upstream import split_userinfo
 
 SearchMode = Literal["responses", "route", "anthropic", "unavailable"]
 # Chat upstreams known to serve the Responses API next to Chat Completions.
@@ -35,6 +37,8 @@ UNAVAILABLE_REASON = (
 
 
 def search_mode(settings: Settings) -> SearchMode:
+    if settings.upstream_api == "chat" and settings.search_upstream_url:
+        return "route"
     if settings.upstream_api == "responses":
         return "responses"
     if settings.upstream_api == "anthropic":
@@ -52,6 +56,10 @@ def describe(settings: Settings) -> str:
         return "web search runs through the Responses API's web_search tool"
     if mode == "anthropic":
         return "web search is passed to the Anthropic upstream, which runs it"
+    if mode == "route" and settings.search_upstream_url:
+        model = settings.search_model or DEFAULT_MODEL
+        where = split_userinfo(settings.search_upstream_url)[0]  # never its password
+        return f"web search goes to the Responses API at {where} (model {model}, --search-upstream)"
     if mode == "route":
         return "web search goes to the same upstream's Responses API (its web_search tool)"
     return (

@@ -18,7 +18,7 @@ from claude_gw.config import Settings
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app
 from claude_gw.server.messages import OVERHEAD_HEADER
-from claude_gw.server.runner import build_upstream
+from claude_gw.server.runner import build_upstream, close_upstream
 from tests.servers import ServerThread
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
@@ -67,7 +67,7 @@ def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
     writer.start()
 
     async def shutdown() -> None:
-        await upstream.client.aclose()
+        await close_upstream(upstream)
         writer.close()
 
     app = create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
