@@ -151,10 +151,6 @@ class Session:
         values: list[float] = [getattr(turn, name) for turn in self.turns]
         return sum(v for v in values if v is not None)
 
-    @property
-    def priced(self) -> bool:
-        return all(turn.cost is not None for turn in self.turns)
-
 
 def sessions(records: Iterable[Mapping[str, Any]]) -> list[Session]:
     """The sessions of `records`, each with its turns in time order (see the module)."""
