@@ -32,6 +32,7 @@ from claude_gw.simulated.directives import (
     parse_directives,
 )
 from tests.servers import ServerThread
+from tests.waiting import wait_until
 
 WIRE = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "wire"
 FAST = {"*": ModelProfile(latency_s=0, ttft_s=0, tokens_per_s=100)}
@@ -47,15 +48,6 @@ def user(text: str) -> Any:
 def events(raw: bytes) -> list[str]:
     """The `data:` payloads of an SSE body."""
     return [part[6:] for part in raw.decode().split("\n\n") if part.startswith("data: ")]
-
-
-def wait_for(condition: Any, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -461,7 +453,7 @@ def test_client_closing_a_stream_early_is_counted_as_cancelled() -> None:
             stream = c.chat.completions.create(model="m", messages=user(LONG_REPLY), stream=True)
             next(iter(stream))
             stream.close()
-        assert wait_for(lambda: sim.stats.streams_cancelled == 1)
+        wait_until(lambda: sim.stats.streams_cancelled == 1, 5, "the stream's cancellation")
     assert (sim.stats.streams_started, sim.stats.streams_completed) == (1, 0)
 
 

@@ -51,8 +51,10 @@ from claude_gw.server.passthrough import chat_completions, openai_error_body
 from claude_gw.server.protocol import refusal_of
 from claude_gw.translate.sse import encode_event
 from claude_gw.upstream import Upstream
+from claude_gw.wire import LogRecord
 
 logger = logging.getLogger("claude_gw.server")
+RecordBuilder = Callable[[Exchange, RecordContext], LogRecord]  # an Exchange -> its record
 
 MESSAGES = "/v1/messages"
 COUNT_TOKENS = "/v1/messages/count_tokens"
@@ -195,11 +197,13 @@ class Gateway:
         *,
         clock: Clock | None = None,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+        record_builder: RecordBuilder = build_record,
     ) -> None:
         if not routes:
             raise ValueError("a gateway needs at least one route")
         self.on_shutdown = list(on_shutdown)
         self.clock = clock or Clock()
+        self.record_builder = record_builder
         self.routes = [
             Route(
                 s,
@@ -348,7 +352,7 @@ class Gateway:
         exchange.response_size = responder.size
         hide_credentials(exchange, route_.settings)
         try:
-            line = encode_record(build_record(exchange, route_.context))
+            line = encode_record(self.record_builder(exchange, route_.context))
         except Exception:  # never lose the line over a bug in the record builder
             logger.exception("could not build the log record for %s", exchange.request_id)
             return
@@ -404,8 +408,14 @@ def create_app(
     log_writer: LineSink,
     clock: Clock | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    record_builder: RecordBuilder = build_record,
 ) -> Gateway:
     """The gateway app with one route. `on_shutdown` callbacks run at ASGI lifespan
     shutdown, after the server has drained in-flight requests: the place to flush the log and
-    close clients."""
-    return Gateway([(settings, upstream, log_writer)], clock=clock, on_shutdown=on_shutdown)
+    close clients. `record_builder` makes each log record (`logs.record.build_record`)."""
+    return Gateway(
+        [(settings, upstream, log_writer)],
+        clock=clock,
+        on_shutdown=on_shutdown,
+        record_builder=record_builder,
+    )

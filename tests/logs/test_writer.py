@@ -18,15 +18,13 @@ import orjson
 import pytest
 
 from claude_gw.logs.writer import LogWriter
+from tests import waiting
 
 TIMEOUT = 10.0
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the writer"
-        time.sleep(0.002)
+    waiting.wait_until(condition, timeout, "the writer", every=0.002)
 
 
 def line(source: str, n: int, pad: int = 0) -> bytes:

@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from claude_gw.config import Secret, Settings
 from claude_gw.server.runner import build_gateway, build_routes_gateway
 from claude_gw.simulated import RequestRecorder, Simulator, asgi_app
 from tests.servers import ServerThread
+from tests.waiting import wait_for_lines
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"  # the `simulator` fixture's key
 KEYS = ("team-key-alpha-0123456789abcdef", "team-key-bravo-0123456789abcdef")
@@ -44,13 +44,7 @@ def hello(client: anthropic.Anthropic) -> anthropic.types.Message:
 
 def records(log_path: Path, count: int) -> list[dict]:
     """The log's records once it has `count` of them (the writer runs in its own thread)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        lines = log_path.read_text().splitlines() if log_path.exists() else []
-        if len(lines) >= count:
-            return [json.loads(line) for line in lines]
-        time.sleep(0.02)
-    raise AssertionError(f"{log_path} has fewer than {count} records")
+    return [json.loads(line) for line in wait_for_lines(log_path, count)]
 
 
 @pytest.fixture

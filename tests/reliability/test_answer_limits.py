@@ -24,8 +24,8 @@ from claude_gw.errors import UpstreamError
 from claude_gw.server.asgi import read_body
 from claude_gw.server.runner import BackgroundGateway
 from claude_gw.upstream import MAX_DECOMPRESSION_RATIO, RATIO_FLOOR, AnswerDecoder
-from tests.reliability.test_operations import deadline_lines
 from tests.servers import ServerThread
+from tests.waiting import wait_for_lines
 
 MIB = 1 << 20
 KEY = "sk-test-upstream-key-0123456789"
@@ -152,7 +152,7 @@ def test_an_answer_over_the_cap_is_a_502_naming_the_limit_and_is_not_read_to_its
     double = HugeOpenAI(bomb)
     with gateway_before(double, tmp_path, max_answer_bytes=4 * MIB) as gw:
         response = ask(gw, kind)
-        deadline_lines(gw.log_path, 1)
+        wait_for_lines(gw.log_path, 1)
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["type"] == "api_error" and "--max-answer" in error["message"]
@@ -169,7 +169,7 @@ def test_a_stream_over_the_cap_ends_with_an_error_event_naming_the_limit(
     double = HugeOpenAI(bomb)
     with gateway_before(double, tmp_path, max_answer_bytes=4 * MIB) as gw:
         response = ask(gw, "huge_stream", stream=True)
-        deadline_lines(gw.log_path, 1)
+        wait_for_lines(gw.log_path, 1)
     assert response.status_code == 200
     last = response.text.rstrip().rsplit("\n", 1)[-1]
     assert last.startswith("data: ")
@@ -188,7 +188,7 @@ def test_a_gzip_bomb_is_a_502_naming_the_ratio_limit_and_is_never_expanded(
     before = peak_rss_mb()
     with gateway_before(double, tmp_path) as gw:  # the default limits
         response = ask(gw, "bomb")
-        deadline_lines(gw.log_path, 1)
+        wait_for_lines(gw.log_path, 1)
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["type"] == "api_error"

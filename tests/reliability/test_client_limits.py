@@ -25,7 +25,7 @@ from claude_gw.config import Settings
 from claude_gw.server.runner import BackgroundGateway
 from tests.reliability.faulty_upstream import FaultyUpstream
 from tests.reliability.test_load import wait_until_idle
-from tests.reliability.test_operations import deadline_lines
+from tests.waiting import wait_for_lines
 
 ASK = {"model": "gpt-5-mini", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
 HEAD = b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
@@ -90,7 +90,7 @@ def test_headers_sent_a_byte_at_a_time_get_a_408_within_the_header_timeout(
         rest, _ = read_all(sock, 5)
         elapsed = time.monotonic() - started
         sock.close()
-        deadline_lines(gw.log_path, 1)
+        wait_for_lines(gw.log_path, 1)
     status, _, body = answer_of(answer + rest)
     assert status == 408 and body["type"] == "error"
     assert body["error"]["type"] == "timeout_error"
@@ -131,7 +131,7 @@ def test_a_later_request_on_a_connection_gets_its_own_header_timeout(tmp_path: P
         refused_after = time.monotonic() - began
         rest, _ = read_all(sock, 5)
         sock.close()
-        deadline_lines(gw.log_path, 2)
+        wait_for_lines(gw.log_path, 2)
     status, _, error = answer_of(reply + rest)
     assert status == 408 and error["error"]["type"] == "timeout_error"
     assert 1.0 <= refused_after < 6.0, refused_after
@@ -177,7 +177,7 @@ def test_connections_beyond_the_cap_get_a_529_and_are_logged_while_others_are_se
             sock.close()
         time.sleep(0.2)
         served = httpx.post(f"{gw.url}/v1/messages", json=ASK, timeout=10)
-        deadline_lines(gw.log_path, 2)
+        wait_for_lines(gw.log_path, 2)
     assert refused.status_code == 529
     assert refused.headers["retry-after"] == "1"
     assert refused.json()["error"]["type"] == "overloaded_error"
@@ -193,7 +193,7 @@ def test_an_overlong_header_gets_a_431_in_the_anthropic_shape_and_one_short_log_
         response = httpx.post(
             f"{gw.url}/v1/messages", json=ASK, headers={"x-big": "a" * 40_000}, timeout=10
         )
-        deadline_lines(gw.log_path, 1)
+        wait_for_lines(gw.log_path, 1)
     assert response.status_code == 431
     assert response.json()["error"]["type"] == "request_too_large"
     assert "32 KiB" in response.json()["error"]["message"]
@@ -226,7 +226,7 @@ def test_a_header_of_many_megabytes_is_answered_431_at_the_cap_and_others_are_se
         started = time.monotonic()
         other = httpx.post(f"{gw.url}/v1/messages", json=ASK, timeout=10)
         other_s = time.monotonic() - started
-        deadline_lines(gw.log_path, 2)
+        wait_for_lines(gw.log_path, 2)
     status, _, body = answer_of(answer)
     assert status == 431 and body["error"]["type"] == "request_too_large"
     assert sent <= 8 * (1 << 20)  # answered within a few reads past the 64 KiB cap
@@ -255,7 +255,7 @@ def test_what_the_http_parser_rejects_gets_a_400_in_the_anthropic_shape_and_a_lo
         sock.sendall(raw)
         answer, _ = read_all(sock, 5)
         sock.close()
-        deadline_lines(gw.log_path, 1)
+        wait_for_lines(gw.log_path, 1)
     status, headers, body = answer_of(answer)
     assert status == 400 and headers["content-type"] == "application/json"
     assert body["error"]["type"] == "invalid_request_error"
@@ -272,7 +272,7 @@ def test_a_body_that_stops_coming_gets_a_408_after_the_body_timeout(tmp_path: Pa
         answer, _ = read_all(sock, 10)
         elapsed = time.monotonic() - started
         sock.close()
-        deadline_lines(gw.log_path, 1)
+        wait_for_lines(gw.log_path, 1)
     status, _, body = answer_of(answer)
     assert status == 408 and "--body-timeout" in body["error"]["message"]
     assert 1.0 <= elapsed < 6.0  # answered and closed by the gateway (read_all waits 10 s)
@@ -302,7 +302,7 @@ def test_bodies_beyond_the_in_flight_cap_get_529_with_retry_after_and_are_logged
         )
         with BackgroundGateway(settings) as gw:
             responses = asyncio.run(big_requests(f"{gw.url}/v1/messages", 8, 512 * 1024))
-            deadline_lines(gw.log_path, 8)
+            wait_for_lines(gw.log_path, 8)
         wait_until_idle(upstream)
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] * 3 + [529] * 5
@@ -332,7 +332,7 @@ def test_pipelined_requests_on_one_connection_are_all_answered_under_the_limits(
             sock.sendall(request * 3)  # three requests in one write: parsed at once
             answers, _ = read_all(sock, 10)
             sock.close()
-            deadline_lines(gw.log_path, 3)
+            wait_for_lines(gw.log_path, 3)
         wait_until_idle(upstream)
     assert answers.count(b"HTTP/1.1 200 OK") == 3
     assert [r["response"]["status"] for r in records(gw)] == [200, 200, 200]

@@ -25,8 +25,8 @@ import pytest
 from claude_gw.config import Secret, Settings
 from claude_gw.server.runner import build_gateway
 from tests.reliability.echo_upstream import EchoUpstream, written
-from tests.reliability.test_security import wait_for_lines
 from tests.servers import ServerThread
+from tests.waiting import wait_for_lines
 
 BEARER_KEY = "sk-proj-Zq81xWv3Lm0pTt7Rk2Ny5Ub9Hc4Jd6Fg1Se8Ao3Ki7Ql2Wm5Xn0Rb4Vz6Cy9Du1"
 HEX_KEY = "9f3ac1e07b6d4a25e8c0f1b2d3e4a5968778695a4b3c2d1e0f9e8d7c6b5a4938"

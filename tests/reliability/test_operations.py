@@ -17,6 +17,7 @@ from claude_gw.logs.writer import LogWriter
 from claude_gw.server.runner import build_gateway
 from tests.reliability.asgi_driver import call, simulated_app
 from tests.servers import ServerThread
+from tests.waiting import wait_for_lines
 
 ASK = {"model": "gpt-5-mini", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
 
@@ -34,25 +35,13 @@ def test_a_log_file_moved_away_mid_run_keeps_its_lines_and_logging_goes_on_in_a_
     settings = Settings(upstream_url="simulated", log_path=log_path)
     with ServerThread(build_gateway(settings)) as server:
         before = post_many(server.base_url, 2)
-        deadline_lines(log_path, 2)
+        wait_for_lines(log_path, 2)
         log_path.rename(moved)
         after = post_many(server.base_url, 3)
     assert before + after == [200] * 5
     old = [json.loads(line) for line in moved.read_text().splitlines()]
     new = [json.loads(line) for line in log_path.read_text().splitlines()]
     assert (len(old), len(new)) == (2, 3)
-
-
-def deadline_lines(path: Path, count: int, timeout: float = 5.0) -> None:
-    """Wait (bounded) until the writer thread has put `count` lines in `path`."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} did not reach {count} lines in {timeout}s")
 
 
 def test_a_log_path_that_cannot_be_opened_refuses_to_start(tmp_path: Path) -> None:

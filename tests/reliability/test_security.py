@@ -15,6 +15,7 @@ import pytest
 from claude_gw.config import Secret, Settings
 from claude_gw.server.runner import build_gateway
 from tests.servers import ServerThread
+from tests.waiting import wait_for_lines
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"  # the `simulator` fixture's key
 CLIENT_KEY = "sk-ant-security-client-key-0123456789"
@@ -107,17 +108,6 @@ def test_request_bodies_are_logged_only_with_payload_logging_on(
     wait_for_lines(log_path, 1)
     (record,) = [json.loads(line) for line in log_path.read_text().splitlines()]
     assert (SECRET_PROMPT in json.dumps(record)) is logged
-
-
-def wait_for_lines(path: Path, count: int) -> None:
-    import time
-
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_bytes().count(b"\n") >= count:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"{path} has fewer than {count} lines")
 
 
 def raw_request(base: str, head: bytes) -> bytes:

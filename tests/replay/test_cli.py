@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from claude_gw.server.app import create_app
 from claude_gw.server.runner import build_upstream
 from tests.replay.fakes import FakeChat
 from tests.servers import ServerThread
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -198,10 +198,12 @@ def test_ctrl_c_halfway_then_rerun_leaves_every_pair_exactly_once(tmp_path):
         ]
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(repo), "FAKE_KEY": "k"}
         process = subprocess.Popen(argv, cwd=repo, env=env, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        while not (out.exists() and len(out.read_bytes().splitlines()) >= 3):
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.02)
+
+        def halfway_or_exited() -> bool:
+            assert process.poll() is None, "the replay ended before it was interrupted"
+            return out.exists() and len(out.read_bytes().splitlines()) >= 3
+
+        wait_until(halfway_or_exited, 30, "3 result lines")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 130
         process.stderr.close()

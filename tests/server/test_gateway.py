@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,13 @@ import httpx
 import pytest
 
 from claude_gw.config import Settings
+from claude_gw.logs.record import build_record
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app
 from claude_gw.server.messages import OVERHEAD_HEADER
 from claude_gw.server.runner import build_upstream, close_upstream
 from tests.servers import ServerThread
+from tests.waiting import wait_until
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
 CLIENT_KEY = "sk-ant-client-key-must-not-be-logged"
@@ -59,7 +60,7 @@ class Gateway:
         return client
 
 
-def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
+def start_gateway(tmp_path: Path, upstream_url: str, *, record_builder=None, **options) -> Gateway:
     options = {"api_key": UPSTREAM_KEY, "log_path": tmp_path / "claude.json", **options}
     settings = Settings(upstream_url=upstream_url, **options)
     upstream = build_upstream(settings)
@@ -70,7 +71,10 @@ def start_gateway(tmp_path: Path, upstream_url: str, **options) -> Gateway:
         await close_upstream(upstream)
         writer.close()
 
-    app = create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
+    extra = {} if record_builder is None else {"record_builder": record_builder}
+    app = create_app(
+        settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown], **extra
+    )
     server = ServerThread(app).__enter__()
     return Gateway(f"{server.base_url}/anything", settings.log_path, server)
 
@@ -463,9 +467,7 @@ def test_client_disconnect_mid_stream_cancels_the_upstream_and_is_logged(tmp_pat
         ) as response:
             first = next(response.iter_lines())
             assert first == "event: message_start"
-        deadline = time.monotonic() + 10
-        while slow.stats.streams_cancelled < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: slow.stats.streams_cancelled >= 1, 10, "the stream's cancellation")
         assert slow.stats.streams_cancelled == 1
         (record,) = gw.records()
     assert record["claude_gw"]["error_type"] == "client_disconnected"
@@ -540,17 +542,13 @@ def test_each_record_names_the_routing_rule_that_chose_its_model(tmp_path, fake_
     assert rules == ["client", "subagent", "long_context"]
 
 
-def test_a_bug_in_the_record_builder_stops_only_its_own_line(gateway, monkeypatch, caplog):
-    import claude_gw.server.app as app_module
-
-    real_build = app_module.build_record
-
+def test_a_bug_in_the_record_builder_stops_only_its_own_line(tmp_path, fake_openai, caplog):
     def build(exchange, context):
         if exchange.client_model == "break-the-builder":
             raise ValueError("a bug in the record builder")
-        return real_build(exchange, context)
+        return build_record(exchange, context)
 
-    monkeypatch.setattr(app_module, "build_record", build)
+    gateway = start_gateway(tmp_path, fake_openai, record_builder=build)
     client = gateway.client()
     broken = client.messages.create(**ask("first", model="break-the-builder"))
     fine = client.messages.create(**ask("second"))
