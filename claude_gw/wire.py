@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 JSON = dict[str, Any]
+# The headers by which the Claude CLI names its session, and a subagent's requests.
+SESSION_HEADER = "x-claude-code-session-id"
+AGENT_HEADER = "x-claude-code-agent-id"  # only on a subagent's requests
 
 # --------------------------------------------------------------------------- Anthropic in
 

@@ -28,15 +28,22 @@ from claude_gw.logs.redact import (
     scrub_secrets,
     secret_name,
 )
-from claude_gw.wire import JSON, GatewayFields, LogMeta, LogProxy, LogRecord, LogUsage
+from claude_gw.wire import (
+    AGENT_HEADER,
+    JSON,
+    SESSION_HEADER,
+    GatewayFields,
+    LogMeta,
+    LogProxy,
+    LogRecord,
+    LogUsage,
+)
 
 logger = logging.getLogger("claude_gw.logs.record")
 
 GATEWAY_FIELDS_VERSION = 1
 MODEL_CALLS = ("messages", "chat_completions")  # endpoints that go upstream
 UNSPECIFIED = "UNSPECIFIED"  # Kong's value for what an early rejection never learned
-SESSION_HEADER = "x-claude-code-session-id"
-AGENT_HEADER = "x-claude-code-agent-id"
 PROMPT_DETAILS = ("cached_tokens", "audio_tokens")
 COMPLETION_DETAILS = (
     "reasoning_tokens",

@@ -35,6 +35,7 @@ import polars as pl
 
 from claude_gw.logs.report import Problem
 from claude_gw.logs.schema import ENDPOINTS, SHAPES, polars_schema
+from claude_gw.wire import AGENT_HEADER, SESSION_HEADER
 
 S, INT, F = pl.String(), pl.Int64(), pl.Float64()
 
@@ -79,8 +80,6 @@ ERROR_TYPES = {
     504: "timeout_error",
     529: "overloaded_error",
 }
-SESSION_HEADER = "x-claude-code-session-id"
-AGENT_HEADER = "x-claude-code-agent-id"
 
 
 # The decode dtype is built from these blocks; meta, usage and proxy are shared by every Kong

@@ -45,6 +45,7 @@ from claude_gw.translate.responses_search import SearchOptions, search_options
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.translate.web_search import is_search_request, search_tools
 from claude_gw.upstream import Upstream, encode_body
+from claude_gw.wire import AGENT_HEADER
 
 logger = logging.getLogger("claude_gw.server")
 
@@ -178,7 +179,7 @@ class MessagesHandler:
             doc = {**doc, **dict(self.settings.request_overrides)}
         model, rule = self.settings.route(
             exchange.client_model,
-            subagent=header(scope, "x-claude-code-agent-id") is not None,
+            subagent=header(scope, AGENT_HEADER) is not None,
             prompt_tokens=partial(count_anthropic_request, doc),
         )
         target = target_for(model)

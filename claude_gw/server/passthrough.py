@@ -20,6 +20,7 @@ from claude_gw.server.messages import SSE_HEADERS, MessagesHandler, gateway_head
 from claude_gw.translate.response import map_finish_reason
 from claude_gw.translate.sse import SSEDecoder, SSEEvent
 from claude_gw.translate.stream import StreamTranslator
+from claude_gw.wire import AGENT_HEADER
 
 
 def openai_error_body(error_type: str, message: str) -> dict[str, Any]:
@@ -36,7 +37,7 @@ async def chat_completions(
 ) -> None:
     doc = await handler.read(exchange, scope, receive)
     model, rule = handler.settings.route(
-        exchange.client_model, subagent=header(scope, "x-claude-code-agent-id") is not None
+        exchange.client_model, subagent=header(scope, AGENT_HEADER) is not None
     )
     exchange.request_model, exchange.route_rule = model, rule
     body = {**doc, "model": model}
