@@ -232,11 +232,15 @@ def llm_latency(ex: Exchange) -> int:
     return ms(ex.t_start, ex.t_upstream_done or last_reading(ex)) if proxied(ex) else 0
 
 
-def gateway_overhead_ms(ex: Exchange) -> float:
-    """Total time minus the time spent waiting on the upstream, in ms, to 0.01."""
-    end = last_reading(ex)
+def gateway_overhead_ms(ex: Exchange, now: float | None = None) -> float:
+    """Total time minus the time spent waiting on the upstream, in ms, to 0.01. With `now`, so
+    far (the response headers carry it): an answer not yet ended is waited on until `now`."""
+    end = last_reading(ex) if now is None else now
     sent = ex.t_upstream_sent
-    waited = max(0.0, upstream_end(ex) - sent) if sent is not None and proxied(ex) else 0.0
+    waited = 0.0
+    if sent is not None and proxied(ex):
+        done = upstream_end(ex) if now is None else (ex.t_upstream_done or now)
+        waited = max(0.0, done - sent)
     return round(max(0.0, end - ex.t_start - waited) * 1000, 2)
 
 

@@ -23,6 +23,7 @@ from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.mask import StreamMasker
+from claude_gw.logs.record import gateway_overhead_ms
 from claude_gw.server.asgi import (
     Receive,
     Responder,
@@ -62,25 +63,13 @@ DELTA_TEXT_OF = dict(
 )
 
 
-def overhead_ms(exchange: Exchange, now: float) -> float:
-    """Time spent in the gateway itself so far: elapsed time minus time waiting on the upstream.
-
-    Waiting is counted as the record counts it (`gateway_overhead_ms`): from sending to the end
-    of the upstream's answer. A stream's headers go out while that answer is still coming, so
-    all the time since sending is waiting, and the header carries the gateway's time before it
-    (a stream's first bytes wait on the upstream's first event, which is not the gateway's time).
-    """
-    waited = 0.0
-    if exchange.t_upstream_sent is not None:
-        upstream_end = exchange.t_upstream_done or now
-        waited = max(0.0, upstream_end - exchange.t_upstream_sent)
-    return round(max(0.0, now - exchange.t_start - waited) * 1000, 2)
-
-
 def gateway_headers(exchange: Exchange, now: float) -> dict[str, str]:
+    """The request id, and the gateway's own time so far as the record counts it
+    (`logs.record.gateway_overhead_ms`): a stream's headers go out while its answer is still
+    coming, so all the time since sending is waiting on the upstream."""
     return {
         "request-id": f"req_{exchange.request_id}",
-        OVERHEAD_HEADER: f"{overhead_ms(exchange, now):.2f}",
+        OVERHEAD_HEADER: f"{gateway_overhead_ms(exchange, now):.2f}",
     }
 
 
