@@ -19,6 +19,7 @@ from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
 
 SIMULATED = "simulated"
 OPENAI_URL = "https://api.openai.com/v1"
+ANTHROPIC_URL = "https://api.anthropic.com/v1"
 DEFAULT_MODEL = "gpt-5-mini"
 # Anthropic's own limit; the Claude CLI assumes a 1M-token window for non-Claude models, so its
 # bodies keep growing (600 KB after six large file reads) and a small limit breaks sessions.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from claude_gw.config import ConfigError, Secret
+from claude_gw.config import ANTHROPIC_URL, OPENAI_URL, ConfigError, Secret
 
 LLMFormat = Literal["anthropic", "openai"]
 ParamLocation = Literal["query", "body"]
@@ -23,10 +23,7 @@ Streaming = Literal["allow", "deny", "always"]
 CHAT_SUFFIX = "/chat/completions"
 MESSAGES_SUFFIX = "/messages"  # provider anthropic: Anthropic Messages, passed through
 # Kong's built-in upstream for each provider claude_gw can reach without `upstream_url`.
-PROVIDER_BASE_URLS = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com/v1",
-}
+PROVIDER_BASE_URLS = {"openai": OPENAI_URL, "anthropic": ANTHROPIC_URL}
 
 
 def endpoint_suffix(provider: str) -> str:

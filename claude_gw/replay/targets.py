@@ -36,12 +36,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from claude_gw.config import ANTHROPIC_URL, OPENAI_URL
+
 Kind = Literal["chat", "responses", "anthropic", "gateway"]
 KINDS: tuple[Kind, ...] = ("chat", "responses", "anthropic", "gateway")
 DEFAULT_URLS: dict[str, str] = {
-    "chat": "https://api.openai.com/v1",
-    "responses": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com/v1",
+    "chat": OPENAI_URL,
+    "responses": OPENAI_URL,
+    "anthropic": ANTHROPIC_URL,
     "gateway": "http://127.0.0.1:8000",
 }
 DEFAULT_KEYS: dict[str, str | None] = {
