@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 import claude_gw.analysis.formats as formats
-from claude_gw.view.turns import Session, Turn, plain, system_text
+from claude_gw.view.turns import NO_SESSION, Session, Turn, plain, system_text
 
 
 class Store:
@@ -125,7 +125,7 @@ def _added_at(changes: Any, messages: Sequence[Any]) -> list[int]:
 def _row(key: str, turn: Turn, start: float) -> str:
     cells = [
         str(turn.index),
-        "+" + _clock(turn.started_at - start),
+        "+" + clock(turn.started_at - start),
         "main" if turn.agent is None else f"sub {turn.agent[:8]}",
         _models(turn),
         "" if turn.status is None else str(turn.status),
@@ -189,7 +189,7 @@ def _section(session: Session, rows: list[str]) -> str:
         f'<span class="detail">{html.escape(detail)}</span></div>'
         for name, value, detail in figures
     )
-    label = session.capture or session.id[:8]
+    label = session.capture or ("no session id" if session.id == NO_SESSION else session.id[:8])
     heads = "".join(f"<th>{h}</th>" for h in HEADERS)
     return (
         f'<section class="session" data-session="{html.escape(session.id)}">'
@@ -210,10 +210,12 @@ def _agents(session: Session) -> str:
     return f"main + {subagents} subagents ({formats.percent(share)} of turns)"
 
 
-def _clock(milliseconds: float) -> str:
+def clock(milliseconds: float) -> str:
+    """Time since a session began: `0:07.5`, `12:30.0`, past an hour `1:02:05.5`."""
     seconds = max(milliseconds, 0) / 1000
     minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{rest:04.1f}" if hours else f"{minutes}:{rest:04.1f}"
 
 
 HEADERS = [

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from claude_gw.view import read_records, session_view
+from claude_gw.view.page import clock
 from claude_gw.view.turns import changes, sessions, size_text
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -142,3 +143,11 @@ def test_a_session_is_chosen_by_capture_name_or_id_prefix_and_an_unknown_one_is_
 )
 def test_sizes_read_as_people_write_them(size, text):
     assert size_text(size) == text
+
+
+@pytest.mark.parametrize(
+    ("milliseconds", "text"),
+    [(7_500, "0:07.5"), (750_000, "12:30.0"), (3_725_500, "1:02:05.5"), (-5, "0:00.0")],
+)
+def test_turn_times_read_as_a_clock_with_hours_past_an_hour(milliseconds, text):
+    assert clock(milliseconds) == text
