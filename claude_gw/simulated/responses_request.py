@@ -15,8 +15,7 @@ from typing import Any
 from claude_gw.simulated import errors
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import ModelProfile
-from claude_gw.simulated.structured import check_format
-from claude_gw.simulated.validate import check_function_name
+from claude_gw.simulated.structured import check_format, check_name
 from claude_gw.simulated.vault import Vault
 
 KNOWN_PARAMETERS = frozenset(
@@ -161,7 +160,7 @@ def _check_tools(tools: Any) -> None:
         if tool.get("type") not in BUILT_IN_TOOLS:
             raise errors.invalid_value(f"{param}.type", tool.get("type"), BUILT_IN_TOOLS)
         if tool["type"] == "function":  # flat: a nested `function` object has no `name` here
-            check_function_name(f"{param}.name", tool.get("name"))
+            check_name(f"{param}.name", tool.get("name"))
 
 
 def _items(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -195,7 +194,7 @@ def _check_item(index: int, item: Mapping[str, Any]) -> None:
         for name in ("call_id", "arguments"):
             if not isinstance(item.get(name), str):
                 raise _missing_or_type(f"{param}.{name}", item.get(name), "a string")
-        check_function_name(f"{param}.name", item.get("name"))
+        check_name(f"{param}.name", item.get("name"))
     elif kind == "function_call_output":
         if not isinstance(item.get("call_id"), str):
             raise _missing_or_type(f"{param}.call_id", item.get("call_id"), "a string")

@@ -19,6 +19,7 @@ from typing import Any
 from claude_gw.simulated import errors
 from claude_gw.simulated.errors import SimError
 
+# OpenAI's rule for the names of functions and of response formats
 MAX_NAME = 64
 NAME_PATTERN = "^[a-zA-Z0-9_-]+$"
 _NAME = re.compile(r"[a-zA-Z0-9_-]+")
@@ -50,7 +51,7 @@ def check_format(given: Any, param: str) -> None:
     where = where or f"{param}.json_schema"
     if not isinstance(spec, Mapping):
         raise errors.missing(where)
-    _check_name(f"{where}.name", spec.get("name"))
+    check_name(f"{where}.name", spec.get("name"))
     schema = spec.get("schema")
     if not isinstance(schema, Mapping):
         raise errors.missing(f"{where}.schema")
@@ -62,7 +63,8 @@ def check_format(given: Any, param: str) -> None:
         )
 
 
-def _check_name(param: str, name: Any) -> None:
+def check_name(param: str, name: Any) -> None:
+    """A function's or a response format's name as OpenAI checks it."""
     if name is None:
         raise errors.missing(param)
     if not isinstance(name, str):

@@ -6,13 +6,12 @@ translation bug in the gateway fails against the simulator as it would against O
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from claude_gw.simulated import errors
 from claude_gw.simulated.profiles import ModelProfile
-from claude_gw.simulated.structured import check_format
+from claude_gw.simulated.structured import check_format, check_name
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES: Mapping[str, tuple[str, ...]] = {
@@ -23,9 +22,6 @@ PART_TYPES: Mapping[str, tuple[str, ...]] = {
     "tool": ("text",),
 }
 MAX_TOOLS = 128
-MAX_TOOL_NAME = 64
-TOOL_NAME_PATTERN = "^[a-zA-Z0-9_-]+$"
-_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 
 
 def validate_request(doc: Mapping[str, Any], profile: ModelProfile) -> None:
@@ -105,18 +101,7 @@ def check_tool(param: str, tool: Any) -> None:
     function = tool.get("function")
     if not isinstance(function, dict):
         raise errors.missing(f"{param}.function")
-    check_function_name(f"{param}.function.name", function.get("name"))
-
-
-def check_function_name(param: str, name: Any) -> None:
-    if name is None:
-        raise errors.missing(param)
-    if not isinstance(name, str):
-        raise errors.invalid_type(param, "a string", name)
-    if len(name) > MAX_TOOL_NAME:
-        raise errors.too_long(param, "string", MAX_TOOL_NAME, len(name))
-    if not _TOOL_NAME.fullmatch(name):
-        raise errors.bad_pattern(param, TOOL_NAME_PATTERN)
+    check_name(f"{param}.function.name", function.get("name"))
 
 
 def check_message(index: int, message: Any) -> None:
@@ -164,7 +149,7 @@ def check_tool_call(param: str, call: Any) -> None:
     function = call.get("function")
     if not isinstance(function, dict):
         raise errors.missing(f"{param}.function")
-    check_function_name(f"{param}.function.name", function.get("name"))
+    check_name(f"{param}.function.name", function.get("name"))
     arguments = function.get("arguments")
     if not isinstance(arguments, str):
         raise errors.invalid_type(f"{param}.function.arguments", "a string", arguments)
