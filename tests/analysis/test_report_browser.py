@@ -16,25 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from claude_gw.analysis import formats
 from claude_gw.cli import main
+from tests.browser import opened
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-CHROMIUM = "/usr/bin/chromium"
-# Playwright's own browser download is not reachable here: Debian's chromium, offline.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000
 FORMATS = {
     "requests": formats.count,
     "error_rate": formats.percent,
@@ -143,39 +130,25 @@ def served_report(tmp_path: Path) -> Iterator[str]:
 
 
 def test_report_opens_in_chromium_with_every_image_and_the_right_headline(served_report):
-    assert Path(CHROMIUM).exists(), ".ci/run installs Debian's chromium (apt-get install chromium)"
     expected = expected_figures(list(raw_records(DATA)))
-    problems: list[str] = []
-    requested: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=TIMEOUT_MS
+    with opened(served_report) as (page, watched):
+        images = page.eval_on_selector_all(
+            "img", "imgs => imgs.map(i => [i.alt, i.complete, i.naturalWidth])"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(served_report, wait_until="load", timeout=TIMEOUT_MS)
-            images = page.eval_on_selector_all(
-                "img", "imgs => imgs.map(i => [i.alt, i.complete, i.naturalWidth])"
+        shown = {
+            name: (
+                page.locator(f'[data-figure="{name}"] .value').inner_text(),
+                page.locator(f'[data-figure="{name}"]').get_attribute("data-value"),
             )
-            shown = {
-                name: (
-                    page.locator(f'[data-figure="{name}"] .value').inner_text(),
-                    page.locator(f'[data-figure="{name}"]').get_attribute("data-value"),
-                )
-                for name in FORMATS
-            }
-            cost_detail = page.locator('[data-figure="cost"] .detail').inner_text()
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-        finally:
-            browser.close()
+            for name in FORMATS
+        }
+        cost_detail = page.locator('[data-figure="cost"] .detail').inner_text()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
 
-    assert problems == []
-    assert [url for url in requested if not url.startswith("data:")] == [served_report]
+    assert watched.problems == []
+    assert [url for url in watched.requested if not url.startswith("data:")] == [served_report]
     assert len(images) >= 5
     assert [alt for alt, complete, width in images if not (complete and width > 0)] == []
     assert overflow <= 0  # wide tables scroll inside their box, the page never does

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from claude_gw.analysis import formats
 from claude_gw.cli import main
-from tests.analysis.test_report_browser import CHROMIUM, CHROMIUM_FLAGS, TIMEOUT_MS
+from tests.browser import opened
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SESSIONS = DATA / "claude_gw-sessions.json"
@@ -26,38 +25,26 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 def open_every_turn(page_path: Path) -> dict[str, Any]:
     """Rows, each turn's opened detail text, console problems and the URLs fetched."""
-    assert Path(CHROMIUM).exists(), ".ci/run installs Debian's chromium"
-    problems: list[str] = []
-    requested: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, timeout=TIMEOUT_MS
+    with opened(page_path.as_uri(), width=1400) as (page, watched):
+        keys = page.eval_on_selector_all("tr.turn", "rows => rows.map(r => r.dataset.turn)")
+        rows = page.eval_on_selector_all(
+            "tr.turn", "rows => rows.map(r => [...r.children].map(c => c.innerText))"
         )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(page_path.as_uri(), wait_until="load", timeout=TIMEOUT_MS)
-            keys = page.eval_on_selector_all("tr.turn", "rows => rows.map(r => r.dataset.turn)")
-            rows = page.eval_on_selector_all(
-                "tr.turn", "rows => rows.map(r => [...r.children].map(c => c.innerText))"
-            )
-            details = {}
-            for key in keys:
-                page.click(f'tr[data-turn="{key}"]')
-                details[key] = page.locator(f'tr[data-turn="{key}"] + tr.detail-row').inner_text()
-            page.click(f'tr[data-turn="{keys[0]}"]')  # a second click folds it away
-            folded = page.locator(f'tr[data-turn="{keys[0]}"] + tr.detail-row').count()
-        finally:
-            browser.close()
+        details = {}
+        for key in keys:
+            page.click(f'tr[data-turn="{key}"]')
+            details[key] = page.locator(f'tr[data-turn="{key}"] + tr.detail-row').inner_text()
+        page.click(f'tr[data-turn="{keys[0]}"]')  # a second click folds it away
+        folded = page.locator(f'tr[data-turn="{keys[0]}"] + tr.detail-row').count()
+        owned = page.evaluate("window.owned")  # set only if markup from the log ran
     return {
         "keys": keys,
         "rows": rows,
         "details": details,
-        "problems": problems,
-        "requested": requested,
+        "problems": watched.problems,
+        "requested": watched.requested,
         "folded": folded,
+        "owned": owned,
     }
 
 
@@ -146,12 +133,4 @@ def test_text_from_the_log_is_shown_never_run(tmp_path):
     assert seen["requested"] == [out.as_uri()]
     assert hostile in seen["rows"][0][3]  # the model cell, as text
     assert hostile in next(iter(seen["details"].values()))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page()
-            page.goto(out.as_uri(), wait_until="load")
-            page.click("tr.turn")
-            assert page.evaluate("window.owned === undefined")
-        finally:
-            browser.close()
+    assert seen["owned"] is None  # after every turn was opened
