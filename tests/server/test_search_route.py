@@ -15,7 +15,7 @@ from claude_gw.logs.redact import REDACTED
 from claude_gw.server.runner import build_upstream
 from claude_gw.simulated import Simulator, serve_simulated
 from tests.server.test_gateway import ask, start_gateway
-from tests.server.test_web_search import search_body
+from tests.server.test_web_search import ask_search
 
 SEARCH_KEY = "sk-search-upstream-key-9876543210"
 
@@ -41,11 +41,7 @@ def routed(tmp_path):
 def test_a_search_goes_to_the_search_upstream_and_nothing_else_does(routed, stream):
     gateway, main, search = routed
     client = gateway.client()
-    if stream:
-        with client.messages.stream(**search_body()) as events:
-            found = events.get_final_message()
-    else:
-        found = client.messages.create(**search_body(max_tokens=1024))
+    found = ask_search(client, stream=stream)
     blocks = [block for block in found.content if block.type != "thinking"]  # gpt-5-mini reasons
     assert [block.type for block in blocks[:2]] == ["server_tool_use", "web_search_tool_result"]
     results = blocks[1].content

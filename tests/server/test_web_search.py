@@ -34,6 +34,14 @@ def search_body(**changes) -> dict:
     return {**{k: v for k, v in SEARCH.items() if k != "stream"}, **changes}
 
 
+def ask_search(client: anthropic.Anthropic, *, stream: bool) -> anthropic.types.Message:
+    """The fixture's search request, streamed (the final message) or not."""
+    if stream:
+        with client.messages.stream(**search_body()) as events:
+            return events.get_final_message()
+    return client.messages.create(**search_body(max_tokens=1024))
+
+
 @pytest.fixture
 def chat_gateway(tmp_path, fake_openai):
     gw = start_gateway(tmp_path, fake_openai, upstream_api="chat", log_payloads=True)
@@ -46,11 +54,7 @@ def test_a_search_through_a_chat_upstream_is_answered_unavailable_without_asking
     chat_gateway, simulator, stream
 ):
     client = chat_gateway.client()
-    if stream:
-        with client.messages.stream(**search_body()) as events:
-            message = events.get_final_message()
-    else:
-        message = client.messages.create(**search_body(max_tokens=1024))
+    message = ask_search(client, stream=stream)
     kinds = [block.type for block in message.content]
     assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
     use, result, text = message.content
@@ -193,11 +197,7 @@ def test_a_search_through_the_responses_api_comes_back_as_results_and_cited_text
     responses_gateway, simulator, stream
 ):
     client = responses_gateway.client()
-    if stream:
-        with client.messages.stream(**search_body()) as events:
-            message = events.get_final_message()
-    else:
-        message = client.messages.create(**search_body(max_tokens=1024))
+    message = ask_search(client, stream=stream)
     kinds = [block.type for block in message.content if block.type != "thinking"]
     assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
     use, result, text = [block for block in message.content if block.type != "thinking"]
