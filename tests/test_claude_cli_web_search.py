@@ -22,6 +22,18 @@ SEARCH_TURN = (
 )
 
 
+def search_turn(claude_cli, tmp_path, upstream: str, *serve_args: str):
+    """(the gateway, the CLI's JSON output, the records) of the search turn through `serve`."""
+    served = start_serve(tmp_path, upstream, *serve_args)
+    try:
+        out = run_claude(
+            claude_cli, tmp_path / "home", served.url, SEARCH_TURN, "--allowedTools", "WebSearch"
+        )
+    finally:
+        records = served.records()
+    return served, out, records
+
+
 def search_records(records: list[dict]) -> list[dict]:
     return [r for r in records if r["claude_gw"]["web_search_requests"] is not None]
 
@@ -29,18 +41,7 @@ def search_records(records: list[dict]) -> list[dict]:
 def test_a_cli_web_search_through_a_chat_upstream_says_search_is_unavailable(
     claude_cli_release, tmp_path, fake_openai, simulator
 ):
-    served = start_serve(tmp_path, fake_openai)
-    try:
-        out = run_claude(
-            claude_cli_release,
-            tmp_path / "home",
-            served.url,
-            SEARCH_TURN,
-            "--allowedTools",
-            "WebSearch",
-        )
-    finally:
-        records = served.records()
+    served, out, records = search_turn(claude_cli_release, tmp_path, fake_openai)
     assert "web search unavailable" in served.banner
     # The main loop's last request carries the WebSearch result the CLI built from our answer.
     tool_results = [m for m in simulator.recorder.bodies[-1]["messages"] if m["role"] == "tool"]
@@ -61,18 +62,9 @@ def test_a_cli_web_search_through_the_responses_api_gives_the_model_links(
     claude_cli_release, tmp_path, fake_openai, simulator
 ):
     """The tutorial's question, asked through an OpenAI Responses upstream (simulated here)."""
-    served = start_serve(tmp_path, fake_openai, "--upstream-api", "responses")
-    try:
-        out = run_claude(
-            claude_cli_release,
-            tmp_path / "home",
-            served.url,
-            SEARCH_TURN,
-            "--allowedTools",
-            "WebSearch",
-        )
-    finally:
-        records = served.records()
+    served, out, records = search_turn(
+        claude_cli_release, tmp_path, fake_openai, "--upstream-api", "responses"
+    )
     assert "web_search tool" in served.banner
     outputs = [
         item["output"]
