@@ -176,7 +176,8 @@ class MessagesHandler:
         exchange.route_rule = rule
         await self._check_window(exchange, doc, target.name)
         stream = doc.get("stream") is True
-        if self.dialect.name == "chat" and search_tools(doc):
+        offered = search_tools(doc)  # one look at the tools: most requests offer no search
+        if self.dialect.name == "chat" and offered:
             exchange.web_search_requests = 0  # Chat Completions is never offered the tool
             if is_search_request(doc):  # no search route took it: nothing can search
                 headers = {**SSE_HEADERS} if stream else {}
@@ -185,7 +186,7 @@ class MessagesHandler:
                     exchange, doc, responder, headers, log_payloads=self.settings.log_payloads
                 )
                 return
-        search = search_options(doc)
+        search = search_options(doc) if offered else None
         translated = self.dialect.request(doc, target, stream=stream)
         if self.dialect.name == "chat":
             apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]
