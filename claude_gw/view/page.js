@@ -33,9 +33,10 @@
       return shown(b.type || 'block', b);
     });
   }
-  function message(m, isAdded, first) {
+  function message(m, isAdded, first, isChanged) {
     const box = el('div', null, isAdded ? 'added' : '');
-    box.append(el('div', (m.role || '?') + (isAdded && !first ? ' (new this turn)' : ''), 'role'));
+    const note = !isAdded || first ? '' : isChanged ? ' (changed this turn)' : ' (new this turn)';
+    box.append(el('div', (m.role || '?') + note, 'role'));
     blocks(m.content).forEach(function (b) { box.append(b); });
     return box;
   }
@@ -53,7 +54,10 @@
     // a first turn (or one after a compaction) shows all its messages; a later one its new ones, the earlier ones folded
     const added = new Set(t.whole ? t.messages.map(function (_, at) { return at; }) : t.added);
     const earlier = el('details'); earlier.append(el('summary', 'Earlier messages (' + (t.messages.length - added.size) + ')'));
-    t.messages.forEach(function (i, at) { (added.has(at) ? request : earlier).append(message(data.values[i], added.has(at), t.whole)); });
+    const changed = new Set(t.changed);
+    t.messages.forEach(function (i, at) {
+      (added.has(at) ? request : earlier).append(message(data.values[i], added.has(at), t.whole, changed.has(at)));
+    });
     if (t.messages.length > added.size) request.insertBefore(earlier, request.children[2] || null);
     const tools = el('details'); tools.append(el('summary', 'Tools: ' + t.tools.map(function (i) { return data.values[i].name || data.values[i].type; }).join(', ')));
     t.tools.forEach(function (i) { tools.append(shown(data.values[i].name || 'tool', data.values[i])); });

@@ -95,7 +95,8 @@ def _detail(turn: Turn, store: Store) -> dict[str, Any]:
         "error": turn.error,
         "changes": None if changes is None else changes.summary(),
         "whole": changes is None or changes.replaced,  # no earlier messages to fold away
-        "added": [] if changes is None or changes.replaced else _added_at(changes, messages),
+        "added": [] if changes is None or changes.replaced else _added_at(changes),
+        "changed": [] if changes is None else [message.at for message in changes.changed],
         "replays": [
             {
                 "target": r.target,
@@ -117,7 +118,7 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _added_at(changes: Any, messages: Sequence[Any]) -> list[int]:
+def _added_at(changes: Any) -> list[int]:
     """Positions of the added and changed messages in the request."""
     return sorted(message.at for message in [*changes.added, *changes.changed])
 

@@ -74,6 +74,8 @@ def test_every_turn_opens_with_its_request_answer_and_replays(tmp_path):
         for block in answer["content"]:
             if block["type"] == "tool_use":
                 assert block["input"]["command"] in detail
+        if "1 message changed (system" in detail:  # the CLI's environment reminder, rewritten
+            assert "system (changed this turn)" in detail and "(new this turn)" in detail
         targets = {
             r["replay"]["target"]
             for r in replays
