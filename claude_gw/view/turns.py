@@ -186,8 +186,8 @@ def sessions(records: Iterable[Mapping[str, Any]]) -> list[Session]:
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> Changes:
     """What `after` changed since `before` (two requests of one agent; see the module)."""
-    old = [_plain(m) for m in _list(before.get("messages"))]
-    new = [_plain(m) for m in _list(after.get("messages"))]
+    old = [plain(m) for m in _list(before.get("messages"))]
+    new = [plain(m) for m in _list(after.get("messages"))]
     found = Changes(messages_before=len(old), messages_now=len(new))
     # Aligned, not compared as a prefix: the CLI moves its trailing system reminders along
     keys = SequenceMatcher(None, [_key(m) for m in old], [_key(m) for m in new], autojunk=False)
@@ -405,14 +405,10 @@ def _tool_list(request: Mapping[str, Any]) -> list[str]:
 
 def plain(value: Any) -> Any:
     """`value` without `cache_control` markers, at any depth (they move from turn to turn)."""
-    return _plain(value)
-
-
-def _plain(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if k != "cache_control"}
+        return {k: plain(v) for k, v in value.items() if k != "cache_control"}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
