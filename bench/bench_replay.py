@@ -40,12 +40,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
 
 from claude_gw import aio
 from claude_gw.replay import ReplayRequest, Target, areplay, dedupe, estimate
-from claude_gw.replay.runner import new_session
 from claude_gw.replay.send import upstream_body
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,10 +202,10 @@ async def run_plain(
     requests: list[ReplayRequest], target: Target, output: Path, settings: Settings
 ) -> list[dict[str, Any]]:
     """An HTTP client's own ceiling: the same requests POSTed through it alone (same
-    concurrency; no translation, no records, no file). `aiohttp` is a session made as the
-    runner makes its own; `httpx` an AsyncClient with no connection cap (the gateway's
-    settings); `openai` / `openai-aiohttp` the official SDK (its default httpx client / its
-    aiohttp one), raw responses, so its models do not parse them."""
+    concurrency; no translation, no records, no file). `aiohttp` a session with no
+    connection cap (the runner's pool has none); `httpx` an AsyncClient with no connection
+    cap (the gateway's settings); `openai` / `openai-aiohttp` the official SDK (its default
+    httpx client / its aiohttp one), raw responses, so its models do not parse them."""
     url = f"{target.base_url}/chat/completions"
     slots = asyncio.Semaphore(settings.concurrency)
     statuses: list[dict[str, Any]] = []
@@ -227,7 +227,8 @@ async def plain_sender(client: str, url: str) -> AsyncIterator[Any]:
     """`send(body) -> status` through `client`, for `run_plain`."""
     headers = {"content-type": "application/json"}
     if client == "aiohttp":
-        async with new_session() as session:
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
 
             async def send_aiohttp(body: dict[str, Any]) -> int:
                 async with session.post(url, data=orjson.dumps(body), headers=headers) as r:

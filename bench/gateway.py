@@ -60,8 +60,9 @@ from bench.gateway_procs import (
     start_fake_upstream,
 )
 from bench.gateway_report import BASELINE, FLOOR, GATEWAY, LITELLM, MODES
-from claude_gw.server.dialects import DIALECTS
+from claude_gw.apis import CHAT, OPENAI_URL
 from claude_gw.translate.models import target_for
+from claude_gw.translate.profiles import choose_profile
 from claude_gw.translate.web_search import is_search_request
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "claude-cli"
@@ -127,10 +128,11 @@ def anthropic_target(service: Service, path: str, key: str, stream: bool) -> Tar
 
 def floor_target(upstream: Service, stream: bool) -> Target:
     """The same requests as claude-gw sends them upstream (its own translator)."""
-    dialect = DIALECTS["chat"]
     requests = []
+    profile = choose_profile(OPENAI_URL, None, None)
     for _, body in fixture_requests():
-        chat = dialect.request({**body, "stream": stream}, target_for(MODEL), stream=stream)
+        doc = {**body, "stream": stream}
+        chat = CHAT.request(doc, target_for(MODEL), stream=stream, profile=profile)
         headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
         wire = orjson.dumps(chat)
         requests.append(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from claude_gw.apis import APIS
 from claude_gw.config import Secret, Settings
 from claude_gw.logs.mask import printable
 from claude_gw.server.context_window import window_for
@@ -56,7 +57,7 @@ SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 # Never passed, even when named with --pass-env: the gateway's own keys and configuration.
-GATEWAY_SECRET_NAMES = frozenset({"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"})
+GATEWAY_SECRET_NAMES = frozenset({*(api.key_env for api in APIS.values()), "ANTHROPIC_AUTH_TOKEN"})
 GATEWAY_SECRET_PREFIXES = ("CLAUDE_GW_", "DECK_", "OPENAI_", "AWS_")
 _MIN_SECRET_CHARS = 8  # shorter values could turn up in an unrelated variable by chance
 FAMILIES = ("haiku", "sonnet", "opus")
@@ -157,7 +158,7 @@ def cli_context_window(settings: Settings) -> int | None:
     configured window is given: a Claude model's depends on the request's betas, which the CLI
     knows and the price table does not.
     """
-    if settings.context_window is None and settings.upstream_api == "anthropic":
+    if settings.context_window is None and not settings.api.priced_window:
         return None
     return window_for(settings.model, settings.provider, settings.context_window)
 

@@ -1,6 +1,7 @@
 """Gateway settings: one frozen object, built from the environment and command-line options.
 
-`Settings.from_env(environ)` reads `CLAUDE_GW_*` (and `OPENAI_API_KEY` / `OPENAI_BASE_URL`)
+`Settings.from_env(environ)` reads `CLAUDE_GW_*` (and the upstream API's key variable,
+`OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, and `OPENAI_BASE_URL`)
 from the mapping it is given, never from `os.environ` itself. The upstream key is read from the
 environment or from a file, never from a command-line argument that `ps` would show.
 """
@@ -15,11 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from claude_gw.apis import CHAT, NAMES, OPENAI_URL, UpstreamApi, get_api
 from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
 
 SIMULATED = "simulated"
-OPENAI_URL = "https://api.openai.com/v1"
-ANTHROPIC_URL = "https://api.anthropic.com/v1"
 DEFAULT_MODEL = "gpt-5-mini"
 # Anthropic's own limit; the Claude CLI assumes a 1M-token window for non-Claude models, so its
 # bodies keep growing (600 KB after six large file reads) and a small limit breaks sessions.
@@ -75,7 +75,7 @@ ENV = {
     "max_decompression_ratio": "CLAUDE_GW_MAX_DECOMPRESSION_RATIO",
     "shutdown_grace": "CLAUDE_GW_SHUTDOWN_GRACE",
 }
-UPSTREAM_APIS = ("chat", "responses", "anthropic")
+UPSTREAM_APIS = NAMES  # the registry's (`apis`)
 # translate.profiles.PROFILES: OpenAI's own parameter rules, or those of compatible servers
 SERVER_PROFILES = ("openai", "compatible")
 # How long the built-in simulated backend takes, as a factor of each model profile's timing:
@@ -125,7 +125,7 @@ class Settings:
     read_timeout: float = 600.0
     ping_interval: float = 5.0
     # which API the upstream speaks, and how to reach it
-    upstream_api: str = "chat"  # one of UPSTREAM_APIS
+    upstream_api: str = CHAT.name  # one of UPSTREAM_APIS
     provider_name: str | None = None  # for the log (azure, ollama, vllm...); default from the API
     server_profile: str | None = None  # one of SERVER_PROFILES; None: chosen from URL/provider
     # the upstream model's context window in tokens; None: genai-prices' figure for the model
@@ -171,6 +171,11 @@ class Settings:
         return self.upstream_url == SIMULATED
 
     @property
+    def api(self) -> UpstreamApi:
+        """The upstream API's module (`apis`)."""
+        return get_api(self.upstream_api)
+
+    @property
     def client_key(self) -> Secret | None:
         """The first accepted client key: what `capture` and `env` hand the Claude CLI."""
         if self.client_auth is None or not self.client_auth.credentials:
@@ -209,7 +214,7 @@ class Settings:
             return self.provider_name
         if self.simulated:
             return SIMULATED
-        return "anthropic" if self.upstream_api == "anthropic" else "openai"
+        return self.api.provider
 
     @property
     def plugin_id(self) -> str:
@@ -263,11 +268,12 @@ class Settings:
             return value or None
 
         upstream = get("upstream") or environ.get("OPENAI_BASE_URL", "").strip() or OPENAI_URL
-        settings = cls(upstream_url=normalize_upstream(upstream, ENV["upstream"]))
+        api = parse_choice(get("upstream_api"), UPSTREAM_APIS, ENV["upstream_api"]) or CHAT.name
+        settings = cls(upstream_url=normalize_upstream(upstream, ENV["upstream"]), upstream_api=api)
         return settings.with_options(
             host=get("host"),
             port=parse_port(get("port"), ENV["port"]),
-            api_key=read_api_key(environ, get("api_key_file")),
+            api_key=read_api_key(environ, get("api_key_file"), get_api(api).key_env),
             client_auth=read_client_auth(get("client_key_file")),
             allow_unauthenticated=parse_bool(
                 get("allow_unauthenticated"), ENV["allow_unauthenticated"]
@@ -280,7 +286,6 @@ class Settings:
             connect_timeout=parse_seconds(get("connect_timeout"), ENV["connect_timeout"]),
             read_timeout=parse_seconds(get("read_timeout"), ENV["read_timeout"]),
             ping_interval=parse_seconds(get("ping_interval"), ENV["ping_interval"]),
-            upstream_api=parse_choice(get("upstream_api"), UPSTREAM_APIS, ENV["upstream_api"]),
             provider_name=get("provider"),
             server_profile=parse_choice(
                 get("server_profile"), SERVER_PROFILES, ENV["server_profile"]
@@ -349,8 +354,11 @@ def normalize_upstream(url: str, where: str = "--upstream") -> str:
     return url.rstrip("/")
 
 
-def read_api_key(environ: Mapping[str, str], key_file: str | None) -> Secret | None:
-    """The upstream key: from the file when one is named, else from OPENAI_API_KEY."""
+def read_api_key(
+    environ: Mapping[str, str], key_file: str | None, variable: str = CHAT.key_env
+) -> Secret | None:
+    """The upstream key: from the file when one is named, else from the environment variable
+    (the upstream API's `key_env`: OPENAI_API_KEY, or ANTHROPIC_API_KEY for Anthropic's)."""
     if key_file:
         try:
             text = Path(key_file).expanduser().read_text(encoding="utf-8").strip()
@@ -359,7 +367,7 @@ def read_api_key(environ: Mapping[str, str], key_file: str | None) -> Secret | N
         if not text:
             raise ConfigError(f"the API key file {key_file} is empty")
         return Secret(text.splitlines()[0].strip())
-    value = environ.get("OPENAI_API_KEY", "").strip()
+    value = environ.get(variable, "").strip()
     return Secret(value) if value else None
 
 

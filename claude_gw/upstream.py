@@ -8,7 +8,11 @@ Azure's `api-key` or Anthropic's `x-api-key`) and never appears in an error mess
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
+import ssl
+import urllib.request
 import zlib
 from base64 import b64encode
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -21,10 +25,10 @@ import httpx
 import orjson
 from yarl import URL
 
+from claude_gw.apis import CHAT, UpstreamApi
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
 from claude_gw.logs.mask import Masker, base64_forms
 from claude_gw.logs.redact import SECRET_HEADERS
-from claude_gw.translate.errors import upstream_http_error
 
 SIMULATED_BASE_URL = "http://simulated.invalid/v1"
 # The limits on an answer's size after decompression, and on how many times a compressed answer
@@ -52,7 +56,7 @@ class UpstreamResponse(Protocol):
 
 
 class Upstream:
-    """An OpenAI-compatible Chat Completions endpoint."""
+    """One endpoint of an upstream API (`apis`): the API's path under `base_url`."""
 
     def __init__(
         self,
@@ -60,17 +64,24 @@ class Upstream:
         *,
         base_url: str,
         api_key: str | None,
-        provider: str = "openai",
-        path: str = "/chat/completions",
+        api: UpstreamApi = CHAT,
+        provider: str | None = None,
         auth_header: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         query: Mapping[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         max_decompression_ratio: float = MAX_DECOMPRESSION_RATIO,
+        call_timeout: float | None = None,
     ) -> None:
-        """Answers are read raw and decoded here (`AnswerDecoder`), within `max_answer_bytes`
+        """The key goes in `auth_header` (default: the API's), `extra_headers` over the API's
+        own (`anthropic-version`); `provider` (default: the API's) names the upstream in
+        messages and the log. Non-2xx answers become the API's errors (`api.error`).
+
+        Answers are read raw and decoded here (`AnswerDecoder`), within `max_answer_bytes`
         after decompression and `max_decompression_ratio`; beyond, an `UpstreamError` (502).
+        `call_timeout` bounds a whole call, connecting and reading the answer (the replay
+        engine's per-try limit); the client's connect and read timeouts apply in any case.
 
         `transport`, when given, must be the one `client` sends through: requests then go
         to it straight, past the client's redirect, auth and cookie layers (an upstream call
@@ -80,12 +91,14 @@ class Upstream:
         (0.27 -> 0.17 ms of CPU per non-streaming call of the Claude CLI's size).
         """
         self.client = client
+        self.api = api
         self.base_url, credentials = split_userinfo(base_url.rstrip("/"))
-        self.provider = provider
-        self.path = path
+        self.provider = provider or api.provider
+        self.path = api.path
         self._api_key = api_key
         self._query = dict(query or {})
-        headers = request_headers(api_key, auth_header, extra_headers)
+        extra = {**api.headers, **(extra_headers or {})}
+        headers = request_headers(api_key, auth_header or api.auth_header, extra)
         if credentials and "authorization" not in headers:
             headers["authorization"] = basic_auth(*credentials)
         self._headers = headers
@@ -95,18 +108,20 @@ class Upstream:
         self._url = httpx.URL(self.chat_url, params=self._query or None)  # parsed once
         self._aiohttp = transport if isinstance(transport, AiohttpTransport) else None
         self._aiohttp_url = URL(str(self._url), encoded=True)
-        self._aiohttp_timeout = aiohttp_timeout(self._timeout)
+        self.call_timeout = call_timeout
+        self._aiohttp_timeout = aiohttp_timeout(self._timeout, total=call_timeout)
         self._headers.setdefault("accept-encoding", ACCEPTED_ENCODINGS)
         self.max_answer_bytes = max_answer_bytes
         self.max_decompression_ratio = max_decompression_ratio
         # where this upstream's web searches go when it cannot run them (`--search-upstream`)
         self.search: Upstream | None = None
 
-    def with_path(self, path: str) -> Upstream:
-        """This upstream (client, key, headers, limits) at another endpoint of the same API
-        base, e.g. `/responses` next to `/chat/completions`."""
+    def with_api(self, api: UpstreamApi) -> Upstream:
+        """This upstream (client, key, headers, limits) speaking another API of the same base
+        URL, e.g. `/responses` next to `/chat/completions`."""
         other = copy.copy(self)
-        other.path = path
+        other.api = api
+        other.path = api.path
         other._url = httpx.URL(other.chat_url, params=self._query or None)
         other._aiohttp_url = URL(str(other._url), encoded=True)
         return other
@@ -136,6 +151,17 @@ class Upstream:
         self, body: Body, headers: Mapping[str, str] | None = None
     ) -> tuple[dict[str, Any], Mapping[str, str]]:
         """POST a non-streaming request; the parsed completion and the response headers."""
+        if self.call_timeout is None or self._aiohttp is not None:  # aiohttp applies it
+            return await self._complete(body, headers)
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                return await self._complete(body, headers)
+        except TimeoutError:
+            raise self._transport_error(httpx.ReadTimeout("call timeout")) from None
+
+    async def _complete(
+        self, body: Body, headers: Mapping[str, str] | None
+    ) -> tuple[dict[str, Any], Mapping[str, str]]:
         async with self._send(body, headers) as response:
             raw = await self._read(response)
         try:
@@ -221,7 +247,7 @@ class Upstream:
         try:
             if response.status_code >= 300:
                 raw = await self._read(response)
-                error = upstream_http_error(
+                error = self.api.error(
                     response.status_code, raw, response.headers, upstream=self.label
                 )
                 error.upstream_status = response.status_code
@@ -254,8 +280,13 @@ class Upstream:
     def _transport_error(self, exc: httpx.HTTPError) -> GatewayError:
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, httpx.TimeoutException):
-            what = "connecting to" if isinstance(exc, httpx.ConnectTimeout) else "waiting for"
-            return self._scrubbed(UpstreamTimeout(f"timed out {what} upstream {self.label}"))
+            if isinstance(exc, httpx.ConnectTimeout):
+                text = f"timed out connecting to upstream {self.label}"
+            elif self.call_timeout is not None:  # the only limit on a replay's call
+                text = f"no answer from upstream {self.label} in {self.call_timeout:g}s"
+            else:
+                text = f"timed out waiting for upstream {self.label}"
+            return self._scrubbed(UpstreamTimeout(text))
         if isinstance(exc, httpx.ConnectError):
             return self._scrubbed(UpstreamError(f"cannot reach upstream {self.label}: {reason}"))
         return self._scrubbed(
@@ -264,6 +295,66 @@ class Upstream:
 
     def _scrubbed(self, error: GatewayError) -> GatewayError:
         return masked_error(error, self.masker)
+
+
+def remote_upstream(
+    api: UpstreamApi,
+    base_url: str,
+    api_key: str | None,
+    *,
+    timeout: httpx.Timeout | None = None,
+    pool: Pool | None = None,
+    **options: Any,
+) -> Upstream:
+    """The upstream at `base_url` speaking `api`, on connections of its own (`timeout`: the
+    connect and read timeouts) or of `pool`, shared by several upstreams as the replay
+    engine's targets share one. `options`: those of `Upstream`."""
+    client, transport = (pool or Pool(timeout)).for_url(base_url)
+    return Upstream(
+        client, base_url=base_url, api_key=api_key, api=api, transport=transport, **options
+    )
+
+
+class Pool:
+    """Connections for upstream calls. Requests go through aiohttp's connection pool
+    (`AiohttpTransport`: 6x less CPU per request than httpcore's) under httpx's interface,
+    with no cap on connections (a cap only queues requests: tests/reliability/test_load.py);
+    requests to a URL that a proxy from the environment applies to (HTTP(S)_PROXY, ALL_PROXY,
+    minus NO_PROXY) go through an httpx client of httpx's own, which routes them through the
+    proxy (httpx ignores the environment for a client given a transport). Each client is
+    made on first use."""
+
+    def __init__(self, timeout: httpx.Timeout | None = None) -> None:
+        self.timeout = timeout
+        self._transport: AiohttpTransport | None = None
+        self._direct: httpx.AsyncClient | None = None
+        self._proxied: httpx.AsyncClient | None = None
+
+    def for_url(self, url: str) -> tuple[httpx.AsyncClient, AiohttpTransport | None]:
+        """The client for `url`, and the transport to send through straight (None: send
+        through the client, to a proxy)."""
+        if env_proxy_for(url):
+            if self._proxied is None:
+                self._proxied = httpx.AsyncClient(timeout=self.timeout)  # proxies from the env
+            return self._proxied, None
+        if self._direct is None:
+            self._transport = AiohttpTransport()
+            self._direct = httpx.AsyncClient(timeout=self.timeout, transport=self._transport)
+        return self._direct, self._transport
+
+    async def aclose(self) -> None:
+        for client in (self._direct, self._proxied):
+            if client is not None:
+                await client.aclose()
+
+
+def env_proxy_for(url: str) -> bool:
+    """Whether HTTP(S)_PROXY / ALL_PROXY (minus NO_PROXY) send requests to `url` via a proxy."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def split_userinfo(url: str) -> tuple[str, tuple[str, str] | None]:
@@ -520,7 +611,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             connector = aiohttp.TCPConnector(
                 limit=0,
                 keepalive_timeout=self._keepalive_expiry,
-                ssl=httpx.create_ssl_context(),  # the CAs httpx trusts
+                ssl=ssl_context(),  # the CAs httpx trusts
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -570,10 +661,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-def aiohttp_timeout(timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
-    """httpx's timeouts (`Timeout.as_dict()`) as aiohttp's: connect, then each read."""
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """httpx's TLS context (its CA set), made once: loading the CAs takes 0.1 s."""
+    return httpx.create_ssl_context()
+
+
+def aiohttp_timeout(
+    timeouts: Mapping[str, float | None], *, total: float | None = None
+) -> aiohttp.ClientTimeout:
+    """httpx's timeouts (`Timeout.as_dict()`) as aiohttp's: connect, then each read; and
+    `total` for the whole call."""
     return aiohttp.ClientTimeout(
-        total=None, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
+        total=total, sock_connect=timeouts.get("connect"), sock_read=timeouts.get("read")
     )
 
 

@@ -15,23 +15,26 @@ ALLOWED = {
     "claude_gw.translate": ("claude_gw.wire", "claude_gw.errors", "claude_gw.translate"),
     "claude_gw.logs": ("claude_gw.wire", "claude_gw.errors", "claude_gw.logs", "claude_gw.tokens"),
     # logs.mask and logs.redact are pure: the senders mask their secrets in the errors they raise
-    "claude_gw.upstream": (
-        "claude_gw.errors",
+    # the upstream APIs: pure translation and counting, one module each
+    "claude_gw.apis": (
+        "claude_gw.apis",
         "claude_gw.translate",
+        "claude_gw.errors",
         "claude_gw.wire",
-        "claude_gw.logs.mask",
-        "claude_gw.logs.redact",
+        "claude_gw.tokens",
     ),
-    "claude_gw.upstream_aiohttp": (
-        "claude_gw.logs.mask",
-        "claude_gw.logs.redact",
+    # the one sender, for the gateway and replay alike
+    "claude_gw.upstream": (
+        "claude_gw.apis",
         "claude_gw.errors",
         "claude_gw.translate",
         "claude_gw.wire",
-        "claude_gw.upstream",
+        "claude_gw.logs.mask",
+        "claude_gw.logs.redact",
     ),
     "claude_gw.server": (
         "claude_gw.server",
+        "claude_gw.apis",
         "claude_gw.translate",
         "claude_gw.upstream",
         "claude_gw.logs",
@@ -44,8 +47,13 @@ ALLOWED = {
         "claude_gw.aio",
         "claude_gw.listener",
     ),
-    "claude_gw.capture": ("claude_gw.config", "claude_gw.server", "claude_gw.logs"),
-    "claude_gw.kong": ("claude_gw.kong", "claude_gw.config", "claude_gw.auth"),
+    "claude_gw.capture": (
+        "claude_gw.apis",
+        "claude_gw.config",
+        "claude_gw.server",
+        "claude_gw.logs",
+    ),
+    "claude_gw.kong": ("claude_gw.kong", "claude_gw.apis", "claude_gw.config", "claude_gw.auth"),
     "claude_gw.analysis": ("claude_gw.analysis", "claude_gw.logs"),
     # the session view: pure turns from records, its page; formats as the report has them
     "claude_gw.view": (
@@ -54,14 +62,14 @@ ALLOWED = {
         "claude_gw.translate.request",
         "claude_gw.analysis.formats",
     ),
-    # the replay engine speaks to upstreams the way the gateway does: through its dialects
+    # the replay engine speaks to upstreams the way the gateway does: through the API modules
+    # and the one sender
     "claude_gw.replay": (
         "claude_gw.replay",
+        "claude_gw.apis",
         "claude_gw.translate",
         "claude_gw.upstream",
-        "claude_gw.upstream_aiohttp",
         "claude_gw.logs",
-        "claude_gw.server.dialects",
         "claude_gw.errors",
         "claude_gw.wire",
         "claude_gw.tokens",
@@ -75,7 +83,7 @@ ALLOWED = {
         "claude_gw.wire",
         "claude_gw.listener",
     ),
-    "claude_gw.config": ("claude_gw.errors", "claude_gw.auth"),
+    "claude_gw.config": ("claude_gw.errors", "claude_gw.auth", "claude_gw.apis"),
     "claude_gw.auth": ("claude_gw.errors",),
     "claude_gw.tokens": ("claude_gw.wire",),
     "claude_gw.aio": (),
@@ -146,4 +154,39 @@ def test_only_the_cli_prints_or_reads_the_environment(name, tree):
         if isinstance(node, ast.Attribute) and node.attr == "environ":
             assert not (isinstance(node.value, ast.Name) and node.value.id == "os"), (
                 f"{name} reads os.environ (line {node.lineno})"
+            )
+
+
+def api_facts() -> set[str]:
+    from claude_gw.apis import APIS
+
+    return {fact for api in APIS.values() for fact in (api.path, api.default_url)}
+
+
+# the API modules own these facts; the simulated backend serves the same APIs (their paths),
+# and the CLI names them in its help
+OWNERS = ("claude_gw.apis", "claude_gw.simulated", "claude_gw.cli")
+
+
+@pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])
+def test_only_the_api_modules_know_an_api(name, tree):
+    """No module outside `apis` spells an upstream API's path or vendor URL, or branches on
+    which API it is (`upstream_api == "chat"`): it asks the API's module. (The key variables
+    are not checked: ANTHROPIC_API_KEY is also the Claude CLI's own, which capture sets.)"""
+    if any(name == owner or name.startswith(owner + ".") for owner in OWNERS):
+        return
+    facts = api_facts()
+    spelled = {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in facts
+    }
+    assert not spelled, f"{name} spells {sorted(spelled)}: take it from claude_gw.apis"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            named = any(isinstance(s, ast.Attribute) and s.attr == "upstream_api" for s in sides)
+            literal = any(isinstance(s, ast.Constant) and isinstance(s.value, str) for s in sides)
+            assert not (named and literal), (
+                f"{name} branches on the API's name (line {node.lineno})"
             )

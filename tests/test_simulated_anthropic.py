@@ -14,7 +14,7 @@ import anthropic
 import httpx
 import pytest
 
-from claude_gw.server.dialects import AnthropicPassthrough
+from claude_gw.apis.anthropic import AnthropicPassthrough
 from claude_gw.simulated import (
     ModelProfile,
     RequestRecorder,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,7 +18,6 @@ from claude_gw.config import (
     SERVER_PROFILES,
     SIMULATED_TIMINGS,
     UPSTREAM_APIS,
-    Secret,
     Settings,
     normalize_upstream,
     parse_count,
@@ -364,11 +364,11 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         long_context_tokens=args.long_context_tokens,
         **limits_from_args(args),
     )
-    if settings.upstream_api == "anthropic" and not args.api_key_file:
-        # For an Anthropic upstream, ANTHROPIC_API_KEY of the gateway's environment is the key.
-        anthropic_key = environ.get("ANTHROPIC_API_KEY", "").strip()
-        if anthropic_key:
-            settings = settings.with_options(api_key=Secret(anthropic_key))
+    if not args.api_key_file and not environ.get(ENV["api_key_file"], "").strip():
+        # the key variable of the API given on the command line (ANTHROPIC_API_KEY for an
+        # Anthropic upstream), never another vendor's
+        key = read_api_key(environ, None, settings.api.key_env)
+        settings = dataclasses.replace(settings, api_key=key)
     if settings.search_upstream_url and (args.search_api_key_file or not settings.search_api_key):
         key_file = args.search_api_key_file or environ.get(ENV["search_api_key_file"])
         settings = settings.with_options(search_api_key=read_api_key(environ, key_file))
@@ -409,6 +409,6 @@ def require_key(settings: Settings) -> None:
     if settings.simulated or settings.api_key or is_loopback(settings.upstream_url):
         return
     raise CliError(
-        f"no API key for upstream {settings.upstream_url}: set OPENAI_API_KEY or pass "
+        f"no API key for upstream {settings.upstream_url}: set {settings.api.key_env} or pass "
         "--api-key-file FILE (or try it without a key: --upstream simulated)"
     )

@@ -104,8 +104,8 @@ def client_line(settings: Settings) -> str:
 
 def api_line(settings: Settings) -> str:
     """`chat, compatible profile`: the API, and for chat the server profile in force."""
-    if settings.upstream_api != "chat":
-        return settings.upstream_api
+    if not settings.api.profiled:
+        return settings.api.name
     profile = choose_profile(settings.upstream_url, settings.provider_name, settings.server_profile)
     return f"chat, {profile.name} profile"
 

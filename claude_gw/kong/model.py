@@ -14,21 +14,28 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from claude_gw.config import ANTHROPIC_URL, OPENAI_URL, ConfigError, Secret
+from claude_gw.apis import ANTHROPIC, CHAT, UpstreamApi
+from claude_gw.config import ConfigError, Secret
 
 LLMFormat = Literal["anthropic", "openai"]
 ParamLocation = Literal["query", "body"]
 Streaming = Literal["allow", "deny", "always"]
 
-CHAT_SUFFIX = "/chat/completions"
-MESSAGES_SUFFIX = "/messages"  # provider anthropic: Anthropic Messages, passed through
+CHAT_SUFFIX = CHAT.path
+MESSAGES_SUFFIX = ANTHROPIC.path  # provider anthropic: Anthropic Messages, passed through
 # Kong's built-in upstream for each provider claude_gw can reach without `upstream_url`.
-PROVIDER_BASE_URLS = {"openai": OPENAI_URL, "anthropic": ANTHROPIC_URL}
+PROVIDER_BASE_URLS = {api.provider: api.default_url for api in (CHAT, ANTHROPIC)}
+
+
+def kong_api(provider: str) -> UpstreamApi:
+    """The API claude_gw speaks for a Kong provider: Anthropic Messages, passed through, for
+    `anthropic`; Chat Completions for every other (route_type llm/v1/chat)."""
+    return ANTHROPIC if provider == ANTHROPIC.provider else CHAT
 
 
 def endpoint_suffix(provider: str) -> str:
     """The path claude_gw posts to under a provider's base URL."""
-    return MESSAGES_SUFFIX if provider == "anthropic" else CHAT_SUFFIX
+    return kong_api(provider).path
 
 
 KONG_DEFAULT_MAX_BODY = 1_048_576  # ai-proxy `max_request_body_size` default since 3.13

@@ -21,14 +21,13 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
-from claude_gw.config import OPENAI_URL, ConfigError, Secret, Settings
+from claude_gw.apis import ANTHROPIC, CHAT, OPENAI_URL
+from claude_gw.config import ConfigError, Secret, Settings
 from claude_gw.kong import schema
 from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.export import DEFAULT_KEY_ENV, export_deck
 from claude_gw.kong.keyauth import client_auth
 from claude_gw.kong.model import (
-    CHAT_SUFFIX,
-    MESSAGES_SUFFIX,
     AIProxyConfig,
     AuthConfig,
     ConsumerConfig,
@@ -42,6 +41,7 @@ from claude_gw.kong.model import (
     Scope,
     ServiceConfig,
     derived_plugin_id,
+    kong_api,
 )
 
 _BEARER = "Bearer "
@@ -64,7 +64,7 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         paths=route.paths,
         upstream_url=ai.upstream_base_url,
         # provider anthropic: Anthropic Messages passed through, logged the same way
-        upstream_api="anthropic" if ai.provider == "anthropic" else "chat",
+        upstream_api=kong_api(ai.provider).name,
         provider_name=ai.provider,
         api_key=api_key,
         auth_header=auth_header,
@@ -187,8 +187,8 @@ def _settings_key_auth(
 
 def _kong_provider(settings: Settings) -> str:
     """Kong's provider name for the log's `provider_name`, when Kong 3.13 knows it."""
-    if settings.upstream_api == "anthropic":
-        return "anthropic"
+    if settings.api.name == ANTHROPIC.name:
+        return ANTHROPIC.provider
     provider = settings.provider
     return provider if provider in schema.PROVIDERS and provider != "anthropic" else "openai"
 
@@ -198,8 +198,7 @@ def _upstream_url(settings: Settings, base: str) -> str | None:
     if base == OPENAI_URL and not settings.upstream_query:
         return None
     query = f"?{urlencode(settings.upstream_query)}" if settings.upstream_query else ""
-    suffix = MESSAGES_SUFFIX if settings.upstream_api == "anthropic" else CHAT_SUFFIX
-    return base + suffix + query
+    return base + settings.api.path + query
 
 
 def _settings_auth(settings: Settings, base: str, api_key_env: str) -> AuthConfig:
@@ -245,7 +244,7 @@ def _upstream_notes(settings: Settings) -> list[str]:
             "claude_gw also took client keys as Authorization: Bearer; Kong's key-auth reads "
             "x-api-key only (where the Claude CLI sends ANTHROPIC_API_KEY)."
         )
-    if settings.upstream_api != "chat":
+    if settings.api.name != CHAT.name:
         notes.append(
             f"claude_gw spoke the {settings.upstream_api} API upstream; with route_type "
             "llm/v1/chat Kong speaks Chat Completions to upstream_url."

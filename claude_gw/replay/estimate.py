@@ -12,11 +12,10 @@ from dataclasses import dataclass
 
 from claude_gw.logs.cost import price_usage
 from claude_gw.replay.sources import ReplayRequest
-from claude_gw.replay.targets import Target
+from claude_gw.replay.targets import GATEWAY, Target
 from claude_gw.tokens import count_anthropic_request
 
-DEFAULT_PROVIDER = "openai"  # how a gateway target's model is priced
-PROVIDERS = {"chat": "openai", "responses": "openai", "anthropic": "anthropic"}
+GATEWAY_PROVIDER = "openai"  # how a gateway target's model is priced
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Estimate:
 
 
 def price(target: Target, prompt: int, completion: int) -> float | None:
-    provider = PROVIDERS.get(target.kind, DEFAULT_PROVIDER)
+    provider = GATEWAY_PROVIDER if target.kind == GATEWAY else target.api.provider
     found = price_usage(
         target.model,
         provider=provider,

@@ -23,10 +23,9 @@ from claude_gw.errors import GatewayError
 from claude_gw.logs.cost import SIMULATED
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.record import RecordContext, build_record
-from claude_gw.replay.send import PROVIDERS, Answer, base_url_of, dialect_of, new_id
+from claude_gw.replay.send import Answer, base_url_of, new_id
 from claude_gw.replay.sources import ReplayRequest
 from claude_gw.replay.targets import Target
-from claude_gw.server.dialects import DIALECTS
 
 REPLAY_VERSION = 1
 USER_AGENT = f"claude-gw-replay/{__version__}"
@@ -73,7 +72,7 @@ def upstream_address(url: str) -> tuple[str, str | None, int]:
 def exchange_for(request: ReplayRequest, target: Target, outcome: Outcome) -> Exchange:
     """The exchange of one replay, from the first try's start (`outcome.started`) to now."""
     started = outcome.started or (time.time(), time.monotonic())
-    path, host, port = upstream_address(base_url_of(target) + DIALECTS[dialect_of(target)].path)
+    path, host, port = upstream_address(base_url_of(target) + target.api.path)
     ex = Exchange(
         request_id=new_id(),
         started_at=started[0],
@@ -99,11 +98,11 @@ def exchange_for(request: ReplayRequest, target: Target, outcome: Outcome) -> Ex
 
 
 def provider_of(target: Target, answer: Answer | None) -> str:
-    """The provider to log: the target kind's, unless the answer says it was simulated (the
+    """The provider to log: the target's, unless the answer says it was simulated (the
     built-in simulated backend marks every answer with `x-simulated: true`)."""
     if answer is not None and answer.headers.get("x-simulated") == "true":
         return SIMULATED
-    return PROVIDERS.get(target.kind, "claude_gw")
+    return target.provider
 
 
 def fill_answer(ex: Exchange, answer: Answer) -> None:

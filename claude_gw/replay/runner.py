@@ -10,7 +10,8 @@
   that failed (their error rows are replaced; `keep_failed` keeps them as done instead);
   cancelling the run (Ctrl-C) writes the pairs already finished and leaves whole lines only.
   With `cache`, answers come from (and go to) the cache (`cache.py`).
-- Requests go out through one `aiohttp.ClientSession` (`send.py`), made by the run unless given.
+- Requests go out through one connection pool (`upstream.Pool`), made by the run
+  unless given.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
 from claude_gw import aio
 from claude_gw.errors import GatewayError, UpstreamError
 from claude_gw.replay.cache import ResponseCache
@@ -36,7 +35,7 @@ from claude_gw.replay.retry import RetryPolicy, delay_before, retryable
 from claude_gw.replay.send import send_once, upstream_for
 from claude_gw.replay.sources import ReplayRequest
 from claude_gw.replay.targets import Target
-from claude_gw.upstream_aiohttp import AiohttpUpstream
+from claude_gw.upstream import Pool, Upstream
 
 Sleep = Callable[[float], Awaitable[None]]
 OnResult = Callable[[dict[str, Any]], None]
@@ -69,7 +68,7 @@ class Pacer:
 class Run:
     """What every task of one run shares."""
 
-    session: aiohttp.ClientSession
+    pool: Pool
     environ: Mapping[str, str]
     policy: RetryPolicy
     run_id: str
@@ -77,14 +76,14 @@ class Run:
     cache: ResponseCache | None
     writer: ResultWriter
     results: list[dict[str, Any]] | None = field(default_factory=list)
-    upstreams: dict[str, AiohttpUpstream] = field(default_factory=dict)
+    upstreams: dict[str, Upstream] = field(default_factory=dict)
 
-    def upstream(self, target: Target) -> AiohttpUpstream:
+    def upstream(self, target: Target) -> Upstream:
         """The sender for `target`, made on first use; raises `UpstreamError` without a key."""
         upstream = self.upstreams.get(target.name)
         if upstream is None:
             key = key_of(target, self.environ)
-            upstream = upstream_for(target, self.session, key, self.policy.timeout)
+            upstream = upstream_for(target, self.pool, key, self.policy.timeout)
             self.upstreams[target.name] = upstream
         return upstream
 
@@ -199,7 +198,7 @@ async def areplay(
     concurrency: int = 4,
     rpm: float | None = None,
     policy: RetryPolicy | None = None,
-    session: aiohttp.ClientSession | None = None,
+    pool: Pool | None = None,
     run_id: str | None = None,
     on_result: OnResult | None = None,
     progress: bool = False,
@@ -211,18 +210,18 @@ async def areplay(
 
     `environ` maps the targets' key variables to keys (pass `os.environ`; nothing is read
     from the process environment otherwise). `concurrency` and `rpm` apply per target.
-    `session` is closed only when the runner made it. `on_result` is called with each record
-    once it is written; `progress=True` shows a tqdm bar (needs the analysis extra).
-    `keep=False` returns an empty list instead of every record (they are in `output` and
-    passed to `on_result`): a long run's memory then stays flat. `keep_failed=True` counts
-    the error rows already in `output` as done; by default their pairs are sent again (and
-    the old rows taken out). See the module docstring.
+    `pool` (`upstream.Pool`) is closed only when the runner made it. `on_result` is
+    called with each record once it is written; `progress=True` shows a tqdm bar (needs the
+    analysis extra). `keep=False` returns an empty list instead of every record (they are in
+    `output` and passed to `on_result`): a long run's memory then stays flat.
+    `keep_failed=True` counts the error rows already in `output` as done; by default their
+    pairs are sent again (and the old rows taken out). See the module docstring.
     """
     todo = await asyncio.to_thread(pending, requests, targets, output, keep_failed=keep_failed)
     bar = progress_bar(len(todo)) if progress else None
     writer = ResultWriter(output, with_bar(bar, on_result))
     run = Run(
-        session=session or new_session(),
+        pool=pool or Pool(),
         environ=environ or {},
         policy=policy or RetryPolicy(),
         run_id=run_id or uuid.uuid4().hex,
@@ -248,20 +247,9 @@ async def areplay(
         finally:
             if bar is not None:
                 bar.close()
-            if session is None:
-                await run.session.close()
+            if pool is None:
+                await run.pool.aclose()
     return run.results or []
-
-
-def new_session() -> aiohttp.ClientSession:
-    """The run's own HTTP session: no cap on connections (the pacers cap requests in flight),
-    no timeout of its own (each try has `RetryPolicy.timeout`), and no cookies kept."""
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=0),
-        timeout=aiohttp.ClientTimeout(total=None),
-        cookie_jar=aiohttp.DummyCookieJar(),
-        auto_decompress=True,
-    )
 
 
 def progress_bar(total: int) -> Any:

@@ -1,9 +1,10 @@
 """Where requests are replayed: targets declared in TOML/YAML or on the command line.
 
-A target is a name, a kind (`chat`: OpenAI Chat Completions, `responses`: OpenAI Responses,
-`anthropic`: Anthropic Messages, `gateway`: a running claude_gw gateway, reached as Anthropic
-Messages at `<base_url>/anything/v1/messages`), a base URL, a model, the environment variable
-that holds its key, and extra body parameters (e.g. `reasoning_effort`).
+A target is a name, a kind (an upstream API of `claude_gw.apis`: `chat`, OpenAI Chat
+Completions, `responses`, OpenAI Responses, `anthropic`, Anthropic Messages; or `gateway`: a
+running claude_gw gateway, reached as Anthropic Messages at `<base_url>/anything/v1/messages`),
+a base URL, a model, the environment variable that holds its key, and extra body parameters
+(e.g. `reasoning_effort`).
 
 File shape (TOML; YAML the same as a mapping):
 
@@ -18,7 +19,7 @@ Command line: `--target NAME` names a target of the file, or (with no file namin
 OpenAI chat model of that name; `--target name=x,kind=chat,base_url=...,model=...,api_key_env=...`
 spells one out.
 
-`base_url` must be an http(s) URL; left out, it is the kind's default (`DEFAULT_URLS`, or the
+`base_url` must be an http(s) URL; left out, it is the kind's default (its API's vendor URL, or the
 `base_urls` the caller passes, e.g. from OPENAI_BASE_URL). A target on a loopback address
 (127.0.0.0/8, ::1, localhost) needs no key: its key variable is used only when it is set.
 """
@@ -36,22 +37,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from claude_gw.config import ANTHROPIC_URL, OPENAI_URL
+from claude_gw.apis import ANTHROPIC, APIS, CHAT, UpstreamApi
 
-Kind = Literal["chat", "responses", "anthropic", "gateway"]
-KINDS: tuple[Kind, ...] = ("chat", "responses", "anthropic", "gateway")
-DEFAULT_URLS: dict[str, str] = {
-    "chat": OPENAI_URL,
-    "responses": OPENAI_URL,
-    "anthropic": ANTHROPIC_URL,
-    "gateway": "http://127.0.0.1:8000",
-}
-DEFAULT_KEYS: dict[str, str | None] = {
-    "chat": "OPENAI_API_KEY",
-    "responses": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "gateway": None,
-}
+Kind = str  # the name of an upstream API (`apis.NAMES`), or GATEWAY
+GATEWAY = "gateway"  # a running claude_gw gateway, spoken to in Anthropic Messages
+GATEWAY_DEFAULTS: dict[str, Any] = {"default_url": "http://127.0.0.1:8000", "key_env": None}
 FIELDS = ("name", "kind", "base_url", "model", "api_key_env", "params")
 HTTP_URL = re.compile(r"^https?://[^/\s]+")
 
@@ -63,23 +53,40 @@ class TargetError(ValueError):
 @dataclass(frozen=True)
 class Target:
     name: str
-    kind: Kind = "chat"
+    kind: Kind = CHAT.name
     base_url: str = ""
     model: str = ""
     api_key_env: str | None = None  # None: the kind's default variable; "": no key
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise TargetError(f"target {self.name}: kind must be one of {', '.join(KINDS)}")
-        object.__setattr__(self, "base_url", (self.base_url or DEFAULT_URLS[self.kind]))
+        if self.kind not in APIS and self.kind != GATEWAY:
+            kinds = ", ".join((*APIS, GATEWAY))
+            raise TargetError(f"target {self.name}: kind must be one of {kinds}")
+        object.__setattr__(self, "base_url", self.base_url or self._default("default_url"))
         if not HTTP_URL.match(self.base_url):
             raise TargetError(
                 f"target {self.name}: base_url must be an http(s) URL, got {self.base_url!r}"
             )
         object.__setattr__(self, "model", self.model or self.name)
         if self.api_key_env is None:
-            object.__setattr__(self, "api_key_env", DEFAULT_KEYS[self.kind])
+            object.__setattr__(self, "api_key_env", self._default("key_env"))
+
+    def _default(self, fact: str) -> Any:
+        """The kind's default base URL or key variable: its API's, or a local gateway's."""
+        if self.kind == GATEWAY:
+            return GATEWAY_DEFAULTS[fact]
+        return getattr(APIS[self.kind], fact)
+
+    @property
+    def api(self) -> UpstreamApi:
+        """The API its requests are sent in (a gateway's: Anthropic Messages)."""
+        return ANTHROPIC if self.kind == GATEWAY else APIS[self.kind]
+
+    @property
+    def provider(self) -> str:
+        """The provider its records name: the API's, or `claude_gw` for a gateway."""
+        return "claude_gw" if self.kind == GATEWAY else self.api.provider
 
     @property
     def on_loopback(self) -> bool:
@@ -114,7 +121,7 @@ def target_from(name: str, spec: Mapping[str, Any], base_urls: BaseUrls | None =
     params = spec.get("params") or {}
     if not isinstance(params, Mapping):
         raise TargetError(f"target {name}: params must be a table")
-    kind = spec.get("kind", "chat")
+    kind = spec.get("kind", CHAT.name)
     default_url = (base_urls or {}).get(kind, "") if isinstance(kind, str) else ""
     return Target(
         name=name,

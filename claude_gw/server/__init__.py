@@ -1,5 +1,5 @@
-"""The gateway as an ASGI app: routes, the upstream dialects, passthrough, the limits on
-clients, the masking step, and the runner that serves it with uvicorn.
+"""The gateway as an ASGI app: routes, passthrough, the limits on clients, the masking step,
+and the runner that serves it with uvicorn; the upstream APIs are `claude_gw.apis`.
 
 Invariant: every request that reaches the app is answered in the Anthropic error or message
 shape (the OpenAI shape on an `llm_format: openai` route) and logged exactly once, whatever the

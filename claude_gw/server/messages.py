@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from claude_gw.apis import RESPONSES, Translator
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError
 from claude_gw.logs.exchange import Exchange
@@ -33,14 +34,13 @@ from claude_gw.server.asgi import (
     run_until_disconnect,
 )
 from claude_gw.server.context_window import check_fits, may_exceed, window_for
-from claude_gw.server.dialects import DIALECTS, Translator
 from claude_gw.server.usage_estimate import estimate
 from claude_gw.server.web_search import answer_unavailable, search_mode
 from claude_gw.tokens import count_anthropic_request
 from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
-from claude_gw.translate.profiles import apply_profile, choose_profile
+from claude_gw.translate.profiles import choose_profile
 from claude_gw.translate.response import usage_to_anthropic
 from claude_gw.translate.responses_search import SearchOptions, search_options
 from claude_gw.translate.sse import SSEDecoder, encode_event
@@ -90,16 +90,12 @@ def request_size(exchange: Exchange, body_size: int) -> int:
     return line + sum(len(k) + len(v) + 4 for k, v in exchange.headers) + 2 + body_size
 
 
-# Client headers an Anthropic upstream needs to see (the key is the gateway's own).
-ANTHROPIC_FORWARDED = ("anthropic-version", "anthropic-beta")
-
-
 class MessagesHandler:
     def __init__(self, settings: Settings, upstream: Upstream, now: Callable[[], float]) -> None:
         self.settings = settings
         self.upstream = upstream
         self.now = now
-        self.dialect = DIALECTS[settings.upstream_api]
+        self.api = settings.api
         self.profile = choose_profile(
             settings.upstream_url, settings.provider_name, settings.server_profile
         )
@@ -110,8 +106,8 @@ class MessagesHandler:
         if upstream.search is not None and search_settings is not None:  # --search-upstream
             self.search_route = MessagesHandler(search_settings, upstream.search, now)
         elif self.search_mode == "route":
-            responses = dataclasses.replace(settings, upstream_api="responses")
-            self.search_route = MessagesHandler(responses, upstream.with_path("/responses"), now)
+            responses = dataclasses.replace(settings, upstream_api=RESPONSES.name)
+            self.search_route = MessagesHandler(responses, upstream.with_api(RESPONSES), now)
 
     async def read(self, exchange: Exchange, scope: Scope, receive: Receive) -> dict[str, Any]:
         declared = header(scope, "content-length")
@@ -177,8 +173,8 @@ class MessagesHandler:
         await self._check_window(exchange, doc, target.name)
         stream = doc.get("stream") is True
         offered = search_tools(doc)  # one look at the tools: most requests offer no search
-        if self.dialect.name == "chat" and offered:
-            exchange.web_search_requests = 0  # Chat Completions is never offered the tool
+        if self.api.web_search is None and offered:
+            exchange.web_search_requests = 0  # an API that cannot search is never offered it
             if is_search_request(doc):  # no search route took it: nothing can search
                 headers = {**SSE_HEADERS} if stream else {}
                 headers.update(self.response_headers(exchange))
@@ -187,9 +183,7 @@ class MessagesHandler:
                 )
                 return
         search = search_options(doc) if offered else None
-        translated = self.dialect.request(doc, target, stream=stream)
-        if self.dialect.name == "chat":
-            apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]
+        translated = self.api.request(doc, target, stream=stream, profile=self.profile)
         body = encode_body(translated)
         # The request's objects (about 0.4 MB for a Claude CLI turn) are freed now (8 µs), not
         # kept for the answer: an answer can take minutes, and 256 of them in flight would
@@ -208,8 +202,8 @@ class MessagesHandler:
     async def _check_window(self, exchange: Exchange, doc: dict[str, Any], model: str) -> None:
         """400 `prompt is too long` for a prompt over the model's window (see context_window)."""
         configured = self.settings.context_window
-        if configured is None and self.dialect.name == "anthropic":
-            return  # Anthropic's windows depend on beta headers (1M); it refuses in these words
+        if configured is None and not self.api.priced_window:
+            return  # e.g. Anthropic's windows depend on beta headers (1M); it refuses itself
         window = window_for(model, self.settings.provider, configured)
         if window is None or not may_exceed(exchange.request_size, window):
             return
@@ -222,17 +216,14 @@ class MessagesHandler:
     def estimate_usage(self, exchange: Exchange, body: bytes, message: Any) -> Any:
         """Usage counted locally, for an answer the upstream gave no usage for."""
         exchange.usage_source = "estimated"
-        return estimate(body, self.dialect.name, message)
+        return estimate(body, self.api, message)
 
     def _forwarded_headers(self, scope: Scope) -> dict[str, str]:
         forwarded = {}
         auth = (self.settings.auth_header or "authorization").lower()
         if self.settings.allow_override and (value := header(scope, auth)) is not None:
             forwarded[auth] = value  # Kong's allow_override: the client's own credential
-        if self.dialect.name != "anthropic":
-            return forwarded
-        forwarded.setdefault("anthropic-version", "2023-06-01")
-        for name in ANTHROPIC_FORWARDED:
+        for name in self.api.forwarded:
             if (value := header(scope, name)) is not None:
                 forwarded[name] = value
         return forwarded
@@ -259,7 +250,7 @@ class MessagesHandler:
         exchange.upstream_status = 200
         exchange.source = "upstream"
         exchange.response_model = answer.get("model")
-        message, exchange.usage = self.dialect.response(  # type: ignore[assignment]
+        message, exchange.usage = self.api.response(  # type: ignore[assignment]
             answer, message_id=f"msg_{exchange.request_id}", search=search
         )
         searches = (message.get("usage", {}).get("server_tool_use") or {}).get(
@@ -270,7 +261,7 @@ class MessagesHandler:
         if exchange.usage is None:
             usage = await asyncio.to_thread(self.estimate_usage, exchange, body, message)
             exchange.usage = usage
-            if self.dialect.name != "anthropic":
+            if not self.api.passthrough:
                 message["usage"] = usage_to_anthropic(usage)
         exchange.stop_reason = message.get("stop_reason")
         exchange.tool_calls = sum(1 for b in message.get("content", []) if b["type"] == "tool_use")
@@ -290,7 +281,7 @@ class MessagesHandler:
         responder: Responder,
         search: SearchOptions | None,
     ) -> None:
-        translator = self.dialect.translator(
+        translator = self.api.translator(
             message_id=f"msg_{exchange.request_id}", model=model, search=search
         )
         exchange.t_upstream_sent = self.now()

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -25,10 +23,9 @@ from claude_gw.listener import ThreadedServer, bind, url_of
 from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import Gateway, create_app
-from claude_gw.server.dialects import DIALECTS
 from claude_gw.server.protocol import ClientLimits, connection_cap, guarded_protocol
 from claude_gw.tokens import preload
-from claude_gw.upstream import SIMULATED_BASE_URL, AiohttpTransport, Upstream
+from claude_gw.upstream import SIMULATED_BASE_URL, Upstream, remote_upstream
 
 STARTUP_TIMEOUT_S = 30.0
 
@@ -62,29 +59,20 @@ def _build_upstream(settings: Settings) -> Upstream:
             client,
             base_url=SIMULATED_BASE_URL,
             api_key=None,
+            api=settings.api,
             provider=SIMULATED,
-            path=DIALECTS[settings.upstream_api].path,
             transport=transport,
             **answer_limits(settings),
         )
-    # httpx's interface on aiohttp's connection pool (AiohttpTransport: 6x less CPU per request
-    # than httpcore's). No cap on upstream connections (there is one per client request at
-    # most): a cap only queues requests (tests/reliability/test_load.py).
-    transport = AiohttpTransport()
-    client = httpx.AsyncClient(timeout=timeout, transport=transport)
-    default_auth = "x-api-key" if settings.upstream_api == "anthropic" else "authorization"
-    return Upstream(
-        client,
-        base_url=settings.upstream_url,
-        api_key=settings.api_key,
+    return remote_upstream(
+        settings.api,
+        settings.upstream_url,
+        settings.api_key,
+        timeout=timeout,
         provider=settings.provider,
-        path=DIALECTS[settings.upstream_api].path,
-        auth_header=settings.auth_header or default_auth,
+        auth_header=settings.auth_header,
         extra_headers=dict(settings.upstream_headers),
         query=dict(settings.upstream_query),
-        # straight to the transport, unless a proxy from the environment applies (the client
-        # routes through it)
-        transport=None if env_proxy_for(settings.upstream_url) else transport,
         **answer_limits(settings),
     )
 
@@ -94,15 +82,6 @@ def answer_limits(settings: Settings) -> dict[str, Any]:
         "max_answer_bytes": settings.max_answer_bytes,
         "max_decompression_ratio": settings.max_decompression_ratio,
     }
-
-
-def env_proxy_for(url: str) -> bool:
-    """Whether HTTP(S)_PROXY / ALL_PROXY (minus NO_PROXY) send requests to `url` via a proxy."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies_environment()
-    if not (proxies.get(parts.scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def warm_up(*, tokenizer: bool = False) -> None:

@@ -14,22 +14,11 @@ from typing import Any, Literal
 
 import orjson
 
-from claude_gw.tokens import count_anthropic_request, count_openai_messages, count_text
+from claude_gw.apis import UpstreamApi
+from claude_gw.tokens import count_text
 from claude_gw.wire import AnthropicResponse, ChatUsage
 
 UsageSource = Literal["upstream", "estimated"]
-
-
-def prompt_tokens(body: bytes, api: str) -> int:
-    """The prompt tokens of `body`, the request sent upstream in `api`'s shape."""
-    doc: Any = orjson.loads(body)
-    if api == "chat":
-        return count_openai_messages(doc.get("messages") or [], doc.get("tools"))
-    if api == "anthropic":
-        return count_anthropic_request(doc)
-    # the Responses API: its instructions, input items and tools, as text
-    parts = (doc.get("instructions"), doc.get("input"), doc.get("tools"))
-    return count_text("\n".join(p if isinstance(p, str) else _json(p) for p in parts if p))
 
 
 def output_tokens(message: AnthropicResponse) -> int:
@@ -57,9 +46,10 @@ def estimated_usage(prompt: int, completion: int) -> ChatUsage:
     }
 
 
-def estimate(body: bytes, api: str, message: AnthropicResponse) -> ChatUsage:
-    """Estimated usage of one exchange: the prompt sent and the answer received."""
-    return estimated_usage(prompt_tokens(body, api), output_tokens(message))
+def estimate(body: bytes, api: UpstreamApi, message: AnthropicResponse) -> ChatUsage:
+    """Estimated usage of one exchange: the prompt sent (`body`, in `api`'s shape) and the
+    answer received."""
+    return estimated_usage(api.prompt_tokens(orjson.loads(body)), output_tokens(message))
 
 
 def _json(value: Any) -> str:

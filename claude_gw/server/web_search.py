@@ -1,6 +1,6 @@
 """What the gateway does with a web search request (every tool a `web_search_*` server tool).
 
-- `responses`: the Responses API runs the search (its `web_search` tool); the dialect
+- `responses`: the Responses API runs the search (its `web_search` tool); `apis.responses`
   translates the request and the answer.
 - `route`: the upstream is spoken to in Chat Completions but also has the Responses API (the
   built-in simulated backend, api.openai.com): searches alone go to its `/responses`; or a
@@ -37,12 +37,13 @@ UNAVAILABLE_REASON = (
 
 
 def search_mode(settings: Settings) -> SearchMode:
-    if settings.upstream_api == "chat" and settings.search_upstream_url:
-        return "route"
-    if settings.upstream_api == "responses":
+    api = settings.api
+    if api.web_search == "translated":
         return "responses"
-    if settings.upstream_api == "anthropic":
+    if api.web_search == "passed":
         return "anthropic"
+    if settings.search_upstream_url:
+        return "route"
     host = (urlsplit(settings.upstream_url).hostname or "").lower()
     if settings.simulated or host in RESPONSES_HOSTS:
         return "route"

@@ -112,7 +112,7 @@ def _object(value: Any, path: str) -> Mapping[str, Any]:
     return value
 
 
-def _unsupported(path: str, kind: str) -> NoReturn:
+def unsupported(path: str, kind: str) -> NoReturn:
     _fail(path, f"unsupported content block type {kind!r}")
 
 
@@ -129,7 +129,7 @@ def _max_tokens(value: Any) -> int:
 
 def _messages(doc: Mapping[str, Any]) -> list[ChatMessage]:
     out: list[ChatMessage] = []
-    system = _top_system(doc.get("system"))
+    system = top_system(doc.get("system"))
     if system:
         out.append({"role": "system", "content": system})
     raw = doc.get("messages")
@@ -141,13 +141,13 @@ def _messages(doc: Mapping[str, Any]) -> list[ChatMessage]:
     return _system_after_tool_messages(out)
 
 
-def _top_system(system: Any) -> str:
+def top_system(system: Any) -> str:
     """The top-level system prompt as one text, without the per-session billing header block."""
     if system is None or isinstance(system, str):
         return system or ""
     if not isinstance(system, list):
         _fail("system", f"must be a string or a list of text blocks, not {_show(system)}")
-    texts = [_text(block, f"system.{j}") for j, block in enumerate(system)]
+    texts = [text_of_block(block, f"system.{j}") for j, block in enumerate(system)]
     return JOINER.join(text for text in texts if not text.startswith(BILLING_HEADER_PREFIX))
 
 
@@ -157,16 +157,18 @@ def _message(message: Any, path: str, open_calls: dict[str, str]) -> list[ChatMe
     role = message.get("role")
     if role not in ("user", "assistant", "system"):
         _fail(f"{path}.role", f"must be 'user', 'assistant' or 'system', not {_show(role)}")
-    blocks = _blocks(message.get("content"), f"{path}.content", allow_empty=role == "assistant")
+    blocks = content_blocks(
+        message.get("content"), f"{path}.content", allow_empty=role == "assistant"
+    )
     if role == "system":
-        texts = [_text(block, f"{path}.content.{j}") for j, block in enumerate(blocks)]
+        texts = [text_of_block(block, f"{path}.content.{j}") for j, block in enumerate(blocks)]
         return [{"role": "system", "content": JOINER.join(texts)}]
     if role == "user":
         return _user(blocks, f"{path}.content", open_calls)
     return _assistant(blocks, f"{path}.content", open_calls)
 
 
-def _blocks(content: Any, path: str, *, allow_empty: bool) -> list[Mapping[str, Any]]:
+def content_blocks(content: Any, path: str, *, allow_empty: bool) -> list[Mapping[str, Any]]:
     """Message content as a list of blocks each with a string `type` (a string is one text)."""
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
@@ -180,13 +182,13 @@ def _blocks(content: Any, path: str, *, allow_empty: bool) -> list[Mapping[str, 
     return content
 
 
-def _text(block: Any, path: str) -> str:
+def text_of_block(block: Any, path: str) -> str:
     if not _is_object(block) or block.get("type") != "text":
         _fail(path, f"must be a text block, not {_show(block)}")
     return _string(block.get("text"), f"{path}.text")
 
 
-def _text_part(text: str) -> JSON:
+def text_part(text: str) -> JSON:
     return {"type": "text", "text": text}
 
 
@@ -198,27 +200,27 @@ def _user(
     for j, block in enumerate(blocks):
         kind, block_path = block["type"], f"{path}.{j}"
         if kind == "tool_result":
-            tool_message, images = _tool_result(block, block_path, open_calls)
+            tool_message, images = tool_result(block, block_path, open_calls)
             tool_messages.append(tool_message)
             parts.extend(images)
         elif kind == "text":
-            parts.append(_text_part(_text(block, block_path)))
+            parts.append(text_part(text_of_block(block, block_path)))
         elif kind == "image":
-            parts.append(_image_part(block, block_path))
+            parts.append(image_part(block, block_path))
         else:
-            _unsupported(block_path, kind)
+            unsupported(block_path, kind)
     if not parts:
         return tool_messages
-    return [*tool_messages, {"role": "user", "content": _user_content(parts)}]
+    return [*tool_messages, {"role": "user", "content": user_content(parts)}]
 
 
-def _user_content(parts: list[JSON]) -> str | list[JSON]:
+def user_content(parts: list[JSON]) -> str | list[JSON]:
     if all(part["type"] == "text" for part in parts):
         return JOINER.join(part["text"] for part in parts)
     return parts
 
 
-def _image_part(block: Mapping[str, Any], path: str) -> JSON:
+def image_part(block: Mapping[str, Any], path: str) -> JSON:
     source = _object(block.get("source"), f"{path}.source")
     kind = source.get("type")
     if kind == "base64":
@@ -235,7 +237,7 @@ def _image_part(block: Mapping[str, Any], path: str) -> JSON:
 # --------------------------------------------------------------------------- tool results
 
 
-def _tool_result(
+def tool_result(
     block: Mapping[str, Any], path: str, open_calls: dict[str, str]
 ) -> tuple[ChatMessage, list[JSON]]:
     """The `tool` message for one tool_result, and the user parts carrying its images."""
@@ -252,7 +254,7 @@ def _tool_result(
     if images:
         texts.append(f"[{len(images)} image(s) from this result follow in the next user message]")
         note = f"The result of tool call {call_id} ({open_calls[call_id]}) included these images:"
-        images.insert(0, _text_part(note))
+        images.insert(0, text_part(note))
     text = JOINER.join(texts) or EMPTY_TOOL_RESULT
     content = TOOL_ERROR_PREFIX + text if is_error else text
     return {"role": "tool", "tool_call_id": call_id, "content": content}, images
@@ -266,17 +268,17 @@ def _tool_result_content(content: Any, path: str) -> tuple[list[str], list[JSON]
         _fail(path, f"must be a string or a list of content blocks, not {_show(content)}")
     texts: list[str] = []
     images: list[JSON] = []
-    for j, block in enumerate(_blocks(content, path, allow_empty=True)):
+    for j, block in enumerate(content_blocks(content, path, allow_empty=True)):
         kind, block_path = block["type"], f"{path}.{j}"
         if kind == "text":
-            texts.append(_text(block, block_path))
+            texts.append(text_of_block(block, block_path))
         elif kind == "tool_reference":
             name = _string(block.get("tool_name"), f"{block_path}.tool_name", non_empty=True)
             texts.append(f"Tool loaded: {name}")
         elif kind == "image":
-            images.append(_image_part(block, block_path))
+            images.append(image_part(block, block_path))
         else:
-            _unsupported(block_path, kind)
+            unsupported(block_path, kind)
     return [text for text in texts if text], images
 
 
@@ -311,11 +313,11 @@ def _assistant(
     for j, block in enumerate(blocks):
         kind, block_path = block["type"], f"{path}.{j}"
         if kind == "text":
-            texts.append(_text(block, block_path))
+            texts.append(text_of_block(block, block_path))
         elif kind == "tool_use":
-            calls.append(_tool_call(block, block_path))
+            calls.append(tool_call(block, block_path))
         elif kind not in DROPPED_BLOCK_TYPES:  # Chat Completions cannot take thinking back
-            _unsupported(block_path, kind)
+            unsupported(block_path, kind)
     open_calls.clear()
     open_calls.update((call["id"], call["function"]["name"]) for call in calls)
     if not texts and not calls:
@@ -326,7 +328,7 @@ def _assistant(
     return [message]
 
 
-def _tool_call(block: Mapping[str, Any], path: str) -> JSON:
+def tool_call(block: Mapping[str, Any], path: str) -> JSON:
     call_id = _string(block.get("id"), f"{path}.id", non_empty=True)
     name = _string(block.get("name"), f"{path}.name", non_empty=True)
     arguments = _object(block.get("input"), f"{path}.input")

@@ -93,13 +93,13 @@ def usage_to_anthropic(usage: ChatUsage | None) -> AnthropicUsage:
     raw: Any = usage
     if not isinstance(raw, Mapping):
         raw = {}
-    prompt = _count(raw.get("prompt_tokens"))
+    prompt = token_count(raw.get("prompt_tokens"))
     details = raw.get("prompt_tokens_details")
-    cached = _count(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
-    cached = min(cached or _count(raw.get("prompt_cache_hit_tokens")), prompt)
+    cached = token_count(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
+    cached = min(cached or token_count(raw.get("prompt_cache_hit_tokens")), prompt)
     return {
         "input_tokens": prompt - cached,
-        "output_tokens": _count(raw.get("completion_tokens")),
+        "output_tokens": token_count(raw.get("completion_tokens")),
         "cache_read_input_tokens": cached,
         "cache_creation_input_tokens": 0,
     }
@@ -119,7 +119,7 @@ def parse_tool_arguments(arguments: str) -> JSON:
 MAX_COUNT = 2**53  # the largest count every JSON reader holds exactly; no real usage comes near
 
 
-def _count(value: Any) -> int:
+def token_count(value: Any) -> int:
     """A token count; anything that is not a number in [0, MAX_COUNT] counts as 0 (a usage
     of 10**30, or infinity, is an upstream's bug, and cannot be written as a JSON integer)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
@@ -182,11 +182,11 @@ def _tool_use(call: Any, index: int, message_id: str) -> JSON:
         "type": "tool_use",
         "id": call_id,
         "name": function["name"],
-        "input": _tool_input(function.get("arguments")),
+        "input": tool_input(function.get("arguments")),
     }
 
 
-def _tool_input(arguments: Any) -> JSON:
+def tool_input(arguments: Any) -> JSON:
     """Arguments are a JSON text; a few compatible servers send the object itself."""
     if isinstance(arguments, dict):
         return arguments

@@ -42,26 +42,26 @@ from typing import Any
 from claude_gw.errors import UpstreamError
 from claude_gw.translate.models import TargetModel
 
-# Private helpers of the chat translators, imported rather than copied so that both upstream APIs
-# share one set of block rules; they are due to become public under these names minus the "_".
+# The block rules of the chat translators, shared so that both upstream APIs translate blocks
+# alike.
 from claude_gw.translate.request import (
     DROPPED_BLOCK_TYPES,
     JOINER,
-    _blocks,
-    _image_part,
-    _text,
-    _text_part,
-    _tool_call,
-    _tool_result,
-    _top_system,
-    _unsupported,
-    _user_content,
     anthropic_to_openai,
+    content_blocks,
+    image_part,
+    text_of_block,
+    text_part,
+    tool_call,
+    tool_result,
+    top_system,
+    unsupported,
+    user_content,
 )
 from claude_gw.translate.response import (
-    _count,
-    _tool_input,
     map_finish_reason,
+    token_count,
+    tool_input,
     usage_to_anthropic,
 )
 from claude_gw.translate.responses_search import (
@@ -94,7 +94,7 @@ def anthropic_to_responses(req: AnthropicRequest, *, target: TargetModel) -> dic
     chat = anthropic_to_openai(req, target=target)  # validates all of `req`; raises InvalidRequest
     doc: Mapping[str, Any] = req
     out: dict[str, Any] = {"model": target.name}
-    instructions = _top_system(doc.get("system"))
+    instructions = top_system(doc.get("system"))
     if instructions:
         out["instructions"] = instructions
     out["input"] = _input(doc["messages"], "developer" if target.reasoning else "system")
@@ -170,10 +170,10 @@ def _input(messages: list[Any], instruction_role: str) -> list[JSON]:
     open_calls: dict[str, str] = {}  # tool_use id -> tool name, from the latest assistant message
     for i, message in enumerate(messages):
         path = f"messages.{i}.content"
-        blocks = _blocks(message.get("content"), path, allow_empty=True)
+        blocks = content_blocks(message.get("content"), path, allow_empty=True)
         role = message.get("role")
         if role == "system":
-            texts = [_text(block, f"{path}.{j}") for j, block in enumerate(blocks)]
+            texts = [text_of_block(block, f"{path}.{j}") for j, block in enumerate(blocks)]
             items.append(_message(instruction_role, JOINER.join(texts)))
         elif role == "user":
             items.extend(_user_items(blocks, path, open_calls))
@@ -195,19 +195,19 @@ def _user_items(
     for j, block in enumerate(blocks):
         kind, block_path = block["type"], f"{path}.{j}"
         if kind == "tool_result":
-            tool_message, images = _tool_result(block, block_path, open_calls)
+            tool_message, images = tool_result(block, block_path, open_calls)
             call_id, output = tool_message["tool_call_id"], tool_message["content"]
             outputs.append({"type": "function_call_output", "call_id": call_id, "output": output})
             parts.extend(images)
         elif kind == "text":
-            parts.append(_text_part(_text(block, block_path)))
+            parts.append(text_part(text_of_block(block, block_path)))
         elif kind == "image":
-            parts.append(_image_part(block, block_path))
+            parts.append(image_part(block, block_path))
         else:
-            _unsupported(block_path, kind)
+            unsupported(block_path, kind)
     if not parts:
         return outputs
-    content = _user_content(parts)
+    content = user_content(parts)
     if not isinstance(content, str):
         content = [_input_part(part) for part in content]
     return [*outputs, _message("user", content)]
@@ -229,9 +229,9 @@ def _assistant_items(
     for j, block in enumerate(blocks):
         kind, block_path = block["type"], f"{path}.{j}"
         if kind == "text":
-            _add_output_text(items, _text(block, block_path))
+            _add_output_text(items, text_of_block(block, block_path))
         elif kind == "tool_use":
-            item = _function_call(_tool_call(block, block_path))
+            item = _function_call(tool_call(block, block_path))
             calls[item["call_id"]] = item["name"]
             items.append(item)
         elif kind == "thinking":
@@ -239,7 +239,7 @@ def _assistant_items(
             if reasoning is not None:
                 items.append(reasoning)
         elif kind not in DROPPED_BLOCK_TYPES:
-            _unsupported(block_path, kind)
+            unsupported(block_path, kind)
     open_calls.clear()
     open_calls.update(calls)
     while items and items[-1]["type"] == "reasoning":
@@ -248,7 +248,7 @@ def _assistant_items(
 
 
 def _function_call(call: JSON) -> JSON:
-    """A chat tool call (from the chat translator's `_tool_call`) as a function_call item."""
+    """A chat tool call (from the chat translator's `tool_call`) as a function_call item."""
     function = call["function"]
     return {
         "type": "function_call",
@@ -454,12 +454,12 @@ def responses_usage_to_chat(usage: Any) -> ChatUsage | None:
     """
     if not isinstance(usage, Mapping):
         return None
-    prompt = _count(usage.get("input_tokens"))
-    completion = _count(usage.get("output_tokens"))
+    prompt = token_count(usage.get("input_tokens"))
+    completion = token_count(usage.get("output_tokens"))
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
-        "total_tokens": _count(usage.get("total_tokens")) or prompt + completion,
+        "total_tokens": token_count(usage.get("total_tokens")) or prompt + completion,
         "prompt_tokens_details": _details(usage.get("input_tokens_details"), "cached_tokens"),
         "completion_tokens_details": _details(
             usage.get("output_tokens_details"), "reasoning_tokens"
@@ -470,11 +470,11 @@ def responses_usage_to_chat(usage: Any) -> ChatUsage | None:
 def _details(raw: Any, key: str) -> JSON:
     details = raw if isinstance(raw, Mapping) else {}
     out: JSON = {
-        name: _count(value)
+        name: token_count(value)
         for name, value in details.items()
         if isinstance(value, int | float) and not isinstance(value, bool)
     }
-    out[key] = _count(details.get(key))
+    out[key] = token_count(details.get(key))
     return out
 
 
@@ -508,7 +508,7 @@ def _tool_use(item: Mapping[str, Any], index: int, message_id: str) -> JSON:
         "type": "tool_use",
         "id": call_id_for(item, index, message_id),
         "name": name,
-        "input": _tool_input(item.get("arguments")),
+        "input": tool_input(item.get("arguments")),
     }
 
 

@@ -262,19 +262,22 @@ def upstream_defaults() -> tuple[int, float]:
 def test_the_replay_sender_refuses_an_answer_over_its_cap(
     bomb: bytes,
 ) -> None:
-    import aiohttp
-
-    from claude_gw.upstream_aiohttp import AiohttpUpstream
+    # the replay engine's sender: the gateway's own, on a pool shared by the run's targets
+    from claude_gw.apis import CHAT
+    from claude_gw.upstream import Pool, remote_upstream
 
     double = HugeOpenAI(bomb)
     with ServerThread(double) as server:
 
         async def call() -> None:
-            async with aiohttp.ClientSession() as session:
-                upstream = AiohttpUpstream(
-                    session, base_url=f"{server.base_url}/v1", api_key=KEY, max_answer_bytes=MIB
-                )
+            pool = Pool()
+            upstream = remote_upstream(
+                CHAT, f"{server.base_url}/v1", KEY, pool=pool, max_answer_bytes=MIB
+            )
+            try:
                 await upstream.complete({**ASK, "messages": [{"role": "user", "content": "huge"}]})
+            finally:
+                await pool.aclose()
 
         with pytest.raises(UpstreamError, match="--max-answer"):
             asyncio.run(call())

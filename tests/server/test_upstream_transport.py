@@ -1,10 +1,11 @@
-"""How `Upstream` reaches its transport: straight, or through the httpx client when an
-environment proxy applies (claude_gw/upstream.py, claude_gw/server/runner.py)."""
+"""How `Upstream` reaches its transport: straight, or through an httpx client when an
+environment proxy applies (claude_gw/upstream.py), for the gateway and replay alike."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,9 +13,13 @@ import orjson
 import pytest
 
 from claude_gw.config import Settings
+from claude_gw.replay.runner import replay
+from claude_gw.replay.sources import ReplayRequest
+from claude_gw.replay.targets import Target
 from claude_gw.server.asgi import read_body
-from claude_gw.server.runner import build_upstream, env_proxy_for
-from claude_gw.upstream import AiohttpTransport, Upstream
+from claude_gw.server.runner import build_upstream
+from claude_gw.upstream import AiohttpTransport, Upstream, env_proxy_for
+from tests.server.test_gateway import start_gateway
 from tests.servers import ServerThread
 
 KEY = "sk-test-upstream-key-0123456789"
@@ -104,6 +109,53 @@ def test_a_proxied_upstream_goes_through_the_client(monkeypatch: pytest.MonkeyPa
     assert proxied._transport is None
     asyncio.run(direct.client.aclose())
     asyncio.run(proxied.client.aclose())
+
+
+def proxy_env(monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
+    """HTTP_PROXY set to `proxy`, loopback excluded (the test's own clients reach the
+    gateway straight), no other proxy variable."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+FAR = "http://upstream.invalid/v1"  # a host that does not exist: only a proxy can answer for it
+
+
+def test_the_gateway_sends_through_an_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fake_openai: str, simulator: Any
+) -> None:
+    # the simulated backend on loopback, as a test double of a forward proxy that answers
+    proxy_env(monkeypatch, fake_openai.removesuffix("/v1"))
+    gateway = start_gateway(tmp_path, FAR)
+    message = gateway.client().messages.create(
+        model="gpt-5-mini",
+        max_tokens=2000,
+        messages=[{"role": "user", "content": "[sim:reply proxied] hi"}],
+    )
+    assert message.content[0].text == "proxied"  # type: ignore[union-attr]
+    gateway.stop()
+    assert simulator.recorder.headers[0]["host"] == "upstream.invalid"
+
+
+def test_replay_sends_through_an_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch, fake_openai: str, simulator: Any
+) -> None:
+    proxy_env(monkeypatch, fake_openai.removesuffix("/v1"))
+    target = Target("far", kind="chat", base_url=FAR, model="gpt-4.1")
+    request = ReplayRequest(
+        source_id="s1",
+        body={
+            "model": "gpt-4.1",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "[sim:reply proxied] hi"}],
+        },
+    )
+    (record,) = replay([request], [target], environ={"OPENAI_API_KEY": KEY})
+    assert record["response"]["status"] == 200, record["claude_gw"]["error_message"]
+    assert simulator.recorder.headers[0]["host"] == "upstream.invalid"
 
 
 # --------------------------------------------------------------------------- compressed answers

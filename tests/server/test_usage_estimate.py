@@ -3,6 +3,7 @@
 
 import orjson
 
+from claude_gw.apis import ANTHROPIC, CHAT
 from claude_gw.server.usage_estimate import estimate, estimated_usage, output_tokens
 from claude_gw.tokens import count_openai_messages
 
@@ -23,7 +24,7 @@ def test_output_counts_text_thinking_and_tool_calls():
 def test_estimate_counts_the_chat_body_sent_and_the_answer():
     messages = [{"role": "user", "content": "Hello world"}]
     body = orjson.dumps({"model": "m", "messages": messages, "max_tokens": 5})
-    usage = estimate(body, "chat", {"content": [{"type": "text", "text": "Hello world"}]})
+    usage = estimate(body, CHAT, {"content": [{"type": "text", "text": "Hello world"}]})
     # "user\nHello world" is 4 tokens; the cookbook's overheads: 3 per message, 3 to prime
     # the reply
     assert count_openai_messages(messages) == 4 + 3 + 3
@@ -33,7 +34,7 @@ def test_estimate_counts_the_chat_body_sent_and_the_answer():
 
 def test_estimate_counts_an_anthropic_body_as_count_tokens_does():
     body = orjson.dumps({"messages": [{"role": "user", "content": "Hello world"}]})
-    usage = estimate(body, "anthropic", {"content": []})
+    usage = estimate(body, ANTHROPIC, {"content": []})
     assert usage["prompt_tokens"] > 2 and usage["completion_tokens"] == 0
 
 

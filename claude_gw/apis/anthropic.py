@@ -1,112 +1,22 @@
-"""The upstream APIs the gateway can speak, behind one interface.
-
-A `Dialect` turns the client's Anthropic request into the upstream's body, the upstream's
-one-shot answer back into an Anthropic message, and gives a stream translator (`feed(data) ->
-events`, `finish()`, `error()`, and the read-only properties the log needs). The server does
-the rest the same way for all of them: ping, cut streams, errors, the log record.
-
-- `chat`: OpenAI Chat Completions (OpenAI, vLLM, llama.cpp, Ollama, OpenRouter, Azure...).
-- `responses`: OpenAI's Responses API (reasoning summaries as thinking blocks; reasoning items
-  carried across turns in the thinking block's signature).
-- `anthropic`: an Anthropic-compatible upstream: the body passes through (only the model is
-  set); the events are forwarded as they come, and read for the log on the way.
-"""
+"""An Anthropic Messages upstream (Anthropic itself, or a server that speaks its API, such as
+LiteLLM's `/v1/messages`): the body passes through with only the model set, and the events are
+forwarded as they come, read on the way for the log."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
+from claude_gw.apis.base import JSON, Translator, WebSearch, http_error
 from claude_gw.errors import UpstreamError
+from claude_gw.tokens import count_anthropic_request
 from claude_gw.translate.models import TargetModel
-from claude_gw.translate.request import anthropic_to_openai
-from claude_gw.translate.response import openai_to_anthropic
-from claude_gw.translate.responses import (
-    anthropic_to_responses,
-    responses_to_anthropic,
-    responses_usage_to_chat,
-)
+from claude_gw.translate.profiles import ServerProfile
 from claude_gw.translate.responses_search import SearchOptions
-from claude_gw.translate.responses_stream import ResponsesStreamTranslator
-from claude_gw.translate.stream import StreamTranslator
 from claude_gw.wire import AnthropicEvent, AnthropicResponse, ChatUsage
 
-JSON = dict[str, Any]
-
-
-class Translator(Protocol):
-    @property
-    def started(self) -> bool: ...
-    @property
-    def stop_reason(self) -> str | None: ...
-    @property
-    def usage(self) -> ChatUsage | None: ...
-    @property
-    def response_model(self) -> str | None: ...
-    @property
-    def tool_calls(self) -> int: ...
-    @property
-    def has_content(self) -> bool: ...
-    @property
-    def saw_finish_reason(self) -> bool: ...
-    @property
-    def web_search_requests(self) -> int | None: ...
-    def start(self, model: str | None = None) -> list[AnthropicEvent]: ...
-    def supply_usage(self, usage: ChatUsage) -> None: ...
-    def feed(self, chunk: Any) -> list[AnthropicEvent]: ...
-    def finish(self) -> list[AnthropicEvent]: ...
-    def error(self, error_type: str, message: str) -> list[AnthropicEvent]: ...
-    def message(self) -> AnthropicResponse: ...
-
-
-class Dialect(Protocol):
-    name: str
-    path: str  # appended to the upstream base URL
-
-    def request(self, doc: JSON, target: TargetModel, *, stream: bool) -> JSON: ...
-    # `search`: the request's web search options (None: it offered no search)
-    def response(
-        self, body: JSON, *, message_id: str, search: SearchOptions | None = None
-    ) -> tuple[AnthropicResponse, ChatUsage | None]: ...
-    def translator(
-        self, *, message_id: str, model: str, search: SearchOptions | None = None
-    ) -> Translator: ...
-
-
-class ChatDialect:
-    name = "chat"
-    path = "/chat/completions"
-
-    def request(self, doc: JSON, target: TargetModel, *, stream: bool) -> JSON:
-        return dict(anthropic_to_openai(doc, target=target))  # type: ignore[arg-type]
-
-    def response(
-        self, body: JSON, *, message_id: str, search: SearchOptions | None = None
-    ) -> tuple[AnthropicResponse, ChatUsage | None]:
-        return openai_to_anthropic(body, message_id=message_id), body.get("usage")  # type: ignore[arg-type]
-
-    def translator(
-        self, *, message_id: str, model: str, search: SearchOptions | None = None
-    ) -> Translator:
-        return StreamTranslator(message_id=message_id, model=model)
-
-
-class ResponsesDialect:
-    name = "responses"
-    path = "/responses"
-
-    def request(self, doc: JSON, target: TargetModel, *, stream: bool) -> JSON:
-        return anthropic_to_responses(doc, target=target)  # type: ignore[arg-type]
-
-    def response(
-        self, body: JSON, *, message_id: str, search: SearchOptions | None = None
-    ) -> tuple[AnthropicResponse, ChatUsage | None]:
-        message = responses_to_anthropic(body, message_id=message_id, search=search)
-        return message, responses_usage_to_chat(body.get("usage"))
-
-    def translator(
-        self, *, message_id: str, model: str, search: SearchOptions | None = None
-    ) -> Translator:
-        return ResponsesStreamTranslator(message_id=message_id, model=model, search=search)
+ANTHROPIC_URL = "https://api.anthropic.com/v1"
+ANTHROPIC_VERSION = "2023-06-01"
 
 
 def anthropic_usage_to_chat(usage: Any) -> ChatUsage | None:
@@ -202,11 +112,26 @@ class AnthropicPassthrough:
         return message  # type: ignore[return-value]
 
 
-class AnthropicDialect:
+class AnthropicApi:
     name = "anthropic"
     path = "/messages"
+    default_url = ANTHROPIC_URL
+    provider = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    auth_header = "x-api-key"
+    headers: Mapping[str, str] = {"anthropic-version": ANTHROPIC_VERSION}
+    forwarded: tuple[str, ...] = ("anthropic-version", "anthropic-beta")
+    web_search: WebSearch = "passed"  # Anthropic runs the search
+    passthrough = True
+    # a Claude model's window depends on the request's betas (1M), which the price table does
+    # not know; Anthropic refuses an over-long prompt in the words the Claude CLI acts on
+    priced_window = False
+    profiled = False
+    error = staticmethod(http_error)
 
-    def request(self, doc: JSON, target: TargetModel, *, stream: bool) -> JSON:
+    def request(
+        self, doc: JSON, target: TargetModel, *, stream: bool, profile: ServerProfile
+    ) -> JSON:
         return {**doc, "model": target.name}
 
     def response(
@@ -216,16 +141,18 @@ class AnthropicDialect:
             raise UpstreamError(
                 "upstream answered 200 with a body that is not an Anthropic message"
             )
-        return body, anthropic_usage_to_chat(body.get("usage"))  # type: ignore[return-value]
+        return body, self.usage(body.get("usage"))  # type: ignore[return-value]
 
     def translator(
         self, *, message_id: str, model: str, search: SearchOptions | None = None
     ) -> Translator:
         return AnthropicPassthrough(message_id=message_id, model=model)
 
+    def usage(self, usage: Any) -> ChatUsage | None:
+        return anthropic_usage_to_chat(usage)
 
-DIALECTS: dict[str, Dialect] = {
-    "chat": ChatDialect(),
-    "responses": ResponsesDialect(),
-    "anthropic": AnthropicDialect(),
-}
+    def prompt_tokens(self, doc: JSON) -> int:
+        return count_anthropic_request(doc)
+
+
+ANTHROPIC = AnthropicApi()
