@@ -101,4 +101,3 @@ def test_a_replay_target_of_the_new_kind_uses_its_key_variable(fake_openai, simu
 def test_an_unknown_api_name_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="expected one of chat, responses, anthropic"):
         apis.get_api("gemini")
-
