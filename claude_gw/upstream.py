@@ -105,7 +105,7 @@ class Upstream:
         self.masker = Masker(upstream_secrets(api_key, headers, self._query, credentials))
         self._transport = transport
         self._timeout = client.timeout.as_dict()
-        self._url = httpx.URL(self.chat_url, params=self._query or None)  # parsed once
+        self._url = httpx.URL(self.endpoint_url, params=self._query or None)  # parsed once
         self._aiohttp = transport if isinstance(transport, AiohttpTransport) else None
         self._aiohttp_url = URL(str(self._url), encoded=True)
         self.call_timeout = call_timeout
@@ -122,7 +122,7 @@ class Upstream:
         other = copy.copy(self)
         other.api = api
         other.path = api.path
-        other._url = httpx.URL(other.chat_url, params=self._query or None)
+        other._url = httpx.URL(other.endpoint_url, params=self._query or None)
         other._aiohttp_url = URL(str(other._url), encoded=True)
         return other
 
@@ -132,13 +132,13 @@ class Upstream:
         return f"{self.provider} at {self.base_url}"
 
     @property
-    def chat_url(self) -> str:
+    def endpoint_url(self) -> str:
         return f"{self.base_url}{self.path}"
 
     @property
-    def chat_uri(self) -> str:
+    def endpoint_uri(self) -> str:
         """Path (and query) of the endpoint, as Kong logs it in `upstream_uri`."""
-        path = urlsplit(self.chat_url).path
+        path = urlsplit(self.endpoint_url).path
         return f"{path}?{urlencode(self._query)}" if self._query else path
 
     @property
@@ -236,7 +236,7 @@ class Upstream:
             else:
                 request = self.client.build_request(
                     "POST",
-                    self.chat_url,
+                    self.endpoint_url,
                     content=content,
                     headers=merged,
                     params=self._query or None,

@@ -189,7 +189,7 @@ class MessagesHandler:
         # kept for the answer: an answer can take minutes, and 256 of them in flight would
         # otherwise hold every parsed request (peak RSS 138 -> 98 MB at 256 streams).
         del doc, translated
-        exchange.upstream_uri = self.upstream.chat_uri
+        exchange.upstream_uri = self.upstream.endpoint_uri
         exchange.upstream_host, exchange.upstream_port = self.upstream.host_port
         headers = self._forwarded_headers(scope)
         if stream:

@@ -41,7 +41,7 @@ async def chat_completions(
     )
     exchange.request_model, exchange.route_rule = model, rule
     body = {**doc, "model": model}
-    exchange.upstream_uri = handler.upstream.chat_uri
+    exchange.upstream_uri = handler.upstream.endpoint_uri
     exchange.upstream_host, exchange.upstream_port = handler.upstream.host_port
     if doc.get("stream") is True:
         exchange.mode = "stream"
