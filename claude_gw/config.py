@@ -8,7 +8,7 @@ environment or from a file, never from a command-line argument that `ps` would s
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,6 +18,7 @@ from typing import Any
 
 from claude_gw.apis import CHAT, NAMES, OPENAI_URL, UpstreamApi, get_api
 from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
+from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS, ModelRule, Routes
 
 SIMULATED = "simulated"
 DEFAULT_MODEL = "gpt-5-mini"
@@ -82,7 +83,6 @@ SERVER_PROFILES = ("openai", "compatible")
 # `fast` (the default) answers a first `claude -p "say hi"` in about a second, `realistic` takes
 # as long as the model would (gpt-5-mini: about 15 s to the first token), `instant` not at all.
 SIMULATED_TIMINGS = {"fast": 0.05, "realistic": 1.0, "instant": 0.0}
-DEFAULT_LONG_CONTEXT_TOKENS = 200_000
 
 
 class ConfigError(ValueError):
@@ -94,17 +94,6 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "Secret('***')"
-
-
-@dataclass(frozen=True)
-class ModelRule:
-    """Requests for a model matching `pattern` (a shell glob: `claude-haiku-*`) go to `model`."""
-
-    pattern: str
-    model: str
-
-    def matches(self, name: str) -> bool:
-        return fnmatch.fnmatchcase(name, self.pattern)
 
 
 @dataclass(frozen=True)
@@ -221,9 +210,21 @@ class Settings:
         """A stable id for this configuration, like the id of Kong's ai-proxy plugin instance."""
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:{self.upstream_url}:{self.model}"))
 
+    @functools.cached_property
+    def routes(self) -> Routes:
+        """The model routing of these settings (`routing`)."""
+        return Routes(
+            model=self.model,
+            model_map=self.model_map,
+            subagent_model=self.subagent_model,
+            long_context_model=self.long_context_model,
+            long_context_tokens=self.long_context_tokens,
+            force_model=self.force_model,
+        )
+
     def resolve_model(self, client_model: str | None) -> str:
         """The upstream model for what the client asked, by the model map alone (see `route`)."""
-        return self.route(client_model)[0]
+        return self.routes.route(client_model)[0]
 
     def route(
         self,
@@ -232,29 +233,8 @@ class Settings:
         subagent: bool = False,
         prompt_tokens: Callable[[], int] | None = None,
     ) -> tuple[str, str]:
-        """(upstream model, the rule that chose it), first rule that applies:
-
-        1. `long_context`: the request has more than `long_context_tokens` prompt tokens
-           (counted only when a long-context model is set);
-        2. `subagent`: it comes from a Claude CLI subagent (`subagent=True`) or asks for a
-           small Claude model (`claude-haiku-*`), and a subagent model is set;
-        3. `map:<pattern>`: the first model-map rule whose glob matches;
-        4. `default`: Claude names (the CLI sends them on its own) or no name, or any name when
-           the model is forced (Kong's configured `model.name`);
-        5. `client`: any other name passes through.
-        """
-        name = client_model or ""
-        if self.long_context_model and prompt_tokens is not None:
-            if prompt_tokens() > self.long_context_tokens:
-                return self.long_context_model, "long_context"
-        if self.subagent_model and (subagent or name.startswith("claude-haiku-")):
-            return self.subagent_model, "subagent"
-        for rule in self.model_map:
-            if rule.matches(name):
-                return rule.model, f"map:{rule.pattern}"
-        if not name or name.startswith("claude-") or self.force_model:
-            return self.model, "default"
-        return name, "client"
+        """(upstream model, the rule that chose it): `Routes.route` on these settings."""
+        return self.routes.route(client_model, subagent=subagent, prompt_tokens=prompt_tokens)
 
     def with_options(self, **options: Any) -> Settings:
         """A copy with the given command-line options applied (None means "not given")."""

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from claude_gw.cli import values
 from claude_gw.config import (
-    DEFAULT_LONG_CONTEXT_TOKENS,
     DEFAULT_MODEL,
     ENV,
     SERVER_PROFILES,
@@ -29,6 +28,7 @@ from claude_gw.config import (
     read_api_key,
     read_client_auth,
 )
+from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS
 
 
 class CliError(Exception):
