@@ -162,3 +162,29 @@ def test_base64_forms_are_the_characters_of_the_key_alone_at_each_offset() -> No
     assert forms[0] == "c2stcHJvai"
     assert all(len(form) >= 8 for form in forms)
     assert base64_forms("short") == []  # its forms would be under 8 characters
+
+
+LONG_FILLER = (
+    "jokes, sk-proj " * 100
+)  # over the anchored search's threshold; "j" (the anchor) common
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(LONG_FILLER, id="long_without_the_key"),
+        pytest.param(LONG_FILLER + KEY, id="key_at_the_end_after_many_anchors"),
+        pytest.param(KEY + LONG_FILLER, id="key_at_the_start"),
+        pytest.param(LONG_FILLER[:40] + KEY[:8] + LONG_FILLER, id="head_alone_early"),
+        pytest.param("x" * 2000 + KEY[:8], id="head_at_the_very_end"),
+    ],
+)
+def test_long_texts_are_searched_by_each_heads_rarest_character_with_the_same_result(
+    text: str,
+) -> None:
+    masker = Masker([KEY, f"Bearer {KEY}"])
+    expected = KEY[:8] in text
+    assert masker.may_hold(text) is expected
+    assert masker.may_hold(text.encode()) is expected
+    assert (KEY[:8] in masker.text(text)) is False
+    assert (KEY[:8].encode() in masker.stream().feed(text.encode())) is False
