@@ -74,34 +74,33 @@ def base64_forms(secret: str) -> list[str]:
     return list(dict.fromkeys(form for form in forms if len(form) >= MIN_PREFIX))
 
 
-# Characters common in what the gateway masks (JSON, English, code), the most common first:
-# a head is searched for by its character that comes last here (or not at all), see `_holds_any`.
+# Characters common in what the gateway masks (JSON, English, code): a head is searched for by
+# its first character not among them, if it has one (see `_holds_any`).
 _COMMON = ' etonisar"ldcumph,0:-fg\\\ny.bw12kv_5763x94/8`{}'
-# After this many places where a head's rarest character is not the start of the head, the
+# After this many places where a head's anchor is not the start of the head, the
 # rest of the text is searched for the whole head at once.
 _ANCHOR_TRIES = 4
-# Texts this long or longer are searched by each head's rarest character (`_holds_any`).
-_ANCHORED_MIN = 1024
+# Texts this long or longer are searched by each head's anchor (`_holds_any`).
+_ANCHORED_MIN = 256
 
 
 def _anchor(head: AnyStr) -> tuple[int, AnyStr]:
-    """(offset, character) of `head`'s rarest character (the last by `_COMMON`'s order)."""
-
-    def rank(at: int) -> int:
-        char = head[at : at + 1]
-        text = char.decode("latin-1") if isinstance(char, bytes) else char
-        return _COMMON.find(text) if text in _COMMON else len(_COMMON)
-
-    offset = max(range(len(head)), key=rank)
-    return offset, head[offset : offset + 1]
+    """(offset, character) of `head`'s first character that `_COMMON` does not list; offset -1
+    when it has none (such a head, `sk-ant-a` say, is searched for whole: in JSON an anchor such
+    as the `k` of `tokens` would occur too often to save anything)."""
+    for offset in range(len(head)):
+        char = head[offset : offset + 1]
+        if (char.decode("latin-1") if isinstance(char, bytes) else char) not in _COMMON:
+            return offset, char
+    return -1, head[:0]
 
 
 def _holds_any(text: AnyStr, heads: tuple[tuple[Any, int, Any], ...]) -> bool:
     """Whether any of `heads` ((head, offset, anchor) each) occurs in `text`.
 
     A search for a whole head costs about 1 ns per byte of `text`; for one character (memchr),
-    a tenth of that. So in a long text (a log line, a whole answer) each head is looked for by
-    its rarest character (`anchor`, at `offset` in the head) and compared where that occurs;
+    a tenth of that. So in a long text (a log line, a whole answer) a head with a rare
+    character (`anchor`, at `offset` in the head) is looked for by it and compared where it is;
     after `_ANCHOR_TRIES` places where it is not the head, the rest of the text is searched
     for the whole head. A short text is searched for the whole heads: there the calls cost
     more than the bytes."""
@@ -111,6 +110,10 @@ def _holds_any(text: AnyStr, heads: tuple[tuple[Any, int, Any], ...]) -> bool:
                 return True
         return False
     for head, offset, anchor in heads:
+        if offset < 0:  # no rare character in this head
+            if text.find(head) != -1:
+                return True
+            continue
         at = text.find(anchor, offset)
         tries = 0
         while at != -1:
