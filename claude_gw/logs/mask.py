@@ -95,7 +95,7 @@ def _anchor(head: AnyStr) -> tuple[int, AnyStr]:
     return -1, head[:0]
 
 
-def _holds_any(text: AnyStr, heads: tuple[tuple[Any, int, Any], ...]) -> bool:
+def _holds_any(text: str | bytes, heads: tuple[tuple[Any, int, Any], ...]) -> bool:
     """Whether any of `heads` ((head, offset, anchor) each) occurs in `text`.
 
     A search for a whole head costs about 1 ns per byte of `text`; for one character (memchr),
