@@ -28,8 +28,10 @@ def header_list(scope: Scope) -> list[tuple[str, str]]:
 
 def header(scope: Scope, name: str) -> str | None:
     wanted = name.lower().encode("latin-1")
+    size = len(wanted)
     for key, value in scope.get("headers", []):
-        if key.lower() == wanted:
+        # lengths first: a name of another length cannot match, and most are (no lower())
+        if len(key) == size and key.lower() == wanted:
             return str(value.decode("latin-1"))
     return None
 

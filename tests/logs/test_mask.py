@@ -162,3 +162,37 @@ def test_base64_forms_are_the_characters_of_the_key_alone_at_each_offset() -> No
     assert forms[0] == "c2stcHJvai"
     assert all(len(form) >= 8 for form in forms)
     assert base64_forms("short") == []  # its forms would be under 8 characters
+
+
+LONG_FILLER = (
+    "jokes, sk-proj " * 100
+)  # over the anchored search's threshold; "j" (the anchor) common
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(LONG_FILLER, id="long_without_the_key"),
+        pytest.param(LONG_FILLER + KEY, id="key_at_the_end_after_many_anchors"),
+        pytest.param(KEY + LONG_FILLER, id="key_at_the_start"),
+        pytest.param(LONG_FILLER[:40] + KEY[:8] + LONG_FILLER, id="head_alone_early"),
+        pytest.param("x" * 2000 + KEY[:8], id="head_at_the_very_end"),
+    ],
+)
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(KEY, id="head_with_a_rare_character"),
+        pytest.param("sk-ant-a" + KEY[8:], id="head_of_common_characters_only"),
+    ],
+)
+def test_long_texts_are_searched_by_a_rare_character_of_each_head_with_the_same_result(
+    text: str, key: str
+) -> None:
+    text = text.replace(KEY[:8], key[:8])
+    masker = Masker([key, f"Bearer {key}"])
+    expected = key[:8] in text
+    assert masker.may_hold(text) is expected
+    assert masker.may_hold(text.encode()) is expected
+    assert (key[:8] in masker.text(text)) is False
+    assert (key[:8].encode() in masker.stream().feed(text.encode())) is False
