@@ -39,9 +39,10 @@ from claude_gw.server.web_search import answer_unavailable, search_mode
 from claude_gw.tokens import count_anthropic_request
 from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
+from claude_gw.translate.errors import refuses_to_stream
 from claude_gw.translate.models import target_for
 from claude_gw.translate.profiles import apply_profile, choose_profile
-from claude_gw.translate.response import usage_to_anthropic
+from claude_gw.translate.response import completion_chunks, usage_to_anthropic
 from claude_gw.translate.responses_search import SearchOptions, search_options
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.translate.web_search import is_search_request, search_tools
@@ -299,20 +300,24 @@ class MessagesHandler:
         sending = self.upstream.stream(body, headers)
         answered = False  # the upstream began an answer, or the client left while it worked
         cancelled = False
+        pump = StreamPump(
+            self, exchange, translator, responder, partial(self.estimate_usage, exchange, body)
+        )
         try:
-            async with sending as response:
-                exchange.t_upstream_headers = self.now()
-                exchange.upstream_status = response.status_code
-                exchange.source = "upstream"
-                pump = StreamPump(
-                    self,
-                    exchange,
-                    translator,
-                    responder,
-                    partial(self.estimate_usage, exchange, body),
-                )
+            try:
+                async with sending as response:
+                    exchange.t_upstream_headers = self.now()
+                    exchange.upstream_status = response.status_code
+                    exchange.source = "upstream"
+                    try:
+                        await pump.run(self.upstream.iter_bytes(response))
+                    finally:
+                        answered = pump.saw_data
+            except UpstreamError as error:
+                if self.dialect.name != "chat" or not refuses_to_stream(error):
+                    raise
                 try:
-                    await pump.run(self.upstream.iter_bytes(response))
+                    await pump.run(self._unstreamed(exchange, body, headers))
                 finally:
                     answered = pump.saw_data
         except asyncio.CancelledError:
@@ -331,6 +336,26 @@ class MessagesHandler:
                 exchange.web_search_requests = translator.web_search_requests
             if self.settings.log_payloads and translator.started:
                 exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
+
+    async def _unstreamed(
+        self, exchange: Exchange, body: bytes, headers: dict[str, str]
+    ) -> AsyncIterator[bytes]:
+        """The request asked again without streaming, its answer as the SSE bytes of the same
+        answer streamed (`completion_chunks`); the pump pings the client while it waits."""
+        logger.info(
+            "upstream %s refused to stream this request: asked again unstreamed",
+            self.upstream.label,
+        )
+        request = orjson.loads(body)
+        for name in ("stream", "stream_options"):
+            request.pop(name, None)
+        answer, _ = await self.upstream.complete(orjson.dumps(request), headers)
+        exchange.t_upstream_headers = self.now()
+        exchange.upstream_status = 200
+        exchange.source = "upstream"
+        for chunk in completion_chunks(answer):  # type: ignore[arg-type]
+            yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+        yield b"data: [DONE]\n\n"
 
     async def _usage_after_all(
         self, exchange: Exchange, body: bytes, translator: Translator, cancelled: bool
