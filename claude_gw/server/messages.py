@@ -39,7 +39,6 @@ from claude_gw.server.web_search import answer_unavailable, search_mode
 from claude_gw.tokens import count_anthropic_request
 from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
-from claude_gw.translate.errors import refuses_to_stream
 from claude_gw.translate.models import target_for
 from claude_gw.translate.profiles import apply_profile, choose_profile
 from claude_gw.translate.response import completion_chunks, usage_to_anthropic
@@ -189,8 +188,10 @@ class MessagesHandler:
                 return
         search = search_options(doc) if offered else None
         translated = self.dialect.request(doc, target, stream=stream)
+        retry = False  # an empty stream is asked again unstreamed (see `_unstreamed`)
         if self.dialect.name == "chat":
             apply_profile(translated, self.profile, reasoning=target.reasoning)  # type: ignore[arg-type]
+            retry = bool(translated.get("tools"))
         body = encode_body(translated)
         # The request's objects (about 0.4 MB for a Claude CLI turn) are freed now (8 µs), not
         # kept for the answer: an answer can take minutes, and 256 of them in flight would
@@ -201,7 +202,7 @@ class MessagesHandler:
         headers = self._forwarded_headers(scope)
         if stream:
             exchange.mode = "stream"
-            handler = self._stream(exchange, body, headers, target.name, responder, search)
+            handler = self._stream(exchange, body, headers, target.name, responder, search, retry)
         else:
             handler = self._oneshot(exchange, body, headers, responder, search)
         await run_until_disconnect(handler, receive)
@@ -290,6 +291,7 @@ class MessagesHandler:
         model: str,
         responder: Responder,
         search: SearchOptions | None,
+        retry: bool = False,
     ) -> None:
         translator = self.dialect.translator(
             message_id=f"msg_{exchange.request_id}", model=model, search=search
@@ -300,24 +302,21 @@ class MessagesHandler:
         sending = self.upstream.stream(body, headers)
         answered = False  # the upstream began an answer, or the client left while it worked
         cancelled = False
-        pump = StreamPump(
-            self, exchange, translator, responder, partial(self.estimate_usage, exchange, body)
-        )
         try:
-            try:
-                async with sending as response:
-                    exchange.t_upstream_headers = self.now()
-                    exchange.upstream_status = response.status_code
-                    exchange.source = "upstream"
-                    try:
-                        await pump.run(self.upstream.iter_bytes(response))
-                    finally:
-                        answered = pump.saw_data
-            except UpstreamError as error:
-                if self.dialect.name != "chat" or not refuses_to_stream(error):
-                    raise
+            async with sending as response:
+                exchange.t_upstream_headers = self.now()
+                exchange.upstream_status = response.status_code
+                exchange.source = "upstream"
+                pump = StreamPump(
+                    self,
+                    exchange,
+                    translator,
+                    responder,
+                    partial(self.estimate_usage, exchange, body),
+                )
+                again = partial(self._unstreamed, exchange, body, headers) if retry else None
                 try:
-                    await pump.run(self._unstreamed(exchange, body, headers))
+                    await pump.run(self.upstream.iter_bytes(response), again=again)
                 finally:
                     answered = pump.saw_data
         except asyncio.CancelledError:
@@ -341,18 +340,19 @@ class MessagesHandler:
         self, exchange: Exchange, body: bytes, headers: dict[str, str]
     ) -> AsyncIterator[bytes]:
         """The request asked again without streaming, its answer as the SSE bytes of the same
-        answer streamed (`completion_chunks`); the pump pings the client while it waits."""
-        logger.info(
-            "upstream %s refused to stream this request: asked again unstreamed",
-            self.upstream.label,
-        )
+        answer streamed (`completion_chunks`); the pump pings the client while it waits.
+
+        For a request with tools that got an empty 200 stream: llama-cpp-python's
+        `chatml-function-calling` (0.3.36) with `tool_choice: auto` cannot stream a tool call
+        (its server logs "Automatic streaming tool choice is not supported" and ends the stream
+        without a line), and answers the same request unstreamed. Its prompt is cached by then:
+        asking again costs the answer, not the prompt. Over its context, the unstreamed answer
+        is the error that says so."""
+        logger.info("upstream %s sent an empty stream: asked again unstreamed", self.upstream.label)
         request = orjson.loads(body)
         for name in ("stream", "stream_options"):
             request.pop(name, None)
         answer, _ = await self.upstream.complete(orjson.dumps(request), headers)
-        exchange.t_upstream_headers = self.now()
-        exchange.upstream_status = 200
-        exchange.source = "upstream"
         for chunk in completion_chunks(answer):  # type: ignore[arg-type]
             yield b"data: " + orjson.dumps(chunk) + b"\n\n"
         yield b"data: [DONE]\n\n"
@@ -414,9 +414,17 @@ class StreamPump:
         self._masker = handler.upstream.masker
         self._block_masks: dict[int, StreamMasker] = {}
 
-    async def run(self, source: AsyncIterator[bytes]) -> None:
+    async def run(
+        self,
+        source: AsyncIterator[bytes],
+        *,
+        again: Callable[[], AsyncIterator[bytes]] | None = None,
+    ) -> None:
+        """Pump `source` to the client, or `again()` instead should `source` hold no data."""
         try:
             await self._pump(source)
+            if again is not None and not self.saw_data:
+                await self._pump(again())
         except GatewayError as error:
             if not self.responder.started:
                 raise  # nothing sent yet: an ordinary HTTP error

@@ -89,15 +89,3 @@ def _rate_limited(said: str, headers: Mapping[str, str], code: str | None) -> Ga
     if code == "insufficient_quota":
         return UpstreamRateLimited(said, headers=_NO_RETRY)
     return UpstreamRateLimited(said, headers=retry_headers(headers))
-
-
-# llama-cpp-python's `chatml-function-calling` (0.3.36) cannot stream an answer to `tool_choice:
-# auto` once its model has chosen to call a tool: it answers 500 with this message. The same
-# request unstreamed gets the tool call.
-STREAMED_TOOL_CHOICE_REFUSAL = "Automatic streaming tool choice is not supported"
-
-
-def refuses_to_stream(error: GatewayError) -> bool:
-    """Whether an upstream's error answer to a streaming request says only that it cannot
-    stream this answer (asked again unstreamed, it answers)."""
-    return error.upstream_status == 500 and STREAMED_TOOL_CHOICE_REFUSAL in error.message

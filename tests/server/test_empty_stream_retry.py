@@ -1,10 +1,12 @@
-"""A streaming request that the upstream answers only unstreamed: llama-cpp-python's
-`chatml-function-calling` (0.3.36), asked with `tool_choice: auto`, answers 500 "Automatic
-streaming tool choice is not supported" once its model has chosen to call a tool (measured in
-tests/real/test_llama_server.py). The gateway asks again without streaming and streams that
-answer to the client; any other 500 stays a 500."""
+"""A streaming request with tools that the upstream answers with an empty 200 stream is asked
+again unstreamed, and that answer is streamed to the client. llama-cpp-python's
+`chatml-function-calling` (0.3.36), asked with `tool_choice: auto`, does that once its model has
+chosen to call a tool: its server logs "Automatic streaming tool choice is not supported" and
+ends the stream without a line (measured in tests/real/test_llama_server.py)."""
 
 from __future__ import annotations
+
+import asyncio
 
 import anthropic
 import orjson
@@ -14,15 +16,14 @@ from tests.server.test_gateway import WEATHER_TOOL, start_gateway
 from tests.servers import ServerThread
 from tests.translate.test_response import LLAMA_TOOL_CALL
 
-REFUSAL = "Automatic streaming tool choice is not supported"
-
 
 class UnstreamedToolCalls:
     """TEST DOUBLE of llama-cpp-python's server with `chatml-function-calling` whose model
-    calls a tool: a streamed request gets `refusal` as a 500, an unstreamed one the tool call."""
+    calls a tool: a streamed request gets a 200 `text/event-stream` with no body (after
+    `delay` seconds, the time its model takes to choose), an unstreamed one the tool call."""
 
-    def __init__(self, refusal: str = REFUSAL) -> None:
-        self.refusal = refusal
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.bodies: list[dict] = []
 
     async def __call__(self, scope, receive, send) -> None:
@@ -37,39 +38,43 @@ class UnstreamedToolCalls:
         body = orjson.loads(raw)
         self.bodies.append(body)
         if body.get("stream"):
-            status = 500
-            answer: dict = {"error": {"message": self.refusal, "type": "internal_server_error"}}
-        else:
-            status = 200
-            answer = {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "model": "smollm2",
-                "choices": [
-                    {"index": 0, "finish_reason": "tool_calls", "message": LLAMA_TOOL_CALL}
-                ],
-                "usage": {"prompt_tokens": 300, "completion_tokens": 12, "total_tokens": 312},
-            }
+            headers = [(b"content-type", b"text/event-stream; charset=utf-8")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await asyncio.sleep(self.delay)
+            await send({"type": "http.response.body", "body": b""})
+            return
+        answer = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": "smollm2",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": LLAMA_TOOL_CALL}],
+            "usage": {"prompt_tokens": 300, "completion_tokens": 12, "total_tokens": 312},
+        }
         headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": orjson.dumps(answer)})
 
 
-def stream_weather(gateway) -> anthropic.types.Message:
+def stream_request(gateway, **extra) -> anthropic.types.Message:
     with gateway.client().messages.stream(
         model="smollm2",
         max_tokens=64,
-        tools=[WEATHER_TOOL],
         messages=[{"role": "user", "content": "Read /tmp/notes.txt"}],
+        **extra,
     ) as stream:
         return stream.get_final_message()
 
 
-def test_a_refused_stream_is_asked_again_unstreamed_and_streamed_to_the_client(tmp_path):
-    upstream = UnstreamedToolCalls()
+@pytest.mark.parametrize(
+    "delay", [pytest.param(0.0, id="at_once"), pytest.param(0.8, id="after_pings")]
+)
+def test_an_empty_stream_to_a_tool_request_is_asked_again_unstreamed(tmp_path, delay):
+    upstream = UnstreamedToolCalls(delay)
     with ServerThread(upstream) as server:
-        gateway = start_gateway(tmp_path, f"{server.base_url}/v1", log_payloads=True)
-        message = stream_weather(gateway)
+        gateway = start_gateway(
+            tmp_path, f"{server.base_url}/v1", log_payloads=True, ping_interval=0.3
+        )
+        message = stream_request(gateway, tools=[WEATHER_TOOL])
         (record,) = gateway.records()
     (call,) = message.content
     assert call.type == "tool_use" and call.name == "Read"
@@ -78,7 +83,6 @@ def test_a_refused_stream_is_asked_again_unstreamed_and_streamed_to_the_client(t
     assert (message.usage.input_tokens, message.usage.output_tokens) == (300, 12)
     first, second = upstream.bodies
     assert first["stream"] is True and first["tool_choice"] == "auto"
-    assert "stream" not in second and "stream_options" not in second
     assert {**second, "stream": True, "stream_options": first["stream_options"]} == first
     assert record["response"]["status"] == 200 and record["upstream_status"] == "200"
     assert record["ai"]["proxy"]["meta"]["request_mode"] == "stream"
@@ -89,13 +93,13 @@ def test_a_refused_stream_is_asked_again_unstreamed_and_streamed_to_the_client(t
     assert (usage["prompt_tokens"], usage["completion_tokens"]) == (300, 12)
 
 
-def test_any_other_500_to_a_stream_is_not_asked_again(tmp_path):
-    upstream = UnstreamedToolCalls(refusal="llama_decode returned -1")
+def test_an_empty_stream_to_a_request_without_tools_is_named_not_asked_again(tmp_path):
+    upstream = UnstreamedToolCalls()
     with ServerThread(upstream) as server:
         gateway = start_gateway(tmp_path, f"{server.base_url}/v1")
         with pytest.raises(anthropic.InternalServerError) as raised:
-            stream_weather(gateway)
+            stream_request(gateway)
         (record,) = gateway.records()
-    assert "llama_decode returned -1" in raised.value.body["error"]["message"]  # type: ignore[index]
+    assert "answered 200 with an empty stream" in raised.value.body["error"]["message"]  # type: ignore[index]
     assert len(upstream.bodies) == 1
-    assert record["response"]["status"] == 500
+    assert record["response"]["status"] == 502
