@@ -342,13 +342,13 @@ class MessagesHandler:
         """The request asked again without streaming, its answer as the SSE bytes of the same
         answer streamed (`completion_chunks`); the pump pings the client while it waits.
 
-        For a request with tools that got an empty 200 stream: llama-cpp-python's
-        `chatml-function-calling` (0.3.36) with `tool_choice: auto` cannot stream a tool call
-        (its server logs "Automatic streaming tool choice is not supported" and ends the stream
-        without a line), and answers the same request unstreamed. Its prompt is cached by then:
-        asking again costs the answer, not the prompt. Over its context, the unstreamed answer
-        is the error that says so."""
-        logger.info("upstream %s sent an empty stream: asked again unstreamed", self.upstream.label)
+        For a request with tools whose 200 stream ended, or broke, before its first data
+        line: llama-cpp-python's `chatml-function-calling` (0.3.36) with `tool_choice: auto`
+        cannot stream a tool call (its server logs "Automatic streaming tool choice is not
+        supported" and drops the connection without a line), and answers the same request
+        unstreamed. Its prompt is cached by then: asking again costs the answer, not the
+        prompt. Over its context, the unstreamed answer is the error that says so."""
+        logger.info("upstream %s sent no stream: asked again unstreamed", self.upstream.label)
         request = orjson.loads(body)
         for name in ("stream", "stream_options"):
             request.pop(name, None)
@@ -420,9 +420,14 @@ class StreamPump:
         *,
         again: Callable[[], AsyncIterator[bytes]] | None = None,
     ) -> None:
-        """Pump `source` to the client, or `again()` instead should `source` hold no data."""
+        """Pump `source` to the client, or `again()` instead should `source` end (or break)
+        before its first data line."""
         try:
-            await self._pump(source)
+            try:
+                await self._pump(source)
+            except UpstreamError:
+                if again is None or self.saw_data:
+                    raise
             if again is not None and not self.saw_data:
                 await self._pump(again())
         except GatewayError as error:

@@ -19,11 +19,14 @@ from tests.translate.test_response import LLAMA_TOOL_CALL
 
 class UnstreamedToolCalls:
     """TEST DOUBLE of llama-cpp-python's server with `chatml-function-calling` whose model
-    calls a tool: a streamed request gets a 200 `text/event-stream` with no body (after
-    `delay` seconds, the time its model takes to choose), an unstreamed one the tool call."""
+    calls a tool: a streamed request gets a 200 `text/event-stream` with no data in it, after
+    `delay` seconds (the time its model takes to choose), its connection dropped (`broken`,
+    as that server does: the handler's exception ends the stream) or closed; an unstreamed
+    request gets the tool call."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, *, broken: bool = True) -> None:
         self.delay = delay
+        self.broken = broken
         self.bodies: list[dict] = []
 
     async def __call__(self, scope, receive, send) -> None:
@@ -41,6 +44,8 @@ class UnstreamedToolCalls:
             headers = [(b"content-type", b"text/event-stream; charset=utf-8")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await asyncio.sleep(self.delay)
+            if self.broken:
+                raise RuntimeError("Automatic streaming tool choice is not supported")
             await send({"type": "http.response.body", "body": b""})
             return
         answer = {
@@ -66,10 +71,15 @@ def stream_request(gateway, **extra) -> anthropic.types.Message:
 
 
 @pytest.mark.parametrize(
-    "delay", [pytest.param(0.0, id="at_once"), pytest.param(0.8, id="after_pings")]
+    ("delay", "broken"),
+    [
+        pytest.param(0.0, True, id="dropped_at_once"),
+        pytest.param(0.8, True, id="dropped_after_pings"),
+        pytest.param(0.0, False, id="closed_empty"),
+    ],
 )
-def test_an_empty_stream_to_a_tool_request_is_asked_again_unstreamed(tmp_path, delay):
-    upstream = UnstreamedToolCalls(delay)
+def test_an_empty_stream_to_a_tool_request_is_asked_again_unstreamed(tmp_path, delay, broken):
+    upstream = UnstreamedToolCalls(delay, broken=broken)
     with ServerThread(upstream) as server:
         gateway = start_gateway(
             tmp_path, f"{server.base_url}/v1", log_payloads=True, ping_interval=0.3
@@ -94,7 +104,7 @@ def test_an_empty_stream_to_a_tool_request_is_asked_again_unstreamed(tmp_path, d
 
 
 def test_an_empty_stream_to_a_request_without_tools_is_named_not_asked_again(tmp_path):
-    upstream = UnstreamedToolCalls()
+    upstream = UnstreamedToolCalls(broken=False)
     with ServerThread(upstream) as server:
         gateway = start_gateway(tmp_path, f"{server.base_url}/v1")
         with pytest.raises(anthropic.InternalServerError) as raised:
