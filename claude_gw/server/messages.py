@@ -352,7 +352,15 @@ class MessagesHandler:
         request = orjson.loads(body)
         for name in ("stream", "stream_options"):
             request.pop(name, None)
-        answer, _ = await self.upstream.complete(orjson.dumps(request), headers)
+        unstreamed = orjson.dumps(request)
+        try:
+            answer, _ = await self.upstream.complete(unstreamed, headers)
+        except UpstreamError as error:
+            if error.upstream_status is not None:
+                raise
+            # The pool hands out the failed stream's connection, which that server (uvicorn)
+            # closes after it: "Server disconnected" at once. Once more, on a new connection.
+            answer, _ = await self.upstream.complete(unstreamed, headers)
         for chunk in completion_chunks(answer):  # type: ignore[arg-type]
             yield b"data: " + orjson.dumps(chunk) + b"\n\n"
         yield b"data: [DONE]\n\n"
