@@ -10,10 +10,10 @@ small. What the model says is not tested (it is a small model); what the gateway
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,21 +185,27 @@ def test_without_a_window_its_empty_stream_over_context_is_named(tmp_path, llama
 # chatml-function-calling's prompt lists the tools under each system message and asks for
 # `message:` or `functions.<name>:`; its first step chooses between the two at temperature 0,
 # so for one prompt the choice is always the same. This one gets `functions.Read:` (with `Bash`
-# and "cat notes.txt", the model's command was `git clone`). It copies a short path such as
-# /tmp/exp/run-1796309083492/home/notes.txt; a pytest tmp_path it wrote as `test.txt`.
+# and "cat notes.txt", the model's command was `git clone`). The path is fixed: the model copies
+# this one, but wrote /tmp/cgw/run-1/home/notes.txt without its `/tmp/`,
+# /tmp/claude-gw-llama/home/notes.txt as `data.txt`, a pytest tmp_path as `test.txt`, and
+# "notes.txt" alone as the working directory (the prompt's date changes too: it may need another
+# path some day).
 READ_PROMPT = "Use the Read tool to read {path}"
 NOTE = "The secret word is PELICAN."
+SHORT_HOME = Path(tempfile.gettempdir()) / "claude-gw" / "run-1" / "home"
 
 
 @pytest.fixture
 def short_home() -> Iterator[Path]:
-    """An empty home for the CLI with a short path, removed afterwards."""
-    home = Path(tempfile.gettempdir()) / "cgw" / f"run-{time.time_ns() // 10**6}" / "home"
-    home.mkdir(parents=True)
-    try:
-        yield home
-    finally:
-        shutil.rmtree(home.parent, ignore_errors=True)
+    """`SHORT_HOME`, empty, for one test at a time on this machine (a lock file beside it)."""
+    with SHORT_HOME.parent.parent.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(SHORT_HOME.parent, ignore_errors=True)
+        SHORT_HOME.mkdir(parents=True)
+        try:
+            yield SHORT_HOME
+        finally:
+            shutil.rmtree(SHORT_HOME.parent, ignore_errors=True)
 
 
 def tool_results(record: dict) -> list[dict]:
