@@ -21,7 +21,7 @@ import orjson
 
 from claude_gw.apis import RESPONSES, Translator
 from claude_gw.config import Settings
-from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError
+from claude_gw.errors import GatewayError, InvalidRequest, UpstreamError, UpstreamTimeout
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.mask import StreamMasker
 from claude_gw.logs.record import gateway_overhead_ms
@@ -41,7 +41,7 @@ from claude_gw.tokens import loaded as tokens_loaded
 from claude_gw.tokens import preload as preload_tokens
 from claude_gw.translate.models import target_for
 from claude_gw.translate.profiles import choose_profile
-from claude_gw.translate.response import usage_to_anthropic
+from claude_gw.translate.response import completion_chunks, usage_to_anthropic
 from claude_gw.translate.responses_search import SearchOptions, search_options
 from claude_gw.translate.sse import SSEDecoder, encode_event
 from claude_gw.translate.web_search import is_search_request, search_tools
@@ -184,6 +184,11 @@ class MessagesHandler:
                 return
         search = search_options(doc) if offered else None
         translated = self.api.request(doc, target, stream=stream, profile=self.profile)
+        # an empty stream to a request with tools is asked again unstreamed (`_unstreamed`),
+        # on servers whose profile says they cannot stream every answer
+        retry = (
+            self.api.profiled and self.profile.unstreamed_retry and bool(translated.get("tools"))
+        )
         body = encode_body(translated)
         # The request's objects (about 0.4 MB for a Claude CLI turn) are freed now (8 µs), not
         # kept for the answer: an answer can take minutes, and 256 of them in flight would
@@ -194,7 +199,7 @@ class MessagesHandler:
         headers = self._forwarded_headers(scope)
         if stream:
             exchange.mode = "stream"
-            handler = self._stream(exchange, body, headers, target.name, responder, search)
+            handler = self._stream(exchange, body, headers, target.name, responder, search, retry)
         else:
             handler = self._oneshot(exchange, body, headers, responder, search)
         await run_until_disconnect(handler, receive)
@@ -280,6 +285,7 @@ class MessagesHandler:
         model: str,
         responder: Responder,
         search: SearchOptions | None,
+        retry: bool = False,
     ) -> None:
         translator = self.api.translator(
             message_id=f"msg_{exchange.request_id}", model=model, search=search
@@ -302,8 +308,9 @@ class MessagesHandler:
                     responder,
                     partial(self.estimate_usage, exchange, body),
                 )
+                again = partial(self._unstreamed, exchange, body, headers) if retry else None
                 try:
-                    await pump.run(self.upstream.iter_bytes(response))
+                    await pump.run(self.upstream.iter_bytes(response), again=again)
                 finally:
                     answered = pump.saw_data
         except asyncio.CancelledError:
@@ -322,6 +329,35 @@ class MessagesHandler:
                 exchange.web_search_requests = translator.web_search_requests
             if self.settings.log_payloads and translator.started:
                 exchange.response_body = orjson.dumps(translator.message()).decode("utf-8")
+
+    async def _unstreamed(
+        self, exchange: Exchange, body: bytes, headers: dict[str, str]
+    ) -> AsyncIterator[bytes]:
+        """The request asked again without streaming, its answer as the SSE bytes of the same
+        answer streamed (`completion_chunks`); the pump pings the client while it waits.
+
+        For a request with tools whose 200 stream ended, or broke, before its first data
+        line: llama-cpp-python's `chatml-function-calling` (0.3.36) with `tool_choice: auto`
+        cannot stream a tool call (its server logs "Automatic streaming tool choice is not
+        supported" and drops the connection without a line), and answers the same request
+        unstreamed. Its prompt is cached by then: asking again costs the answer, not the
+        prompt. Over its context, the unstreamed answer is the error that says so."""
+        logger.info("upstream %s sent no stream: asked again unstreamed", self.upstream.label)
+        request = orjson.loads(body)
+        for name in ("stream", "stream_options"):
+            request.pop(name, None)
+        unstreamed = orjson.dumps(request)
+        try:
+            answer, _ = await self.upstream.complete(unstreamed, headers)
+        except UpstreamError as error:
+            if error.upstream_status is not None:
+                raise
+            # The pool hands out the failed stream's connection, which that server (uvicorn)
+            # closes after it: "Server disconnected" at once. Once more, on a new connection.
+            answer, _ = await self.upstream.complete(unstreamed, headers)
+        for chunk in completion_chunks(answer):  # type: ignore[arg-type]
+            yield b"data: " + orjson.dumps(chunk) + b"\n\n"
+        yield b"data: [DONE]\n\n"
 
     async def _usage_after_all(
         self, exchange: Exchange, body: bytes, translator: Translator, cancelled: bool
@@ -380,9 +416,22 @@ class StreamPump:
         self._masker = handler.upstream.masker
         self._block_masks: dict[int, StreamMasker] = {}
 
-    async def run(self, source: AsyncIterator[bytes]) -> None:
+    async def run(
+        self,
+        source: AsyncIterator[bytes],
+        *,
+        again: Callable[[], AsyncIterator[bytes]] | None = None,
+    ) -> None:
+        """Pump `source` to the client, or `again()` instead should `source` end (or break)
+        before its first data line."""
         try:
-            await self._pump(source)
+            try:
+                await self._pump(source)
+            except UpstreamError as error:
+                if again is None or self.saw_data or isinstance(error, UpstreamTimeout):
+                    raise
+            if again is not None and not self.saw_data:
+                await self._pump(again())
         except GatewayError as error:
             if not self.responder.started:
                 raise  # nothing sent yet: an ordinary HTTP error

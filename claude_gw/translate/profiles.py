@@ -10,6 +10,10 @@ models (README "Server profiles" lists the sources):
 - An assistant turn that is only tool calls has `content: null` at OpenAI; llama-cpp-python
   answers HTTP 500 to it (and to no content at all) but accepts `""`, as do vLLM and Ollama.
 - `user` is OpenAI's abuse-monitoring id; vLLM logs it as ignored, the others drop it.
+- With tools and no `tool_choice`, OpenAI's default is `auto` (Anthropic's too, and vLLM fills
+  it in); llama-cpp-python's function-calling chat formats (`chatml-function-calling`) take a
+  missing `tool_choice` for `none` and leave the tools out of the prompt, so the model never
+  sees them. The Claude CLI sends none: the compatible profile names the default, `auto`.
 
 `compatible` is the default for any host but OpenAI's and Azure's (Azure serves OpenAI's models
 with OpenAI's parameter rules), so a local server works without being named.
@@ -37,11 +41,15 @@ class ServerProfile:
     max_tokens_field: str  # for models that are not OpenAI reasoning models
     empty_tool_call_content: str | None  # `content` of an assistant turn that is only tool calls
     drops: tuple[str, ...]  # top-level fields the server does not understand
+    names_default_tool_choice: bool  # send `tool_choice: auto` when tools come without one
+    # a request with tools whose stream ends before any data is asked again unstreamed
+    # (llama-cpp-python cannot stream a tool call under `tool_choice: auto`)
+    unstreamed_retry: bool
 
 
 PROFILES = {
-    OPENAI: ServerProfile(OPENAI, "max_completion_tokens", None, ()),
-    COMPATIBLE: ServerProfile(COMPATIBLE, "max_tokens", "", ("user",)),
+    OPENAI: ServerProfile(OPENAI, "max_completion_tokens", None, (), False, False),
+    COMPATIBLE: ServerProfile(COMPATIBLE, "max_tokens", "", ("user",), True, True),
 }
 
 
@@ -66,6 +74,8 @@ def apply_profile(req: ChatRequest, profile: ServerProfile, *, reasoning: bool) 
         req[profile.max_tokens_field] = req.pop("max_completion_tokens")  # type: ignore[literal-required]
     for name in profile.drops:
         req.pop(name, None)  # type: ignore[misc]
+    if profile.names_default_tool_choice and req.get("tools") and "tool_choice" not in req:
+        req["tool_choice"] = "auto"
     if profile.empty_tool_call_content is not None:
         for message in req["messages"]:
             if message.get("content", None) is None and message["role"] == "assistant":

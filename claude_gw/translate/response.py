@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from claude_gw.errors import UpstreamError
 from claude_gw.wire import (
@@ -191,3 +191,33 @@ def tool_input(arguments: Any) -> JSON:
     if isinstance(arguments, dict):
         return arguments
     return parse_tool_arguments(arguments if isinstance(arguments, str) else "")
+
+
+def completion_chunks(resp: ChatCompletion) -> list[ChatCompletion]:
+    """The chunks a stream of the same answer would have had: the first choice's message as
+    one delta (its tool calls numbered), a chunk with its finish reason, then one with the
+    usage if it has any. For a server that gives some answers only unstreamed (llama-cpp-python
+    with `tool_choice: auto`), so they go to a streaming client through the stream translator.
+
+    Raises `UpstreamError` when `resp` is not a chat completion, as `openai_to_anthropic` does.
+    """
+    message, finish_reason = _first_choice(resp)
+    delta: Any = {key: value for key, value in message.items() if key != "function_call"}
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        numbered = enumerate(call for call in calls if isinstance(call, Mapping))
+        delta["tool_calls"] = [{**call, "index": index} for index, call in numbered]
+    head: dict[str, Any] = {k: v for k, v in resp.items() if k in ("id", "created", "model")}
+    head["object"] = "chat.completion.chunk"
+    chunks = [
+        _chunk(head, choices=[{"index": 0, "delta": delta, "finish_reason": None}]),
+        _chunk(head, choices=[{"index": 0, "delta": {}, "finish_reason": finish_reason}]),
+    ]
+    usage = resp.get("usage")
+    if isinstance(usage, Mapping):
+        chunks.append(_chunk(head, choices=[], usage=usage))
+    return chunks
+
+
+def _chunk(head: Mapping[str, Any], **fields: Any) -> ChatCompletion:
+    return cast(ChatCompletion, {**head, **fields})

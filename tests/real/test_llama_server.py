@@ -10,6 +10,13 @@ small. What the model says is not tested (it is a small model); what the gateway
 
 from __future__ import annotations
 
+import fcntl
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import anthropic
 import pytest
 
@@ -173,3 +180,88 @@ def test_without_a_window_its_empty_stream_over_context_is_named(tmp_path, llama
     (record,) = gateway.records()
     assert record["upstream_status"] == "200"
     assert record["claude_gw"]["usage_source"] is None  # it processed nothing: nothing counted
+
+
+# chatml-function-calling's prompt lists the tools under each system message and asks for
+# `message:` or `functions.<name>:`; its first step chooses between the two at temperature 0,
+# so for one prompt the choice is always the same. This one gets `functions.Read:` (with `Bash`
+# and "cat notes.txt", the model's command was `git clone`). The path is fixed: the model copies
+# this one, but wrote /tmp/cgw/run-1/home/notes.txt without its `/tmp/`,
+# /tmp/claude-gw-llama/home/notes.txt as `data.txt`, a pytest tmp_path as `test.txt`, and
+# "notes.txt" alone as the working directory (the prompt's date changes too: it may need another
+# path some day).
+READ_PROMPT = "Use the Read tool to read {path}"
+NOTE = "The secret word is PELICAN."
+SHORT_HOME = Path(tempfile.gettempdir()) / "claude-gw" / "run-1" / "home"
+
+
+@pytest.fixture
+def short_home() -> Iterator[Path]:
+    """`SHORT_HOME`, empty, for one test at a time on this machine (a lock file beside it)."""
+    with SHORT_HOME.parent.parent.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(SHORT_HOME.parent, ignore_errors=True)
+        SHORT_HOME.mkdir(parents=True)
+        try:
+            yield SHORT_HOME
+        finally:
+            shutil.rmtree(SHORT_HOME.parent, ignore_errors=True)
+
+
+def tool_results(record: dict) -> list[dict]:
+    """The tool_result blocks of the client request a record logged (with payloads)."""
+    request = json.loads(record["ai"]["proxy"]["payload"]["request"])
+    return [
+        block
+        for message in request["messages"]
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block["type"] == "tool_result"
+    ]
+
+
+@pytest.mark.cli
+def test_claude_cli_session_with_a_tool_call(tmp_path, short_home, claude_cli, llama_tools):
+    # The CLI sends tools without tool_choice, which this server takes for `none`: the gateway
+    # names the default, `auto`. The model's tool call does not stream (the server drops the
+    # stream before its first line): the gateway asks again unstreamed. The chat format leaves
+    # `tool` messages out of the prompt, so the model never sees the file and calls Read again
+    # on the next turn: `--max-turns 2` ends the session once the result has gone back.
+    # temperature 0 (Kong's model.options) fixes the arguments as well as the choice.
+    home = short_home
+    note = home / "notes.txt"
+    note.write_text(NOTE + "\n")
+    gateway = gateway_for(
+        tmp_path,
+        llama_tools,
+        model_map=(ModelRule("*", MODEL_ALIAS),),
+        request_overrides=(("max_tokens", 256), ("temperature", 0)),
+        log_payloads=True,
+        input_cost=1.0,
+        output_cost=2.0,
+    )
+    args = ("--system-prompt", "You are a helpful assistant.", "--tools", "Read")
+    prompt = READ_PROMPT.format(path=note)
+    out = run_claude(
+        claude_cli, home, gateway.url, prompt, *args, "--max-turns", "2", timeout=300, check=False
+    )
+    assert out["type"] == "result" and out["subtype"] in ("success", "error_max_turns")
+    assert out["num_turns"] >= 2
+    records = [r for r in gateway.records() if r["claude_gw"]["endpoint"] == "messages"]
+    assert len(records) >= 2 and all(r["response"]["status"] == 200 for r in records)
+    first, second = records[:2]
+    # the model chose the call: the upstream's answer to the first request
+    assert first["claude_gw"]["stop_reason"] == "tool_use"
+    assert first["claude_gw"]["tool_calls"] == 1
+    (call,) = json.loads(first["ai"]["proxy"]["payload"]["response"])["content"]
+    assert call["type"] == "tool_use" and call["name"] == "Read"
+    assert call["input"]["file_path"] == str(note)
+    # the CLI ran it: the next request carries the file (Read numbers its lines)
+    (result,) = tool_results(second)
+    assert result["tool_use_id"] == call["id"] and not result.get("is_error")
+    assert result["content"].startswith(f"1\t{NOTE}")
+    for record in records:
+        usage = record["ai"]["proxy"]["usage"]
+        assert usage["prompt_tokens"] > 0
+        assert usage["completion_tokens"] > 0 or record["claude_gw"]["usage_source"] == "estimated"
+        assert usage["cost"] > 0 and record["claude_gw"]["cost_source"] == "config"

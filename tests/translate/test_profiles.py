@@ -86,3 +86,29 @@ def test_compatible_profile_keeps_max_completion_tokens_for_openai_reasoning_mod
     # OpenAI's reasoning models refuse max_tokens, also behind a compatible proxy
     out = written("openai/gpt-5-mini", "compatible")
     assert out["max_completion_tokens"] == 10 and "max_tokens" not in out
+
+
+def test_compatible_profile_names_the_default_tool_choice():
+    # llama-cpp-python's chatml-function-calling takes a missing tool_choice for `none` and
+    # leaves the tools out of the prompt; the Claude CLI never sends one
+    assert "tool_choice" not in TOOL_LOOP
+    assert written("smollm2", "compatible")["tool_choice"] == "auto"
+    assert "tool_choice" not in written("gpt-4.1", "openai")
+
+
+@pytest.mark.parametrize("choice", ["none", {"type": "function", "function": {"name": "Bash"}}])
+def test_compatible_profile_keeps_a_tool_choice_the_client_made(choice):
+    request = anthropic_to_openai(TOOL_LOOP, target=target_for("smollm2"))
+    request["tool_choice"] = choice
+    out = apply_profile(request, PROFILES["compatible"], reasoning=False)
+    assert out["tool_choice"] == choice
+
+
+def test_compatible_profile_adds_no_tool_choice_without_tools():
+    request = {**TOOL_LOOP, "tools": [], "messages": TOOL_LOOP["messages"][:1]}
+    out = apply_profile(
+        anthropic_to_openai(request, target=target_for("smollm2")),
+        PROFILES["compatible"],
+        reasoning=False,
+    )
+    assert "tool_choice" not in out

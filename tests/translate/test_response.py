@@ -10,11 +10,13 @@ import pytest
 
 from claude_gw.errors import UpstreamError
 from claude_gw.translate.response import (
+    completion_chunks,
     map_finish_reason,
     openai_to_anthropic,
     parse_tool_arguments,
     usage_to_anthropic,
 )
+from claude_gw.translate.stream import StreamTranslator
 
 MESSAGE_ID = "msg_test0001"
 ZERO_USAGE = {
@@ -333,3 +335,54 @@ def test_answer_that_is_not_a_completion_is_an_upstream_error(resp: Any, message
         translate(resp)
     assert caught.value.message == message
     assert caught.value.http_status == 502
+
+
+# llama-cpp-python's answer to `tool_choice: auto` when its model calls a tool (0.3.36): content
+# null, the legacy `function_call` next to `tool_calls`, ids built from the completion id.
+LLAMA_TOOL_CALL = {
+    "role": "assistant",
+    "content": None,
+    "tool_calls": [
+        {
+            "id": "call__0_Read_cmpl-1",
+            "type": "function",
+            "function": {"name": "Read", "arguments": '{"file_path": "/tmp/notes.txt"}'},
+        }
+    ],
+    "function_call": {"name": "Read", "arguments": '{"file_path": "/tmp/notes.txt"}'},
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(completion({"role": "assistant", "content": "Hi."}), id="text"),
+        pytest.param(completion(LLAMA_TOOL_CALL, "tool_calls"), id="llama_tool_call"),
+        pytest.param(
+            completion(
+                {"role": "assistant", "reasoning_content": "Hmm.", "content": "Hi."}, "length"
+            ),
+            id="thinking_then_text_cut",
+        ),
+        pytest.param(
+            {**completion({"role": "assistant", "content": "Hi."}), "usage": None},
+            id="no_usage",
+        ),
+    ],
+)
+def test_completion_chunks_stream_the_same_message(answer):
+    translator = StreamTranslator(message_id=MESSAGE_ID, model="m")
+    chunks = completion_chunks(answer)
+    for chunk in chunks:
+        translator.feed(chunk)
+    translator.finish()
+    streamed, whole = translator.message(), translate(answer)
+    assert streamed["content"] == whole["content"]
+    assert streamed["stop_reason"] == whole["stop_reason"]
+    assert translator.usage == answer["usage"]
+    assert all(chunk["object"] == "chat.completion.chunk" for chunk in chunks)
+
+
+def test_completion_chunks_of_what_is_not_a_completion_fail_as_the_translation_does():
+    with pytest.raises(UpstreamError, match="no choices"):
+        completion_chunks({"object": "chat.completion", "choices": []})
