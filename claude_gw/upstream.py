@@ -88,7 +88,7 @@ class Upstream:
         uses none of them), which cost about a quarter of the gateway's CPU per request. The
         client's timeouts still apply; give no transport when the client must apply proxies.
         An `AiohttpTransport` is called without httpx's request and response objects at all
-        (0.27 -> 0.17 ms of CPU per non-streaming call of the Claude CLI's size).
+        (what each saves: `bench/README.md`).
         """
         self.client = client
         self.api = api
@@ -591,9 +591,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     `httpx.AsyncClient(transport=AiohttpTransport())` keeps httpx's interface (timeouts,
     proxies from the environment, content decoding, errors as `httpx.HTTPError`) at a fraction
-    of httpcore's CPU cost: with 32 requests in flight on loopback, `Upstream.complete` took
-    2.0 ms of CPU per request on httpcore 1.0.9 (its pool scans every connection, polling each
-    socket, on every request: encode/httpcore#1035) and 0.31 ms on aiohttp. No limit on
+    of httpcore's CPU cost: httpcore's pool scans every connection, polling each socket, on every
+    request (encode/httpcore#1035; the figures: `bench/README.md`). No limit on
     connections; idle ones are closed after 5 s, as httpx does. The session is made on first
     use, inside the event loop that serves (it is bound to that loop).
 

@@ -87,8 +87,8 @@ class GuardedReceive:
     call that breaks a limit; `release()` gives the bytes back, once the request is over.
 
     The timeout is one timer per request that cancels the task if it is still waiting for the
-    body then (not an `asyncio.timeout` per call: that cost 9 us a request, most of the limits'
-    cost, `bench/limits_overhead.py`)."""
+    body then (not an `asyncio.timeout` per call, which was most of the limits' cost:
+    `bench/README.md`)."""
 
     __slots__ = (
         "_done",

@@ -190,9 +190,9 @@ class MessagesHandler:
             self.api.profiled and self.profile.unstreamed_retry and bool(translated.get("tools"))
         )
         body = encode_body(translated)
-        # The request's objects (about 0.4 MB for a Claude CLI turn) are freed now (8 µs), not
-        # kept for the answer: an answer can take minutes, and 256 of them in flight would
-        # otherwise hold every parsed request (peak RSS 138 -> 98 MB at 256 streams).
+        # The request's objects (about 0.4 MB for a Claude CLI turn) are freed now, not kept
+        # for the answer: an answer can take minutes, and every stream in flight would otherwise
+        # hold its parsed request.
         del doc, translated
         exchange.upstream_uri = self.upstream.endpoint_uri
         exchange.upstream_host, exchange.upstream_port = self.upstream.host_port
@@ -383,9 +383,10 @@ class StreamPump:
     """Moves one upstream SSE stream to the client: decode, translate, ping, finish.
 
     Pings come from one timer per stream, not from a timeout on each upstream read (a task and
-    a timer per read cost 15-20 µs each). The timer wakes up every `ping_interval`; when the
-    upstream has been quiet that long, a ping task sends the ping. Sends hold `_sending`, so a
-    ping never lands inside another send, and the ping task is gone before the stream ends.
+    a timer per read cost more: `bench/README.md`). The timer wakes up every `ping_interval`;
+    when the upstream has been quiet that long, a ping task sends the ping. Sends hold
+    `_sending`, so a ping never lands inside another send, and the ping task is gone before the
+    stream ends.
     """
 
     def __init__(

@@ -1,6 +1,10 @@
 """A captured session, turn by turn: what Claude Code sent, what came back, what each turn cost,
 and what changed since the turn before.
 
+Invariant: the page shows what the log holds and nothing else: no request is sent, a record
+it cannot read is skipped (never guessed at), and every text from the log reaches the page
+escaped, in its HTML or in the JSON document its script reads.
+
 - `turns.sessions(records)`: the log's sessions as `Turn`s (tokens, cost, latency, tools,
   the request and answer when the log has payloads, changes since the agent's previous turn,
   replays beside the turn they replayed);
