@@ -94,7 +94,6 @@ class Upstream:
         self.api = api
         self.base_url, credentials = split_userinfo(base_url.rstrip("/"))
         self.provider = provider or api.provider
-        self.path = api.path
         self._api_key = api_key
         self._query = dict(query or {})
         extra = {**api.headers, **(extra_headers or {})}
@@ -121,7 +120,6 @@ class Upstream:
         URL, e.g. `/responses` next to `/chat/completions`."""
         other = copy.copy(self)
         other.api = api
-        other.path = api.path
         other._url = httpx.URL(other.endpoint_url, params=self._query or None)
         other._aiohttp_url = URL(str(other._url), encoded=True)
         return other
@@ -130,6 +128,11 @@ class Upstream:
     def label(self) -> str:
         """How messages name this upstream: `openai at https://api.openai.com/v1`."""
         return f"{self.provider} at {self.base_url}"
+
+    @property
+    def path(self) -> str:
+        """The endpoint's path below the base URL: the API's (`/chat/completions`)."""
+        return self.api.path
 
     @property
     def endpoint_url(self) -> str:

@@ -20,20 +20,27 @@ from claude_gw.wire import AnthropicResponse, ChatUsage
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-class ChatApi:
-    name = "chat"
-    path = "/chat/completions"
+class OpenAIFamily:
+    """What OpenAI's APIs share: the vendor URL and provider, a bearer key from
+    `OPENAI_API_KEY`, no headers of their own, translated (not passed through), and windows
+    from the price table."""
+
     default_url = OPENAI_URL
     provider = "openai"
     key_env = "OPENAI_API_KEY"
     auth_header = "authorization"
     headers: Mapping[str, str] = {}
     forwarded: tuple[str, ...] = ()
-    web_search: WebSearch = None  # Chat Completions has no search tool
     passthrough = False
     priced_window = True
-    profiled = True
     error = staticmethod(http_error)
+
+
+class ChatApi(OpenAIFamily):
+    name = "chat"
+    path = "/chat/completions"
+    web_search: WebSearch = None  # Chat Completions has no search tool
+    profiled = True
 
     def request(
         self, doc: JSON, target: TargetModel, *, stream: bool, profile: ServerProfile

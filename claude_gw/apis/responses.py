@@ -4,13 +4,12 @@ web searches. Server profiles do not apply: only OpenAI serves it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from claude_gw.apis.base import JSON, Translator, WebSearch, http_error
-from claude_gw.apis.chat import OPENAI_URL
+from claude_gw.apis.base import JSON, Translator, WebSearch
+from claude_gw.apis.chat import OpenAIFamily
 from claude_gw.tokens import count_text
 from claude_gw.translate.models import TargetModel
 from claude_gw.translate.profiles import ServerProfile
@@ -24,20 +23,11 @@ from claude_gw.translate.responses_stream import ResponsesStreamTranslator
 from claude_gw.wire import AnthropicResponse, ChatUsage
 
 
-class ResponsesApi:
+class ResponsesApi(OpenAIFamily):
     name = "responses"
     path = "/responses"
-    default_url = OPENAI_URL
-    provider = "openai"
-    key_env = "OPENAI_API_KEY"
-    auth_header = "authorization"
-    headers: Mapping[str, str] = {}
-    forwarded: tuple[str, ...] = ()
     web_search: WebSearch = "translated"
-    passthrough = False
-    priced_window = True
     profiled = False
-    error = staticmethod(http_error)
 
     def request(
         self, doc: JSON, target: TargetModel, *, stream: bool, profile: ServerProfile
