@@ -127,10 +127,20 @@ def test_imports_point_only_downward(name, tree):
         (prefix for prefix in ALLOWED if name == prefix or name.startswith(prefix + ".")), None
     )
     if rule is None:
-        return  # cli and __main__: free to import what they need
+        return  # cli, __main__ and the test doubles (`testing`): free to import what they need
     ours = {module for module in imported(tree) if module.split(".")[0] == "claude_gw"}
     bad = {m for m in ours if not any(allows(ok, m) for ok in ALLOWED[rule])}
     assert not bad, f"{name} may not import {sorted(bad)}"
+
+
+@pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])
+def test_nothing_in_the_product_imports_the_test_doubles(name, tree):
+    """`claude_gw.testing` is for tests and bench/ only: the product (cli included) never
+    imports it, so the strict fakes can grow without the product carrying them."""
+    if name == "claude_gw.testing" or name.startswith("claude_gw.testing."):
+        return
+    doubles = {m for m in imported(tree) if allows("claude_gw.testing", m)}
+    assert not doubles, f"{name} imports the test doubles {sorted(doubles)}"
 
 
 @pytest.mark.parametrize(
@@ -169,9 +179,10 @@ def api_facts() -> set[str]:
     return {fact for api in APIS.values() for fact in (api.path, api.default_url)}
 
 
-# the API modules own these facts; the simulated backend serves the same APIs (their paths),
+# the API modules own these facts; the simulated backend and the test doubles serve the same
+# APIs (their paths),
 # and the CLI names them in its help
-OWNERS = ("claude_gw.apis", "claude_gw.simulated", "claude_gw.cli")
+OWNERS = ("claude_gw.apis", "claude_gw.simulated", "claude_gw.testing", "claude_gw.cli")
 
 
 @pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])

@@ -87,14 +87,13 @@ from claude_gw.simulated.serving import (
     serve_simulated,
     simulated_transport,
 )
-from claude_gw.simulated.simulator import RequestRecorder, SimResponse, SimStats, Simulator
+from claude_gw.simulated.simulator import SimResponse, SimStats, Simulator
 
 __all__ = [
     "MAX_STALL_S",
     "PROFILES",
     "SIMULATED_SUFFIX",
     "ModelProfile",
-    "RequestRecorder",
     "SimError",
     "SimResponse",
     "SimStats",
