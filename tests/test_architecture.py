@@ -207,3 +207,33 @@ def test_only_the_api_modules_know_an_api(name, tree):
             assert not (named and literal), (
                 f"{name} branches on the API's name (line {node.lineno})"
             )
+
+
+def submodules_imported(tree: ast.Module, package: str) -> set[str]:
+    """The modules of `package` that `tree` imports, `from package import module` included."""
+    names = {m for m in imported(tree) if m.startswith(package + ".")}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == package and node.level == 0:
+            names.update(f"{package}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_simulated_backend_has_no_import_circle():
+    """`claude_gw.simulated`'s modules import one another in one direction only (type-only
+    imports included): the API fronts ask the simulator for what they need through
+    `common.Backend` instead of importing it back."""
+    package = "claude_gw.simulated"
+    graph = {
+        name: submodules_imported(tree, package)
+        for name, tree in modules()
+        if name.startswith(package + ".")
+    }
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in graph.get(start, ()):
+            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
+                return True
+        return False
+
+    circular = sorted(name for name in graph if reaches(name, name, {name}))
+    assert not circular, f"import circle through {circular}"
