@@ -1,7 +1,9 @@
-"""A listening socket, and uvicorn serving an ASGI app on it from a background thread.
+"""A listening socket, uvicorn serving an ASGI app on it (from a background thread, too), and
+the ASGI pieces every app of ours needs: the types, the lifespan loop, and running a handler
+until the client goes away.
 
-Shared by the gateway (`server.runner`: `claude-gw serve`, `BackgroundGateway`) and the
-simulated backend served on a port (`simulated.serving`), so both get the same socket: created
+Shared by the gateway (`server`: `claude-gw serve`, `BackgroundGateway`) and the simulated
+backend served on a port (`simulated.serving`), so both get the same socket: created
 with `IPPROTO_TCP`, not protocol 0. Accepted sockets inherit it, and asyncio sets TCP_NODELAY only
 on sockets whose protocol says TCP; without it Nagle's algorithm held each response's body until
 the client's delayed ACK of the headers, 40 ms on every non-streaming answer.
@@ -9,13 +11,87 @@ the client's delayed ACK of the headers, 40 ms on every non-streaming answer.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from typing import Any
 
 import uvicorn
 
 from claude_gw import aio
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection before the request finished."""
+
+
+async def lifespan(
+    receive: Receive, send: Send, on_shutdown: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """The ASGI lifespan protocol: startup completes at once; at shutdown `on_shutdown` (if
+    any) runs before shutdown is reported complete."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def run_until_disconnect(handler: Coroutine[Any, Any, None], receive: Receive) -> None:
+    """Run `handler`; if the client disconnects first, cancel it (closing whatever upstream
+    request it has open) and raise `ClientDisconnected`."""
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(handler)
+    disconnected = False
+
+    async def watch() -> None:
+        nonlocal disconnected
+        await wait_for_disconnect(receive)
+        if not task.done():  # a connection closed after the response ended is no disconnect
+            disconnected = True
+            task.cancel()
+
+    watcher = loop.create_task(watch())
+    try:
+        await task  # cancelling the caller cancels the handler too
+    except (Exception, asyncio.CancelledError):
+        if not disconnected:
+            raise
+    finally:
+        watcher.cancel()
+    if disconnected:  # however the cancelled handler ended
+        raise ClientDisconnected
+
+
+def uvicorn_server(app: ASGIApp, *, grace: float, **options: Any) -> uvicorn.Server:
+    """uvicorn serving `app` quietly (no access log) with lifespan on; in-flight requests get
+    `grace` seconds at shutdown. `options` go to `uvicorn.Config` as they are."""
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=grace,  # type: ignore[arg-type]
+        **options,
+    )
+    return uvicorn.Server(config)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -93,7 +93,8 @@ def _reports_version(binary: Path, version: str) -> bool:
 def simulator():
     """The simulated OpenAI backend, instant (no sleeps) unless a test asks otherwise, with a
     `recorder` for the tests that check what the gateway sent upstream."""
-    from claude_gw.simulated import RequestRecorder, Simulator
+    from claude_gw.testing import RequestRecorder
+    from claude_gw.testing import StrictSimulator as Simulator
 
     return Simulator(
         time_scale=0.0, api_key="sk-test-upstream-key-0123456789", recorder=RequestRecorder()

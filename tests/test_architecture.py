@@ -85,6 +85,16 @@ def test_imports_point_only_downward(name, tree):
         assert ours <= ONLY[unit], f"{name} imports {sorted(ours - ONLY[unit])}"
 
 
+@pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])
+def test_nothing_in_the_product_imports_the_test_doubles(name, tree):
+    """`claude_gw.testing` is for tests and bench/ only: the product (cli included) never
+    imports it, so the strict fakes can grow without the product carrying them."""
+    if name == "claude_gw.testing" or name.startswith("claude_gw.testing."):
+        return
+    doubles = {m for m in imported(tree) if unit_of(m) == "claude_gw.testing"}
+    assert not doubles, f"{name} imports the test doubles {sorted(doubles)}"
+
+
 @pytest.mark.parametrize(
     ("name", "tree"),
     [(n, t) for n, t in modules() if n.startswith("claude_gw.translate")],
@@ -121,9 +131,10 @@ def api_facts() -> set[str]:
     return {fact for api in APIS.values() for fact in (api.path, api.default_url)}
 
 
-# the API modules own these facts; the simulated backend serves the same APIs (their paths),
+# the API modules own these facts; the simulated backend and the test doubles serve the same
+# APIs (their paths),
 # and the CLI names them in its help
-OWNERS = ("claude_gw.apis", "claude_gw.simulated", "claude_gw.cli")
+OWNERS = ("claude_gw.apis", "claude_gw.simulated", "claude_gw.testing", "claude_gw.cli")
 
 
 @pytest.mark.parametrize(("name", "tree"), modules(), ids=[name for name, _ in modules()])
@@ -148,3 +159,33 @@ def test_only_the_api_modules_know_an_api(name, tree):
             assert not (named and literal), (
                 f"{name} branches on the API's name (line {node.lineno})"
             )
+
+
+def submodules_imported(tree: ast.Module, package: str) -> set[str]:
+    """The modules of `package` that `tree` imports, `from package import module` included."""
+    names = {m for m in imported(tree) if m.startswith(package + ".")}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == package and node.level == 0:
+            names.update(f"{package}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_the_simulated_backend_has_no_import_circle():
+    """`claude_gw.simulated`'s modules import one another in one direction only (type-only
+    imports included): the API fronts ask the simulator for what they need through
+    `common.Backend` instead of importing it back."""
+    package = "claude_gw.simulated"
+    graph = {
+        name: submodules_imported(tree, package)
+        for name, tree in modules()
+        if name.startswith(package + ".")
+    }
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in graph.get(start, ()):
+            if nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt})):
+                return True
+        return False
+
+    circular = sorted(name for name in graph if reaches(name, name, {name}))
+    assert not circular, f"import circle through {circular}"

@@ -29,6 +29,7 @@ import orjson
 from claude_gw import __version__
 from claude_gw.config import Settings
 from claude_gw.errors import GatewayError, GatewayOverloaded, MethodNotAllowed, NotFound
+from claude_gw.listener import lifespan
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
 from claude_gw.logs.mask import Masker
@@ -374,20 +375,16 @@ class Gateway:
         )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                # In-flight requests have finished, or been cancelled: those end and log
-                # their line within INTERRUPT_SEND_S.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(INTERRUPT_SEND_S + 1):
-                        await self.drained()
-                for callback in self.on_shutdown:
-                    await callback()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send, self._shut_down)
+
+    async def _shut_down(self) -> None:
+        # In-flight requests have finished, or been cancelled: those end and log their line
+        # within INTERRUPT_SEND_S.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(INTERRUPT_SEND_S + 1):
+                await self.drained()
+        for callback in self.on_shutdown:
+            await callback()
 
 
 def is_event_stream(headers: dict[str, str]) -> bool:

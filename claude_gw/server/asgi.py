@@ -5,21 +5,39 @@ cancelled when the client goes away."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
 
 from claude_gw.errors import GatewayError, GatewayOverloaded, PromptTooLong, RequestTimeout
+from claude_gw.listener import (  # the ASGI pieces the gateway shares with the simulated backend
+    ClientDisconnected,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    run_until_disconnect,
+    wait_for_disconnect,
+)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-
-class ClientDisconnected(Exception):
-    """The client closed the connection before the request finished."""
+__all__ = [
+    "ClientDisconnected",
+    "GuardedReceive",
+    "InflightBytes",
+    "Message",
+    "Receive",
+    "Responder",
+    "Scope",
+    "Send",
+    "declared_length",
+    "header",
+    "header_list",
+    "read_body",
+    "run_until_disconnect",
+    "too_large",
+    "wait_for_disconnect",
+]
 
 
 def header_list(scope: Scope) -> list[tuple[str, str]]:
@@ -234,34 +252,3 @@ class Responder:
         await self.start(status, all_headers)
         await self.body(data, more=False)
         return data
-
-
-async def wait_for_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-async def run_until_disconnect(handler: Coroutine[Any, Any, None], receive: Receive) -> None:
-    """Run `handler`; if the client disconnects first, cancel it (closing whatever upstream
-    request it has open) and raise `ClientDisconnected`."""
-    loop = asyncio.get_running_loop()
-    task = loop.create_task(handler)
-    disconnected = False
-
-    async def watch() -> None:
-        nonlocal disconnected
-        await wait_for_disconnect(receive)
-        if not task.done():  # a connection closed after the response ended is no disconnect
-            disconnected = True
-            task.cancel()
-
-    watcher = loop.create_task(watch())
-    try:
-        await task  # cancelling the caller cancels the handler too
-    except (Exception, asyncio.CancelledError):
-        if not disconnected:
-            raise
-    finally:
-        watcher.cancel()
-    if disconnected:  # however the cancelled handler ended
-        raise ClientDisconnected

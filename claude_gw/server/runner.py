@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from claude_gw import listener
 from claude_gw.config import SIMULATED, SIMULATED_TIMINGS, Settings
 from claude_gw.listener import ThreadedServer, bind, url_of
 from claude_gw.logs.cost import find_model
@@ -147,19 +148,15 @@ def client_limits(settings: Settings) -> ClientLimits:
 def uvicorn_server(app: Gateway) -> uvicorn.Server:
     """uvicorn serving `app` with the first route's limits (they are the process's)."""
     settings = app.routes[0].settings
-    config = uvicorn.Config(
+    return listener.uvicorn_server(
         app,
-        http=guarded_protocol(client_limits(settings)),
-        ws="none",
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_keep_alive=settings.idle_timeout,  # type: ignore[arg-type]
         # in-flight requests get this long on SIGTERM/SIGINT; then they are cancelled, and
         # the app ends each with an error (see Gateway) and logs it as interrupted
-        timeout_graceful_shutdown=settings.shutdown_grace,  # type: ignore[arg-type]
+        grace=settings.shutdown_grace,
+        http=guarded_protocol(client_limits(settings)),
+        ws="none",
+        timeout_keep_alive=settings.idle_timeout,
     )
-    return uvicorn.Server(config)
 
 
 async def serve(app: Gateway, sock: socket.socket) -> None:

@@ -11,8 +11,8 @@ import hashlib
 import random
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import orjson
 
@@ -21,6 +21,7 @@ from claude_gw.simulated.answer import Answer, make_answer, message_text
 from claude_gw.simulated.directives import DirectiveError, Directives, parse_directives
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import ModelProfile
+from claude_gw.simulated.vault import Vault
 
 CUT_AFTER_EVENTS = 6  # [sim:cut] on the event-framed APIs: the opening events and a few more
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -41,23 +42,24 @@ class SimStats:
 
 
 @dataclass
-class RequestRecorder:
-    """Every request a Simulator answered, kept for a test to read: `headers` and `paths` have
-    one entry per request (header names lowercased), `bodies` one per API request whose body
-    was a JSON object. It grows with every request, so only a test that reads it makes one
-    (`Simulator(recorder=RequestRecorder())`); without one the simulator keeps nothing per
-    request."""
-
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    headers: list[dict[str, str]] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-
-
-@dataclass
 class SimResponse:
     status: int
     headers: dict[str, str]
     body: AsyncGenerator[bytes, None]
+
+
+class Backend(Protocol):
+    """What an API front (`responses_api`, a test double's own) asks of the `Simulator`."""
+
+    profiles: Mapping[str, ModelProfile]
+    seed: int
+    stats: SimStats
+    vault: Vault
+
+    def admit(self, api: str, doc: dict[str, Any], profile: ModelProfile) -> None: ...
+    async def sleep(self, seconds: float) -> None: ...
+    def track(self, body: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]: ...
+    def cached_tokens(self, doc: Mapping[str, Any]) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,10 @@
 """`POST .../responses`: OpenAI's Responses API, answered by the shared answer logic.
 
-The request is checked as OpenAI checks it (`responses_request`), converted to the chat shape
-and answered exactly as the chat endpoint would answer that conversation; the answer is then
-written as a Response (`responses_render`). Reasoning models put a `reasoning` item first, whose
-`encrypted_content` (with `include: ["reasoning.encrypted_content"]`) this Simulator verifies
-when it comes back; with `store` left true the item's id is remembered instead.
+The request is converted to the chat shape (`responses_request`) and answered exactly as the
+chat endpoint would answer that conversation; the answer is then written as a Response
+(`responses_render`). Reasoning models put a `reasoning` item first, whose `encrypted_content`
+(with `include: ["reasoning.encrypted_content"]`) is sealed by the Simulator's `vault`; with
+`store` left true the item's id is remembered too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import dataclasses
 import random
 import time
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from claude_gw.simulated import errors, render
 from claude_gw.simulated import responses_render as out
@@ -26,6 +26,7 @@ from claude_gw.simulated.answer import (
 )
 from claude_gw.simulated.common import (
     CUT_AFTER_EVENTS,
+    Backend,
     Request,
     SimResponse,
     answer_for,
@@ -39,18 +40,15 @@ from claude_gw.simulated.common import (
 from claude_gw.simulated.directives import Directives
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import ModelProfile, profile_for
-from claude_gw.simulated.responses_request import to_chat, validate_responses
+from claude_gw.simulated.responses_request import to_chat
 from claude_gw.simulated.web_search import plan_search, search_tool
 from claude_gw.tokens import count_openai_messages, count_text
-
-if TYPE_CHECKING:
-    from claude_gw.simulated.simulator import Simulator
 
 ENCRYPTED_INCLUDE = "reasoning.encrypted_content"
 _ID_HEX = 48
 
 
-async def respond(sim: Simulator, request: Request) -> SimResponse:
+async def respond(sim: Backend, request: Request) -> SimResponse:
     """Answer one Responses request (errors are raised as `SimError` for the caller)."""
     doc, profile, directives, plan = _accept(sim, request)
     await sim.sleep(profile.latency_s)
@@ -77,13 +75,12 @@ def _completed_at(plan: out.ResponsePlan) -> int | None:
 
 
 def _accept(
-    sim: Simulator, request: Request
+    sim: Backend, request: Request
 ) -> tuple[dict[str, Any], ModelProfile, Directives, out.ResponsePlan]:
     doc = parse_json(request.body)
-    sim.record_body(doc)
     model = doc.get("model")
     profile = profile_for(model if isinstance(model, str) else "", sim.profiles)
-    sim.stats.reasoning_items_received += validate_responses(doc, profile, sim.vault)
+    sim.admit("responses", doc, profile)
     chat = to_chat(doc)
     directives = _directives(chat)
     input_tokens = count_openai_messages(chat["messages"], chat.get("tools"))
@@ -141,7 +138,7 @@ def _with_search(
 
 
 def _reasoning(
-    sim: Simulator,
+    sim: Backend,
     doc: dict[str, Any],
     chat: dict[str, Any],
     answer: Answer,
@@ -185,7 +182,7 @@ def _context_length() -> SimError:
 
 
 async def _events(
-    sim: Simulator,
+    sim: Backend,
     doc: dict[str, Any],
     profile: ModelProfile,
     directives: Directives,

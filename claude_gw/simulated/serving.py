@@ -7,29 +7,25 @@ early closes the body generator (which the simulator counts in `stats.streams_ca
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterator,
-    MutableMapping,
-)
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
 
 import httpx
-import uvicorn
 
-from claude_gw.listener import ThreadedServer, bind, url_of
+from claude_gw.listener import (
+    ASGIApp,
+    ClientDisconnected,
+    Receive,
+    Scope,
+    Send,
+    ThreadedServer,
+    bind,
+    lifespan,
+    run_until_disconnect,
+    url_of,
+    uvicorn_server,
+)
 from claude_gw.simulated.simulator import Simulator
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class _BodyStream(httpx.AsyncByteStream):
@@ -70,21 +66,11 @@ def asgi_app(sim: Simulator) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
         elif scope["type"] == "http":
             await _http(sim, scope, receive, send)
 
     return app
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def _http(sim: Simulator, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,7 +82,8 @@ async def _http(sim: Simulator, scope: Scope, receive: Receive, send: Send) -> N
     raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.items()]
     await send({"type": "http.response.start", "status": answer.status, "headers": raw_headers})
     try:
-        await _stream_until_disconnect(answer.body, receive, send)
+        with suppress(ClientDisconnected):  # the stream stops; its generator is closed below
+            await run_until_disconnect(_send_body(answer.body, send), receive)
     finally:
         await answer.body.aclose()
 
@@ -112,25 +99,10 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(parts)
 
 
-async def _stream_until_disconnect(
-    body: AsyncGenerator[bytes, None], receive: Receive, send: Send
-) -> None:
-    """Send the body while watching `receive`; whichever ends first cancels the other."""
-
-    async def pump() -> None:
-        async for chunk in body:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def watch() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-    async with asyncio.TaskGroup() as group:
-        pumping = group.create_task(pump())
-        watching = group.create_task(watch())
-        pumping.add_done_callback(lambda _: watching.cancel())
-        watching.add_done_callback(lambda _: pumping.cancel())
+async def _send_body(body: AsyncGenerator[bytes, None], send: Send) -> None:
+    async for chunk in body:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 STARTUP_TIMEOUT_S = 10.0
@@ -149,9 +121,8 @@ def serve_simulated(sim: Simulator | None = None, *, port: int = 0) -> Iterator[
     """
     sock = bind("127.0.0.1", port)
     try:
-        running = ThreadedServer(
-            _uvicorn_server(asgi_app(sim or Simulator())), sock, name="claude-gw-simulated"
-        )
+        server = uvicorn_server(asgi_app(sim or Simulator()), grace=SHUTDOWN_TIMEOUT_S)
+        running = ThreadedServer(server, sock, name="claude-gw-simulated")
         running.start(STARTUP_TIMEOUT_S)
         try:
             yield f"{url_of(sock)}/v1"
@@ -159,14 +130,3 @@ def serve_simulated(sim: Simulator | None = None, *, port: int = 0) -> Iterator[
             running.stop(SHUTDOWN_TIMEOUT_S)
     finally:
         sock.close()
-
-
-def _uvicorn_server(app: ASGIApp) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=SHUTDOWN_TIMEOUT_S,
-    )
-    return uvicorn.Server(config)

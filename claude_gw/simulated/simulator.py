@@ -1,8 +1,8 @@
 """The simulator itself: one `respond()` for every HTTP request, with timing and statistics.
 
 It routes by path: `.../chat/completions` (here), `.../responses` (`responses_api`) and
-`.../messages` with `.../messages/count_tokens` (`anthropic_api`, which checks Anthropic's
-headers and answers in Anthropic's error shape).
+`GET .../models`. Two hooks let a subclass do more (`claude_gw.testing.StrictSimulator`):
+`route()` answers a request, `admit()` sees every parsed request body before it is answered.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from typing import Any
 
 import orjson
 
-from claude_gw.simulated import anthropic_api, errors, render, responses_api
+from claude_gw.simulated import errors, render, responses_api
 from claude_gw.simulated.answer import Answer, simulated_model
 from claude_gw.simulated.common import (
     Request,
-    RequestRecorder,
     SimResponse,
     SimStats,
     answer_for,
@@ -37,7 +36,6 @@ from claude_gw.simulated.common import (
 from claude_gw.simulated.directives import Directives
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import PROFILES, ModelProfile, profile_for
-from claude_gw.simulated.validate import validate_request
 from claude_gw.simulated.vault import Vault
 from claude_gw.tokens import count_openai_messages
 
@@ -46,7 +44,7 @@ CACHE_STEP_TOKENS = 128
 CUT_AFTER_DELTAS = 4  # [sim:cut]: the role delta and three more, then the body just ends
 _CACHE_ENTRIES = 4096
 
-__all__ = ["RequestRecorder", "SimResponse", "SimStats", "Simulator"]
+__all__ = ["SimResponse", "SimStats", "Simulator"]
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,7 @@ class _Turn:
 
 
 class Simulator:
-    """A fake OpenAI (Chat Completions, Responses) and Anthropic Messages server (see the
-    package docstring for its behaviour).
+    """A simulated OpenAI server (Chat Completions, Responses; see the package docstring).
 
     `time_scale` multiplies every simulated wait (0 = instant) except `[sim:stall]`, which is
     literal seconds. `seed` makes answers and ids reproducible (and keys the reasoning tokens
@@ -80,8 +77,7 @@ class Simulator:
     and Anthropic requests `x-api-key: <api_key>`.
 
     Memory stays bounded: `stats` holds counters, the prompt-prefix cache and the vault's
-    stored items are capped at 4096 entries each, and requests themselves are kept only by a
-    `recorder` (a test's `RequestRecorder`), never by default.
+    stored items are capped at 4096 entries each, and requests themselves are never kept.
     """
 
     def __init__(
@@ -91,14 +87,12 @@ class Simulator:
         time_scale: float = 1.0,
         seed: int = 0,
         api_key: str | None = None,
-        recorder: RequestRecorder | None = None,
     ) -> None:
         self.profiles = profiles
         self.time_scale = time_scale
         self.seed = seed
         self.api_key = api_key
         self.stats = SimStats()
-        self.recorder = recorder
         self.vault = Vault(seed)
         self._prefixes: OrderedDict[bytes, None] = OrderedDict()
 
@@ -109,36 +103,40 @@ class Simulator:
         self.stats.requests += 1
         number = self.stats.requests
         lowered = {name.lower(): value for name, value in headers.items()}
-        path = path.partition("?")[0]
-        if self.recorder is not None:
-            self.recorder.headers.append(lowered)
-            self.recorder.paths.append(path)
         started = time.monotonic()
         request_id = f"req_{hashlib.sha256(f'{self.seed}:{number}'.encode()).hexdigest()[:32]}"
-        request = Request(path, lowered, body, number, request_id, started)
-        if method == "POST" and anthropic_api.handles(path):
-            return await anthropic_api.respond(self, request)
+        request = Request(path.partition("?")[0], lowered, body, number, request_id, started)
         try:
-            if method == "GET" and path.endswith("/models") and "x-api-key" in lowered:
-                self._check_anthropic_key(lowered)  # Anthropic's GET /v1/models
-            else:
-                self._check_auth(lowered)
-            if method == "GET" and path.endswith("/models"):
-                return json_response(200, self._model_list(), request_id, started)
-            if method == "POST" and path.endswith("/responses"):
-                return await responses_api.respond(self, request)
-            if method != "POST" or not path.endswith("/chat/completions"):
-                raise errors.not_found(method, path)
-            return await self._chat(body, number, request_id, started)
+            return await self.route(method, request)
         except SimError as error:
             return error_response(error, request)
 
-    # ------------------------------------------------------------------ shared by the APIs
+    async def route(self, method: str, request: Request) -> SimResponse:
+        """The answer to `request`; an error answer may be raised as `SimError`."""
+        self._check_auth(request.headers)
+        path = request.path
+        if method == "GET" and path.endswith("/models"):
+            return json_response(200, self.model_list(), request.request_id, request.started)
+        if method == "POST" and path.endswith("/responses"):
+            return await responses_api.respond(self, request)
+        if method != "POST" or not path.endswith("/chat/completions"):
+            raise errors.not_found(method, path)
+        return await self._chat(request)
 
-    def record_body(self, doc: dict[str, Any]) -> None:
-        """Hand an accepted JSON body to the recorder, when a test gave one."""
-        if self.recorder is not None:
-            self.recorder.bodies.append(doc)
+    def admit(self, api: str, doc: dict[str, Any], profile: ModelProfile) -> None:
+        """Every parsed JSON request body (`api`: "chat", "responses", or a subclass's own)
+        comes here before it is answered. The simulated backend asks only for what it needs to
+        answer; a strict fake checks the rest as the real API would."""
+        if not isinstance(doc.get("model"), str) or not doc["model"]:
+            raise SimError("you must provide a model parameter", param="model")
+        if api == "chat":
+            messages = doc.get("messages")
+            if not isinstance(messages, list) or not messages:
+                raise SimError("'messages' must be a non-empty array.", param="messages")
+            if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+                raise SimError("every message must be an object with a 'role'.", param="messages")
+
+    # ------------------------------------------------------------------ shared by the APIs
 
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` of simulated time (times `time_scale`)."""
@@ -197,17 +195,14 @@ class Simulator:
         if key != self.api_key:
             raise errors.invalid_api_key(key)
 
-    def _check_anthropic_key(self, headers: Mapping[str, str]) -> None:
-        if self.api_key is not None and headers.get("x-api-key") != self.api_key:
-            raise errors.invalid_api_key(headers.get("x-api-key") or None)
-
-    def _model_list(self) -> dict[str, Any]:
+    def model_list(self) -> dict[str, Any]:
         names = [name for name in self.profiles if not any(c in name for c in "*?[")]
         data = [{"id": n, "object": "model", "created": 0, "owned_by": "simulated"} for n in names]
         return {"object": "list", "data": data}
 
-    async def _chat(self, body: bytes, number: int, request_id: str, started: float) -> SimResponse:
-        turn = self._accept(body, number, request_id)
+    async def _chat(self, request: Request) -> SimResponse:
+        number, request_id, started = request.number, request.request_id, request.started
+        turn = self._accept(request.body, number, request_id)
         await self.sleep(turn.profile.latency_s)
         if turn.stream:
             headers = openai_headers(render.SSE_CONTENT_TYPE, request_id, started)
@@ -229,10 +224,9 @@ class Simulator:
 
     def _accept(self, body: bytes, number: int, request_id: str) -> _Turn:
         doc = parse_json(body)
-        self.record_body(doc)
         model = doc.get("model")
         profile = profile_for(model if isinstance(model, str) else "", self.profiles)
-        validate_request(doc, profile)
+        self.admit("chat", doc, profile)
         directives = chat_directives(doc["messages"])
         prompt_tokens = count_openai_messages(doc["messages"], doc.get("tools"))
         if directives.error:

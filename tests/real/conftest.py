@@ -146,7 +146,8 @@ def litellm_proxy(tmp_path_factory) -> Iterator[LiteLLM]:
     """LiteLLM's proxy (its own venv, as bench/gateway.py makes it), offline, in front of the
     simulated OpenAI backend (a test double for api.openai.com) serving `gpt-5-mini`."""
     from bench import gateway_litellm
-    from claude_gw.simulated import Simulator, asgi_app
+    from claude_gw.simulated import asgi_app
+    from claude_gw.testing import StrictSimulator as Simulator
     from tests.servers import ServerThread
 
     try:

@@ -15,7 +15,8 @@ import httpx
 
 from claude_gw.config import Settings
 from claude_gw.server.app import Gateway, LineSink, create_app
-from claude_gw.simulated import Simulator, simulated_transport
+from claude_gw.simulated import simulated_transport
+from claude_gw.testing import StrictSimulator as Simulator
 from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
 
 UPSTREAM_KEY = "sk-reliability-upstream-key-0123456789"

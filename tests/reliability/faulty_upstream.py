@@ -1,8 +1,9 @@
 """TEST DOUBLE: a fault-injecting OpenAI-compatible upstream on a raw loopback socket.
 
-Not a model of OpenAI (that is `claude_gw.simulated`): it exists to misbehave on purpose, below
-HTTP when needed, which an ASGI app cannot do. The fault is chosen by the request: a marker
-`[fault:NAME]` anywhere in the body (the gateway forwards the user's text); no marker = `ok`.
+Not a model of OpenAI (that is `claude_gw.testing.StrictSimulator`): it exists to misbehave on
+purpose, below HTTP when needed, which an ASGI app cannot do. The fault is chosen by the
+request: a marker `[fault:NAME]` anywhere in the body (the gateway forwards the user's text);
+no marker = `ok`.
 
 Faults: `ok` (a proper answer, streamed or not), `slow` (a proper stream with gaps), `reset`
 (the TCP connection is reset after the request is read), `stall` (nothing after the headers, or

@@ -24,7 +24,9 @@ from claude_gw.cli.options import CliError
 from claude_gw.cli.serve import check_exposure, client_line
 from claude_gw.config import Secret, Settings
 from claude_gw.server.runner import build_gateway, build_routes_gateway
-from claude_gw.simulated import RequestRecorder, Simulator, asgi_app
+from claude_gw.simulated import asgi_app
+from claude_gw.testing import RequestRecorder
+from claude_gw.testing import StrictSimulator as Simulator
 from tests.servers import ServerThread
 from tests.waiting import wait_for_lines
 

@@ -14,6 +14,7 @@ import pytest
 from claude_gw.logs.read import read_logs
 from claude_gw.replay import ReplayRequest, RetryPolicy, Target, areplay, replay
 from claude_gw.simulated import serve_simulated
+from claude_gw.testing import StrictSimulator
 from tests.replay.fakes import ALWAYS_FAIL, FakeChat
 from tests.servers import ServerThread
 
@@ -133,8 +134,9 @@ def test_a_missing_key_of_a_remote_target_gives_error_rows_without_sending():
 
 @pytest.mark.parametrize("kind", ["chat", "responses", "anthropic"])
 def test_a_loopback_target_needs_no_key_whatever_its_kind(kind):
-    # Each kind's default key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY) is unset here.
-    with serve_simulated() as base_url:
+    # Each kind's default key variable (OPENAI_API_KEY, ANTHROPIC_API_KEY) is unset here; the
+    # strict fake serves the Anthropic API too.
+    with serve_simulated(StrictSimulator()) as base_url:
         target = Target("local", kind=kind, base_url=base_url, model="gpt-5-nano")
         (record,) = replay([ask("a")], [target], policy=FAST, environ={})
     assert record["response"]["status"] == 200, record["claude_gw"]["error_message"]

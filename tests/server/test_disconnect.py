@@ -15,7 +15,9 @@ import pytest
 from claude_gw.config import Settings
 from claude_gw.logs.read import read_logs
 from claude_gw.server.app import create_app
-from claude_gw.simulated import RequestRecorder, Simulator, simulated_transport
+from claude_gw.simulated import simulated_transport
+from claude_gw.testing import RequestRecorder
+from claude_gw.testing import StrictSimulator as Simulator
 from claude_gw.tokens import count_openai_messages
 from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
 

@@ -457,7 +457,8 @@ def test_a_stream_cut_by_the_upstream_ends_with_an_error_event(gateway):
 
 
 def test_client_disconnect_mid_stream_cancels_the_upstream_and_is_logged(tmp_path):
-    from claude_gw.simulated import Simulator, asgi_app
+    from claude_gw.simulated import asgi_app
+    from claude_gw.testing import StrictSimulator as Simulator
 
     slow = Simulator(time_scale=1.0)
     with ServerThread(asgi_app(slow)) as upstream_server:
@@ -479,7 +480,8 @@ def test_client_disconnect_mid_stream_cancels_the_upstream_and_is_logged(tmp_pat
 
 def test_backend_options_reach_the_upstream_like_azure_openai_needs_them(tmp_path):
     """Azure OpenAI: a deployment URL, `api-version` in the query, the key in `api-key`."""
-    from claude_gw.simulated import Simulator, asgi_app
+    from claude_gw.simulated import asgi_app
+    from claude_gw.testing import StrictSimulator as Simulator
 
     seen: list[dict] = []
     inner = asgi_app(Simulator(time_scale=0.0))

@@ -13,7 +13,8 @@ from claude_gw.cli.serve import route_lines
 from claude_gw.config import Secret, Settings
 from claude_gw.logs.redact import REDACTED
 from claude_gw.server.runner import build_upstream
-from claude_gw.simulated import Simulator, serve_simulated
+from claude_gw.simulated import serve_simulated
+from claude_gw.testing import StrictSimulator as Simulator
 from tests.server.test_gateway import ask, start_gateway
 from tests.server.test_web_search import ask_search
 

@@ -22,21 +22,12 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncGenerator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-from claude_gw.simulated import anthropic_errors as errors
-from claude_gw.simulated import anthropic_render as out
 from claude_gw.simulated import render
 from claude_gw.simulated.answer import reasoning_summary, simulated_model
-from claude_gw.simulated.anthropic_errors import AnthropicError
-from claude_gw.simulated.anthropic_request import (
-    MIN_THINKING_BUDGET,
-    thinking_budget,
-    to_chat,
-    validate_messages,
-)
 from claude_gw.simulated.common import (
     CUT_AFTER_EVENTS,
     Request,
@@ -50,10 +41,17 @@ from claude_gw.simulated.common import (
 from claude_gw.simulated.directives import Directives
 from claude_gw.simulated.errors import SimError
 from claude_gw.simulated.profiles import ModelProfile, profile_for
+from claude_gw.simulated.simulator import Simulator
+from claude_gw.testing import anthropic_errors as errors
+from claude_gw.testing import anthropic_render as out
+from claude_gw.testing.anthropic_errors import AnthropicError
+from claude_gw.testing.anthropic_request import (
+    MIN_THINKING_BUDGET,
+    thinking_budget,
+    to_chat,
+    validate_messages,
+)
 from claude_gw.tokens import count_anthropic_request
-
-if TYPE_CHECKING:
-    from claude_gw.simulated.simulator import Simulator
 
 CACHE_MIN_TOKENS = 1024
 ORGANIZATION_ID = "00000000-0000-4000-8000-00000000c1a0"
@@ -69,7 +67,10 @@ async def respond(sim: Simulator, request: Request) -> SimResponse:
     try:
         _check_headers(sim, request.headers)
         doc = _parse(request.body)
-        sim.record_body(doc)
+        model = doc.get("model")
+        sim.admit(
+            "anthropic", doc, profile_for(model if isinstance(model, str) else "", sim.profiles)
+        )
         if request.path.endswith("/count_tokens"):
             validate_messages(doc, count_only=True)
             count = {"input_tokens": count_anthropic_request(doc)}

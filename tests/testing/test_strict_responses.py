@@ -14,14 +14,9 @@ import httpx
 import openai
 import pytest
 
-from claude_gw.simulated import (
-    ModelProfile,
-    RequestRecorder,
-    Simulator,
-    asgi_app,
-    simulated_transport,
-)
+from claude_gw.simulated import ModelProfile, asgi_app, simulated_transport
 from claude_gw.simulated.common import CUT_AFTER_EVENTS
+from claude_gw.testing import RequestRecorder, StrictSimulator
 from claude_gw.translate.models import target_for
 from claude_gw.translate.responses import (
     anthropic_to_responses,
@@ -32,7 +27,7 @@ from claude_gw.translate.responses_stream import ResponsesStreamTranslator
 from claude_gw.translate.sse import SSEDecoder
 from tests.servers import ServerThread
 
-WIRE = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "wire"
+WIRE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "wire"
 WEATHER_TOOL: Any = {
     "type": "function",
     "name": "get_weather",
@@ -53,19 +48,19 @@ def sse_events(raw: bytes) -> list[tuple[str | None, dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[Simulator, str]]:
-    sim = Simulator(time_scale=0, recorder=RequestRecorder())
+def served() -> Iterator[tuple[StrictSimulator, str]]:
+    sim = StrictSimulator(time_scale=0, recorder=RequestRecorder())
     with ServerThread(asgi_app(sim)) as server:
         yield sim, f"{server.base_url}/v1"
 
 
 @pytest.fixture
-def client(served: tuple[Simulator, str]) -> Iterator[openai.OpenAI]:
+def client(served: tuple[StrictSimulator, str]) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=served[1], api_key="sk-test", max_retries=0, timeout=10) as c:
         yield c
 
 
-def post(served: tuple[Simulator, str], body: dict[str, Any]) -> httpx.Response:
+def post(served: tuple[StrictSimulator, str], body: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{served[1]}/responses", json=body, timeout=10)
 
 
@@ -210,7 +205,7 @@ def first_turn(client: openai.OpenAI) -> Any:
 
 
 def test_a_second_turn_carrying_the_reasoning_item_back_reports_the_tool_output(
-    served: tuple[Simulator, str], client: openai.OpenAI
+    served: tuple[StrictSimulator, str], client: openai.OpenAI
 ) -> None:
     sim = served[0]
     items = first_turn(client)
@@ -299,7 +294,7 @@ def test_reasoning_items_from_a_simulator_with_another_seed_do_not_verify(
     client: openai.OpenAI,
 ) -> None:
     items = first_turn(client)
-    with ServerThread(asgi_app(Simulator(time_scale=0, seed=99))) as other:
+    with ServerThread(asgi_app(StrictSimulator(time_scale=0, seed=99))) as other:
         with openai.OpenAI(base_url=f"{other.base_url}/v1", api_key="k", max_retries=0) as c:
             with pytest.raises(openai.BadRequestError) as caught:
                 c.responses.create(model="gpt-5-mini", input=items, **STATELESS)
@@ -362,7 +357,7 @@ OUTPUT = {"type": "function_call_output", "call_id": "call_a", "output": "sunny"
     ],
 )
 def test_invalid_requests_are_rejected_like_openai_rejects_them(
-    served: tuple[Simulator, str], fields: dict[str, Any], param: str, code: str | None
+    served: tuple[StrictSimulator, str], fields: dict[str, Any], param: str, code: str | None
 ) -> None:
     response = post(served, {"model": "gpt-5-mini", "input": "hello", **fields})
     error = response.json()["error"]
@@ -406,7 +401,7 @@ def test_error_directives_are_http_errors_before_any_event(
 
 @pytest.mark.parametrize("stream", [False, True], ids=["oneshot", "stream"])
 def test_running_out_of_output_tokens_leaves_the_response_incomplete(
-    served: tuple[Simulator, str], stream: bool
+    served: tuple[StrictSimulator, str], stream: bool
 ) -> None:
     text = "[sim:reply " + "word " * 40 + "]"
     body = {"model": "gpt-4.1", "input": text, "max_output_tokens": 16, "stream": stream}
@@ -422,7 +417,7 @@ def test_running_out_of_output_tokens_leaves_the_response_incomplete(
     assert doc["usage"]["output_tokens"] == 16 and doc["output"][0]["status"] == "incomplete"
 
 
-def test_a_cut_stream_ends_without_a_terminal_event(served: tuple[Simulator, str]) -> None:
+def test_a_cut_stream_ends_without_a_terminal_event(served: tuple[StrictSimulator, str]) -> None:
     raw = post(served, {"model": "gpt-4.1", "input": "[sim:cut]", "stream": True}).content
     names = [name for name, _ in sse_events(raw)]
     assert names[:2] == ["response.created", "response.in_progress"]
@@ -443,7 +438,7 @@ def collapsed(names: list[str | None]) -> list[str | None]:
 
 
 def test_the_stream_matches_the_recorded_event_sequence_and_shapes(
-    served: tuple[Simulator, str],
+    served: tuple[StrictSimulator, str],
 ) -> None:
     request = json.loads((WIRE / "openai-responses-request.json").read_text())
     body = {**request, "input": '[sim:reply Let me check the weather.] '
@@ -465,7 +460,7 @@ def test_the_stream_matches_the_recorded_event_sequence_and_shapes(
 
 
 def test_delta_events_carry_an_obfuscation_pad_unless_turned_off(
-    served: tuple[Simulator, str],
+    served: tuple[StrictSimulator, str],
 ) -> None:
     body = {"model": "gpt-4.1", "input": "hi", "stream": True}
     padded = sse_events(post(served, body).content)
@@ -479,7 +474,7 @@ def test_delta_events_carry_an_obfuscation_pad_unless_turned_off(
 
 
 def test_the_gateway_translates_the_non_streaming_response_into_an_anthropic_message(
-    served: tuple[Simulator, str],
+    served: tuple[StrictSimulator, str],
 ) -> None:
     body = {"model": "gpt-5-mini", "input": PARIS_CALL, "tools": [WEATHER_TOOL]}
     doc = post(served, {**body, **STATELESS, **SUMMARY}).json()
@@ -508,7 +503,7 @@ def without_ids(message: Any) -> Any:
 
 
 def test_the_gateway_stream_translator_gives_the_message_the_one_shot_answer_gives(
-    served: tuple[Simulator, str],
+    served: tuple[StrictSimulator, str],
 ) -> None:
     body = {"model": "gpt-5-mini", "input": PARIS_CALL, "tools": [WEATHER_TOOL]}
     body |= STATELESS | SUMMARY
@@ -525,7 +520,7 @@ def test_the_gateway_stream_translator_gives_the_message_the_one_shot_answer_giv
 
 
 def test_the_gateway_carries_the_reasoning_item_into_the_next_turn_and_it_is_accepted(
-    served: tuple[Simulator, str],
+    served: tuple[StrictSimulator, str],
 ) -> None:
     """Response -> Anthropic message (thinking signature) -> next Anthropic request -> Responses
     request: the simulator verifies the reasoning item the gateway sent back."""
@@ -554,7 +549,7 @@ def test_the_gateway_carries_the_reasoning_item_into_the_next_turn_and_it_is_acc
 
 
 def test_the_stream_is_paced_by_the_model_profile() -> None:
-    sim = Simulator(profiles={"*": ModelProfile(latency_s=0, ttft_s=0, tokens_per_s=100)})
+    sim = StrictSimulator(profiles={"*": ModelProfile(latency_s=0, ttft_s=0, tokens_per_s=100)})
     body = {"model": "m", "input": "[sim:reply " + " ".join(["word"] * 60) + "]", "stream": True}
     with ServerThread(asgi_app(sim)) as server:
         url = f"{server.base_url}/v1/responses"
@@ -566,7 +561,7 @@ def test_the_stream_is_paced_by_the_model_profile() -> None:
 
 
 def test_stats_record_the_path_and_body_the_client_sent(
-    served: tuple[Simulator, str], client: openai.OpenAI
+    served: tuple[StrictSimulator, str], client: openai.OpenAI
 ) -> None:
     sim = served[0]
     client.responses.create(model="gpt-4.1", input="recorded?", safety_identifier="u-42")
@@ -577,7 +572,7 @@ def test_stats_record_the_path_and_body_the_client_sent(
 
 def test_the_in_process_transport_answers_the_responses_api_too() -> None:
     async def run() -> httpx.Response:
-        transport = simulated_transport(Simulator(time_scale=0))
+        transport = simulated_transport(StrictSimulator(time_scale=0))
         async with httpx.AsyncClient(transport=transport, base_url="http://sim.invalid/v1") as c:
             body = {"model": "gpt-5-mini", "input": "hi", "stream": True}
             return await c.post("/responses", json=body)

@@ -16,25 +16,19 @@ import openai
 import orjson
 import pytest
 
-from claude_gw.simulated import (
-    PROFILES,
-    ModelProfile,
-    RequestRecorder,
-    Simulator,
-    asgi_app,
-    profile_for,
-    simulated_transport,
-)
+from claude_gw.simulated import PROFILES, ModelProfile, asgi_app, profile_for, simulated_transport
 from claude_gw.simulated.directives import (
     DirectiveError,
     Directives,
     ToolDirective,
     parse_directives,
 )
+from claude_gw.simulated.simulator import Simulator
+from claude_gw.testing import RequestRecorder, StrictSimulator
 from tests.servers import ServerThread
 from tests.waiting import wait_until
 
-WIRE = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "wire"
+WIRE = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "wire"
 FAST = {"*": ModelProfile(latency_s=0, ttft_s=0, tokens_per_s=100)}
 SLOW = {"*": ModelProfile(latency_s=0, ttft_s=0, tokens_per_s=20)}
 LONG_REPLY = "[sim:reply " + " ".join(f"word{i}" for i in range(100)) + "]"
@@ -51,14 +45,14 @@ def events(raw: bytes) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[Simulator, str]]:
-    sim = Simulator(time_scale=0, recorder=RequestRecorder())
+def served() -> Iterator[tuple[StrictSimulator, str]]:
+    sim = StrictSimulator(time_scale=0, recorder=RequestRecorder())
     with ServerThread(asgi_app(sim)) as server:
         yield sim, f"{server.base_url}/v1"
 
 
 @pytest.fixture
-def client(served: tuple[Simulator, str]) -> Iterator[openai.OpenAI]:
+def client(served: tuple[StrictSimulator, str]) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=served[1], api_key="sk-test", max_retries=0, timeout=10) as c:
         yield c
 
@@ -82,7 +76,7 @@ def test_non_streaming_reply_names_the_simulated_model_and_quotes_the_user(
 
 
 def test_streaming_sends_the_usage_chunk_last_and_the_same_text_as_non_streaming(
-    served: tuple[Simulator, str],
+    served: tuple[StrictSimulator, str],
 ) -> None:
     async def run() -> tuple[list[Any], str]:
         async with openai.AsyncOpenAI(base_url=served[1], api_key="k", max_retries=0) as client:
@@ -351,7 +345,7 @@ def test_invalid_requests_are_rejected_like_openai_rejects_them(
     ],
 )
 def test_malformed_bodies_get_a_400_in_the_openai_envelope(
-    served: tuple[Simulator, str], body: bytes, message: str
+    served: tuple[StrictSimulator, str], body: bytes, message: str
 ) -> None:
     response = httpx.post(f"{served[1]}/chat/completions", content=body, timeout=10)
     error = response.json()["error"]
@@ -372,7 +366,7 @@ def test_malformed_bodies_get_a_400_in_the_openai_envelope(
 def test_a_simulator_with_an_api_key_checks_the_bearer_token(
     api_key: str, outcome: str | None
 ) -> None:
-    sim = Simulator(time_scale=0, api_key="sk-right-key-0000")
+    sim = StrictSimulator(time_scale=0, api_key="sk-right-key-0000")
     headers = {"Authorization": f"Bearer {api_key}" if api_key else ""}
     with ServerThread(asgi_app(sim)) as server:
         response = httpx.post(
@@ -390,7 +384,7 @@ def test_a_simulator_with_an_api_key_checks_the_bearer_token(
 
 
 def test_the_sdk_raises_authentication_error_for_a_wrong_key() -> None:
-    sim = Simulator(time_scale=0, api_key="sk-right-key-0000")
+    sim = StrictSimulator(time_scale=0, api_key="sk-right-key-0000")
     with ServerThread(asgi_app(sim)) as server:
         with openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="sk-no", max_retries=0) as c:
             with pytest.raises(openai.AuthenticationError):
@@ -447,7 +441,7 @@ def test_no_finish_stream_sends_usage_but_never_a_finish_reason(client: openai.O
 
 
 def test_client_closing_a_stream_early_is_counted_as_cancelled() -> None:
-    sim = Simulator(profiles=SLOW, time_scale=1)
+    sim = StrictSimulator(profiles=SLOW, time_scale=1)
     with ServerThread(asgi_app(sim)) as server:
         with openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="x", max_retries=0) as c:
             stream = c.chat.completions.create(model="m", messages=user(LONG_REPLY), stream=True)
@@ -458,7 +452,7 @@ def test_client_closing_a_stream_early_is_counted_as_cancelled() -> None:
 
 
 def test_models_are_listed_and_unknown_paths_get_a_404(
-    client: openai.OpenAI, served: tuple[Simulator, str]
+    client: openai.OpenAI, served: tuple[StrictSimulator, str]
 ) -> None:
     assert {m.id for m in client.models.list()} >= {"gpt-5", "gpt-5-mini", "gpt-4o-mini"}
     response = httpx.post(f"{served[1]}/completions", json={}, timeout=10)
@@ -466,7 +460,7 @@ def test_models_are_listed_and_unknown_paths_get_a_404(
     assert response.json()["error"]["message"] == "Invalid URL (POST /v1/completions)"
 
 
-def test_stats_record_what_the_client_sent_upstream(served: tuple[Simulator, str]) -> None:
+def test_stats_record_what_the_client_sent_upstream(served: tuple[StrictSimulator, str]) -> None:
     sim, base_url = served
     with openai.OpenAI(base_url=base_url, api_key="sk-seen", max_retries=0) as c:
         c.chat.completions.create(model="gpt-4.1", messages=user("recorded?"), user="u-42")
@@ -477,7 +471,7 @@ def test_stats_record_what_the_client_sent_upstream(served: tuple[Simulator, str
 # --------------------------------------------------------------------------- httpx transport
 
 
-def transport_client(sim: Simulator) -> httpx.AsyncClient:
+def transport_client(sim: StrictSimulator) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=simulated_transport(sim), base_url="http://simulated.invalid/v1"
     )
@@ -489,7 +483,7 @@ def chat(text: str, **fields: Any) -> dict[str, Any]:
 
 def test_transport_streams_chunks_as_they_are_generated() -> None:
     async def run() -> list[float]:
-        async with transport_client(Simulator(profiles=FAST, time_scale=1)) as client:
+        async with transport_client(StrictSimulator(profiles=FAST, time_scale=1)) as client:
             async with client.stream("POST", "/chat/completions", json=chat(LONG_REPLY)) as r:
                 return [time.monotonic() async for _ in r.aiter_raw()]
 
@@ -499,7 +493,7 @@ def test_transport_streams_chunks_as_they_are_generated() -> None:
 
 
 def test_transport_counts_an_early_close_as_cancelled() -> None:
-    sim = Simulator(profiles=SLOW, time_scale=1)
+    sim = StrictSimulator(profiles=SLOW, time_scale=1)
 
     async def run() -> None:
         async with transport_client(sim) as client:
@@ -517,7 +511,7 @@ def test_stream_envelope_matches_the_recorded_shape() -> None:
     ]
 
     async def run() -> bytes:
-        async with transport_client(Simulator(time_scale=0)) as client:
+        async with transport_client(StrictSimulator(time_scale=0)) as client:
             body = chat("[sim:reply Hello! How can I help you today?]")
             response = await client.post(
                 "/chat/completions", json={**body, "stream_options": {"include_usage": True}}
@@ -539,7 +533,7 @@ def test_tool_call_arguments_stream_in_fragments_that_split_strings() -> None:
     args = {"command": "echo hello-from-tool", "description": "Print a greeting"}
 
     async def run() -> list[dict[str, Any]]:
-        async with transport_client(Simulator(time_scale=0)) as client:
+        async with transport_client(StrictSimulator(time_scale=0)) as client:
             response = await client.post(
                 "/chat/completions", json=chat(f"[sim:tool Bash {json.dumps(args)}]")
             )
@@ -561,7 +555,7 @@ def test_tool_call_arguments_stream_in_fragments_that_split_strings() -> None:
 
 def test_reply_and_tool_directives_stream_the_text_before_the_tool_call() -> None:
     async def run() -> list[dict[str, Any]]:
-        async with transport_client(Simulator(time_scale=0)) as client:
+        async with transport_client(StrictSimulator(time_scale=0)) as client:
             body = chat('[sim:reply Let me look.] [sim:tool Read {"path": "a"}]')
             response = await client.post("/chat/completions", json=body)
             return [json.loads(e)["choices"][0]["delta"] for e in events(response.content)[:-1]]
@@ -575,7 +569,7 @@ def test_reply_and_tool_directives_stream_the_text_before_the_tool_call() -> Non
 
 def test_the_simulated_upstream_url_answers_without_a_network() -> None:
     async def run() -> httpx.Response:
-        async with transport_client(Simulator(time_scale=0)) as client:
+        async with transport_client(StrictSimulator(time_scale=0)) as client:
             return await client.get("http://simulated.invalid/v1/models")
 
     response = asyncio.run(run())
@@ -585,7 +579,7 @@ def test_the_simulated_upstream_url_answers_without_a_network() -> None:
 
 def test_non_streaming_cut_stops_the_json_body_halfway() -> None:
     async def run() -> httpx.Response:
-        async with transport_client(Simulator(time_scale=0)) as client:
+        async with transport_client(StrictSimulator(time_scale=0)) as client:
             return await client.post("/chat/completions", json=chat("[sim:cut]", stream=False))
 
     response = asyncio.run(run())
@@ -596,7 +590,7 @@ def test_non_streaming_cut_stops_the_json_body_halfway() -> None:
 
 def test_stall_delays_the_first_chunk_by_literal_seconds() -> None:
     async def run() -> float:
-        async with transport_client(Simulator(time_scale=0)) as client:
+        async with transport_client(StrictSimulator(time_scale=0)) as client:
             async with client.stream(
                 "POST", "/chat/completions", json=chat("[sim:stall 0.3]")
             ) as r:
@@ -611,7 +605,7 @@ def test_stall_delays_the_first_chunk_by_literal_seconds() -> None:
 # --------------------------------------------------------------------------- answers, directly
 
 
-def respond(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+def respond(sim: StrictSimulator, body: dict[str, Any]) -> dict[str, Any]:
     async def run() -> bytes:
         answer = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
         return b"".join([chunk async for chunk in answer.body])
@@ -622,8 +616,8 @@ def respond(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_same_seed_and_request_give_the_same_answer() -> None:
     body = {"model": "gpt-5-mini", "messages": user("Tell me about seeds")}
-    first, second = (respond(Simulator(time_scale=0, seed=7), body) for _ in "12")
-    other = respond(Simulator(time_scale=0, seed=8), body)
+    first, second = (respond(StrictSimulator(time_scale=0, seed=7), body) for _ in "12")
+    other = respond(StrictSimulator(time_scale=0, seed=8), body)
     assert {**first, "created": 0} == {**second, "created": 0}
     assert other["id"] != first["id"]
 
@@ -662,7 +656,7 @@ def test_the_same_seed_and_request_give_the_same_answer() -> None:
 def test_limits_cut_the_answer_like_openai(
     fields: dict[str, Any], content: str, finish: str
 ) -> None:
-    doc = respond(Simulator(time_scale=0), {"messages": user("hi"), **fields})
+    doc = respond(StrictSimulator(time_scale=0), {"messages": user("hi"), **fields})
     assert doc["choices"][0]["message"]["content"] == content
     assert doc["choices"][0]["finish_reason"] == finish
     limit = fields.get("max_completion_tokens") or fields.get("max_tokens")
@@ -703,7 +697,7 @@ def test_tool_choice_decides_which_tools_are_called(
     fields: dict[str, Any], calls: list[tuple[str, str]]
 ) -> None:
     body = {"model": "gpt-4.1", "messages": user("please use a tool"), "tools": TOOLS, **fields}
-    message = respond(Simulator(time_scale=0), body)["choices"][0]["message"]
+    message = respond(StrictSimulator(time_scale=0), body)["choices"][0]["message"]
     got = [
         (c["function"]["name"], c["function"]["arguments"]) for c in message.get("tool_calls", [])
     ]
@@ -761,7 +755,7 @@ def test_malformed_directives_are_refused(text: str) -> None:
 
 
 def test_asgi_app_closes_the_stream_when_the_client_disconnects() -> None:
-    sim = Simulator(profiles=SLOW, time_scale=1)
+    sim = StrictSimulator(profiles=SLOW, time_scale=1)
     sent: list[MutableMapping[str, Any]] = []
 
     async def run() -> None:
@@ -795,9 +789,9 @@ def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
 
     import orjson
 
-    from claude_gw.simulated import Simulator
+    from claude_gw.testing import StrictSimulator
 
-    sim = Simulator(time_scale=0.0)
+    sim = StrictSimulator(time_scale=0.0)
     prompt = '[sim:rounds 2] [sim:tool Bash {"command": "ls"}]'
     tools = [{"type": "function", "function": {"name": "Bash", "parameters": {"type": "object"}}}]
     messages: list[dict] = [{"role": "user", "content": prompt}]
@@ -825,9 +819,9 @@ def test_sequence_directive_makes_the_tool_calls_one_per_turn_in_order_then_repo
 
     import orjson
 
-    from claude_gw.simulated import Simulator
+    from claude_gw.testing import StrictSimulator
 
-    sim = Simulator(time_scale=0.0)
+    sim = StrictSimulator(time_scale=0.0)
     prompt = '[sim:sequence] [sim:tool A {"n": 1}] [sim:tool B {"n": 2}]'
     tools = [
         {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
@@ -894,17 +888,19 @@ def kept_bytes_after(sim: Simulator, requests: int) -> int:
     return after - before
 
 
-def test_the_simulator_keeps_no_request_bodies_without_a_recorder() -> None:
+@pytest.mark.parametrize("kind", [Simulator, StrictSimulator], ids=["simulated", "strict"])
+def test_the_simulator_keeps_no_request_bodies_without_a_recorder(kind: type[Simulator]) -> None:
     """300 requests of 100 KB once kept about 30 MB of bodies (plus headers and paths) for as
-    long as the process ran; without a recorder nothing of them stays allocated."""
-    sim = Simulator(time_scale=0)
-    assert sim.recorder is None
+    long as the process ran; without a recorder nothing of them stays allocated (the simulated
+    backend has none at all)."""
+    sim = kind(time_scale=0)
+    assert getattr(sim, "recorder", None) is None
     assert kept_bytes_after(sim, 300) < 3_000_000  # kept bodies would be 300 x 100 KB = 30 MB
 
 
 def test_a_recorder_keeps_every_request_so_the_measurement_sees_what_is_kept() -> None:
     recorder = RequestRecorder()
-    sim = Simulator(time_scale=0, recorder=recorder)
+    sim = StrictSimulator(time_scale=0, recorder=recorder)
     # 300 x 100 KB = 30.8 MB of bodies kept, and the measurement sees them
     assert kept_bytes_after(sim, 300) > 300 * len(large_request(0))
     assert len(recorder.bodies) == len(recorder.paths) == 310  # with the 10 warm-up requests

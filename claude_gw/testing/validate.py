@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from claude_gw.simulated import errors
 from claude_gw.simulated.profiles import ModelProfile
-from claude_gw.simulated.structured import check_format, check_name
+from claude_gw.testing import openai_errors as errors
+from claude_gw.testing.structured import check_format, check_name
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 PART_TYPES: Mapping[str, tuple[str, ...]] = {

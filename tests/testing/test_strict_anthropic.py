@@ -15,18 +15,14 @@ import httpx
 import pytest
 
 from claude_gw.apis.anthropic import AnthropicPassthrough
-from claude_gw.simulated import (
-    ModelProfile,
-    RequestRecorder,
-    Simulator,
-    asgi_app,
-    simulated_transport,
-)
+from claude_gw.simulated import ModelProfile, asgi_app, simulated_transport
 from claude_gw.simulated.common import CUT_AFTER_EVENTS
+from claude_gw.testing import RequestRecorder, StrictSimulator
 from claude_gw.translate.sse import SSEDecoder
 from tests.servers import ServerThread
 
-FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
+Served = tuple[StrictSimulator, str]
+FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 WIRE = FIXTURES / "wire"
 CLI_REQUESTS = sorted((FIXTURES / "claude-cli").glob("*.json"))
 MODEL = "claude-sonnet-4-6"  # not on the SDK's deprecation list, which warns (an error here)
@@ -49,21 +45,19 @@ def sse_events(raw: bytes) -> list[tuple[str | None, dict[str, Any]]]:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[Simulator, str]]:
-    sim = Simulator(time_scale=0, recorder=RequestRecorder())
+def served() -> Iterator[tuple[StrictSimulator, str]]:
+    sim = StrictSimulator(time_scale=0, recorder=RequestRecorder())
     with ServerThread(asgi_app(sim)) as server:
         yield sim, server.base_url
 
 
 @pytest.fixture
-def client(served: tuple[Simulator, str]) -> Iterator[anthropic.Anthropic]:
+def client(served: Served) -> Iterator[anthropic.Anthropic]:
     with anthropic.Anthropic(base_url=served[1], api_key="k", max_retries=0, timeout=10) as c:
         yield c
 
 
-def post(
-    served: tuple[Simulator, str], body: dict[str, Any], headers: dict[str, str] = VERSION
-) -> httpx.Response:
+def post(served: Served, body: dict[str, Any], headers: dict[str, str] = VERSION) -> httpx.Response:
     return httpx.post(f"{served[1]}/v1/messages", json=body, headers=headers, timeout=10)
 
 
@@ -99,7 +93,7 @@ def test_the_stream_carries_the_same_text_and_usage_as_the_one_shot_answer(
 
 
 def test_parallel_tool_calls_stream_as_input_json_fragments(
-    served: tuple[Simulator, str], client: anthropic.Anthropic
+    served: Served, client: anthropic.Anthropic
 ) -> None:
     weather, other = {"city": "Edinburgh", "note": "café ] [x]"}, {"city": "Oslo"}
     text = f"[sim:reply Checking.] [sim:tool get_weather {json.dumps(weather)}] "
@@ -178,7 +172,9 @@ def test_omitted_thinking_display_sends_an_empty_thinking_block_with_a_signature
     assert message.usage.output_tokens > 500  # the hidden thinking is still paid for
 
 
-def test_a_streamed_thinking_block_ends_with_its_signature(served: tuple[Simulator, str]) -> None:
+def test_a_streamed_thinking_block_ends_with_its_signature(
+    served: Served,
+) -> None:
     body = {"model": MODEL, "max_tokens": 4096, "thinking": THINK, "stream": True}
     events = [doc for _, doc in sse_events(post(served, {**body, "messages": user("hi")}).content)]
     block = [e for e in events if e.get("index") == 0]
@@ -189,7 +185,7 @@ def test_a_streamed_thinking_block_ends_with_its_signature(served: tuple[Simulat
 
 
 def test_thinking_blocks_sent_back_are_counted_in_stats(
-    served: tuple[Simulator, str], client: anthropic.Anthropic
+    served: Served, client: anthropic.Anthropic
 ) -> None:
     first = client.messages.create(
         model=MODEL, max_tokens=4096, thinking=THINK, messages=user("[sim:tool get_weather]")
@@ -372,7 +368,7 @@ ASKED: Any = {
     ],
 )
 def test_invalid_requests_are_rejected_like_anthropic_rejects_them(
-    served: tuple[Simulator, str], fields: dict[str, Any], message: str
+    served: Served, fields: dict[str, Any], message: str
 ) -> None:
     body = {"model": MODEL, "max_tokens": 4096, "messages": user("hello"), **fields}
     response = post(served, {k: v for k, v in body.items() if v is not None})
@@ -382,7 +378,9 @@ def test_invalid_requests_are_rejected_like_anthropic_rejects_them(
     assert error["error"]["message"].startswith(message)
 
 
-def test_a_request_without_anthropic_version_is_refused(served: tuple[Simulator, str]) -> None:
+def test_a_request_without_anthropic_version_is_refused(
+    served: Served,
+) -> None:
     response = post(served, {"model": MODEL, "max_tokens": 10, "messages": user("hi")}, {})
     assert response.status_code == 400
     assert response.json()["error"] == {
@@ -404,7 +402,7 @@ def test_a_request_without_anthropic_version_is_refused(served: tuple[Simulator,
 def test_a_simulator_with_an_api_key_checks_the_key_header(
     headers: dict[str, str], message: str
 ) -> None:
-    sim = Simulator(time_scale=0, api_key="sk-ant-right")
+    sim = StrictSimulator(time_scale=0, api_key="sk-ant-right")
     with ServerThread(asgi_app(sim)) as server:
         response = httpx.post(
             f"{server.base_url}/v1/messages/count_tokens",
@@ -421,7 +419,7 @@ def test_a_simulator_with_an_api_key_checks_the_key_header(
     assert response.json()["error"] == {"type": "authentication_error", "message": message}
 
 
-def test_a_cut_stream_ends_without_message_stop(served: tuple[Simulator, str]) -> None:
+def test_a_cut_stream_ends_without_message_stop(served: Served) -> None:
     body = {"model": MODEL, "max_tokens": 100, "messages": user("[sim:cut]"), "stream": True}
     names = [name for name, _ in sse_events(post(served, body).content)]
     assert names[0] == "message_start" and len(names) == CUT_AFTER_EVENTS
@@ -432,9 +430,7 @@ def test_a_cut_stream_ends_without_message_stop(served: tuple[Simulator, str]) -
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in CLI_REQUESTS])
-def test_every_captured_claude_cli_request_is_accepted(
-    served: tuple[Simulator, str], path: Path
-) -> None:
+def test_every_captured_claude_cli_request_is_accepted(served: Served, path: Path) -> None:
     """The CLI's requests (role-system messages, adaptive thinking, `?beta=true`, deferred
     tools, tool_reference results) pass the simulator's checks, as they pass Anthropic's."""
     captured = json.loads(path.read_text())
@@ -451,7 +447,7 @@ def test_every_captured_claude_cli_request_is_accepted(
 
 
 def test_the_gateway_passthrough_reads_usage_stop_reason_and_tool_calls_from_the_stream(
-    served: tuple[Simulator, str],
+    served: Served,
 ) -> None:
     text = '[sim:reply Looking.] [sim:tool get_weather {"city": "Paris"}] [sim:tool get_weather]'
     body = {"model": MODEL, "max_tokens": 4096, "thinking": THINK, "tools": [WEATHER_TOOL]}
@@ -468,14 +464,14 @@ def test_the_gateway_passthrough_reads_usage_stop_reason_and_tool_calls_from_the
     assert served[0].recorder.paths[-1] == "/v1/messages"
 
 
-def transport_client(sim: Simulator) -> httpx.AsyncClient:
+def transport_client(sim: StrictSimulator) -> httpx.AsyncClient:
     transport = simulated_transport(sim)
     return httpx.AsyncClient(transport=transport, base_url="http://sim.invalid", headers=VERSION)
 
 
 def test_the_in_process_transport_answers_the_messages_api_too() -> None:
     async def run() -> httpx.Response:
-        async with transport_client(Simulator(time_scale=0)) as client:
+        async with transport_client(StrictSimulator(time_scale=0)) as client:
             body = {"model": MODEL, "max_tokens": 100, "messages": user("hi"), "stream": True}
             return await client.post("/v1/messages", json=body)
 
@@ -485,7 +481,7 @@ def test_the_in_process_transport_answers_the_messages_api_too() -> None:
 
 
 def test_a_client_leaving_a_stream_early_is_counted_as_cancelled() -> None:
-    sim = Simulator(profiles={"*": ModelProfile(latency_s=0, ttft_s=0, tokens_per_s=20)})
+    sim = StrictSimulator(profiles={"*": ModelProfile(latency_s=0, ttft_s=0, tokens_per_s=20)})
     text = "[sim:reply " + " ".join(["word"] * 100) + "]"
     body = {"model": "m", "max_tokens": 1000, "messages": user(text), "stream": True}
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from claude_gw.simulated import anthropic_errors as errors
+from claude_gw.testing import anthropic_errors as errors
 
 MIN_THINKING_BUDGET = 1024
 BLOCK_TYPES: Mapping[str, tuple[str, ...]] = {
