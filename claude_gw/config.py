@@ -14,11 +14,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_gw.apis import CHAT, NAMES, OPENAI_URL, UpstreamApi, get_api
 from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
 from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS, ModelRule, Routes
+
+if TYPE_CHECKING:
+    from claude_gw.kong.options import KongOptions
 
 SIMULATED = "simulated"
 DEFAULT_MODEL = "gpt-5-mini"
@@ -85,6 +88,14 @@ SERVER_PROFILES = ("openai", "compatible")
 SIMULATED_TIMINGS = {"fast": 0.05, "realistic": 1.0, "instant": 0.0}
 
 
+def flag_kong_options() -> KongOptions:
+    """The Kong options of a route configured by flags (`KongOptions()`). Imported when called,
+    not with this module: `claude_gw.kong` reads `Settings` and `Secret` from here."""
+    from claude_gw.kong.options import KongOptions
+
+    return KongOptions()
+
+
 class ConfigError(ValueError):
     """A setting is invalid; the message names the option or variable and what was expected."""
 
@@ -131,18 +142,13 @@ class Settings:
     subagent_model: str | None = None
     long_context_model: str | None = None
     long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
-    # route identity and Kong-config behaviour (`--kong-config`)
+    # route identity (`--kong-config`: the decK route's name and paths)
     name: str = "claude-gw"
     paths: tuple[str, ...] = ("/",)  # accepted path prefixes
-    llm_format: str = "anthropic"  # "openai": clients speak chat completions, passed through
-    force_model: bool = False  # Kong's configured model.name: every request goes to `model`
-    input_cost: float | None = None  # per 1M tokens, Kong's options; both set -> used for cost
-    output_cost: float | None = None
-    model_name_header: bool = False  # Kong's X-Kong-LLM-Model response header
-    # Kong's model.options max_tokens/temperature/top_p/top_k: they replace the client's values
-    request_overrides: tuple[tuple[str, int | float], ...] = ()
-    # Kong's auth.allow_override: a client that sends the auth header itself has it go upstream
-    allow_override: bool = False
+    # every request goes to `model`: Kong's configured model.name, or the search route
+    force_model: bool = False
+    # what the route does as Kong's ai-proxy does it (`kong.options`)
+    kong: KongOptions = field(default_factory=flag_kong_options)
     # limits on what clients and upstreams can make the gateway hold (process-wide: the first
     # route's values apply to a gateway with several routes)
     header_timeout: float = 10.0  # request line + headers must arrive within this
@@ -193,7 +199,7 @@ class Settings:
             auth_header=None,
             upstream_headers=(),
             upstream_query=(),
-            request_overrides=(),
+            kong=replace(self.kong, request_overrides=()),
             search_upstream_url=None,
         )
 

@@ -88,6 +88,8 @@ ALLOWED = {
         "claude_gw.auth",
         "claude_gw.apis",
         "claude_gw.routing",
+        # a route's Kong options: a pure leaf of kong/, imported when a route is made
+        "claude_gw.kong.options",
     ),
     "claude_gw.routing": (),
     "claude_gw.auth": ("claude_gw.errors",),

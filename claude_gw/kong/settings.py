@@ -7,12 +7,13 @@ Completions, the simulated upstream) is said in comments at the top.
 
 `settings_for_route(route, base)` fills the route's identity, upstream, auth, model and logging
 from its effective ai-proxy and file-log plugins and its client keys from key-auth, keeping
-everything else (host, port, timeouts) from `base`, including the model options that replace
-the client's values (`max_tokens`, `temperature`, `top_p`, `top_k`) and `auth.allow_override`
-for an auth header. `Settings` has no field for the rest, so it is not carried over (see
-`not_carried_over`): `allow_override` for an auth parameter, an auth parameter in the body,
-`response_streaming`, `logging.log_statistics: false`, file-log `reopen` (a moved log is
-always reopened), and the plugin id.
+everything else (host, port, timeouts) from `base`; what the route does as Kong does it is
+its `KongOptions` (`kong_options`): the client format, the configured costs, the model
+header, the model options that replace the client's values (`max_tokens`, `temperature`,
+`top_p`, `top_k`) and `auth.allow_override` for an auth header. Nothing holds the rest, so it
+is not carried over (see `not_carried_over`): `allow_override` for an auth parameter, an auth
+parameter in the body, `response_streaming`, `logging.log_statistics: false`, file-log
+`reopen` (a moved log is always reopened), and the plugin id.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from claude_gw.kong.model import (
     derived_plugin_id,
     kong_api,
 )
+from claude_gw.kong.options import KongOptions
 
 _BEARER = "Bearer "
 
@@ -72,17 +74,24 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         upstream_query=_query(ai),
         model=ai.model_name or base.model,
         force_model=ai.model_name is not None,
+        kong=kong_options(ai),
+        log_payloads=ai.log_payloads,
+        max_body_bytes=ai.body_limit or base.max_body_bytes,
+        log_path=Path(route.file_log.path) if route.file_log else base.log_path,
+        # key-auth's consumer keys; a route without key-auth keeps --client-key-file's
+        client_auth=client_auth(route.key_auth) if route.key_auth else base.client_auth,
+    )
+
+
+def kong_options(ai: AIProxyConfig) -> KongOptions:
+    """What the route does as this ai-proxy plugin does it, beyond proxying."""
+    return KongOptions(
         llm_format=ai.llm_format,
         input_cost=ai.options.input_cost,
         output_cost=ai.options.output_cost,
         model_name_header=ai.model_name_header,
         request_overrides=tuple(ai.request_overrides().items()),
         allow_override=ai.auth.allow_override and bool(ai.auth.header_name),
-        log_payloads=ai.log_payloads,
-        max_body_bytes=ai.body_limit or base.max_body_bytes,
-        log_path=Path(route.file_log.path) if route.file_log else base.log_path,
-        # key-auth's consumer keys; a route without key-auth keeps --client-key-file's
-        client_auth=client_auth(route.key_auth) if route.key_auth else base.client_auth,
     )
 
 
@@ -136,17 +145,17 @@ def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_E
     ai_proxy = AIProxyConfig(
         provider=_kong_provider(settings),
         model_name=settings.model,
-        llm_format="openai" if settings.llm_format == "openai" else "anthropic",
+        llm_format="openai" if settings.kong.openai_clients else "anthropic",
         options=ModelOptions(
             upstream_url=_upstream_url(settings, base),
-            input_cost=settings.input_cost,
-            output_cost=settings.output_cost,
+            input_cost=settings.kong.input_cost,
+            output_cost=settings.kong.output_cost,
         ),
         auth=_settings_auth(settings, base, api_key_env),
         log_statistics=True,
         log_payloads=settings.log_payloads,
         max_request_body_size=settings.max_body_bytes,
-        model_name_header=settings.model_name_header,
+        model_name_header=settings.kong.model_name_header,
         plugin_id=settings.plugin_id,
         origin=Origin("(settings)", "", Scope(), explicit_id=True),
     )

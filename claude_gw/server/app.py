@@ -153,8 +153,8 @@ def record_context(settings: Settings, upstream: Upstream, version: str) -> Reco
         log_payloads=settings.log_payloads,
         workspace=str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:workspace")),
         version=version,
-        input_cost=settings.input_cost,
-        output_cost=settings.output_cost,
+        input_cost=settings.kong.input_cost,
+        output_cost=settings.kong.output_cost,
     )
 
 
@@ -280,7 +280,7 @@ class Gateway:
         responder: Responder,
     ) -> None:
         endpoint, prefix = route(path)
-        openai_format = route_.settings.llm_format == "openai"
+        openai_format = route_.settings.kong.openai_clients
         if endpoint == "other" or (endpoint == "chat_completions") != openai_format:
             served = (
                 CHAT_COMPLETIONS if openai_format else f"{MESSAGES} and POST <prefix>{COUNT_TOKENS}"
@@ -312,7 +312,7 @@ class Gateway:
             exchange.source = "upstream"
         if responder.started:
             return  # streaming already began: the stream handler sent an `error` event
-        if route_.settings.llm_format == "openai":
+        if route_.settings.kong.openai_clients:
             body = openai_error_body(error.error_type, error.message)
         else:
             body = {**error.to_body(), "request_id": f"req_{exchange.request_id}"}
@@ -396,7 +396,7 @@ def is_event_stream(headers: dict[str, str]) -> bool:
 
 def error_event(route_: Route, error: GatewayError) -> bytes:
     """The SSE event that ends a stream with `error`, in the route's client format."""
-    if route_.settings.llm_format == "openai":
+    if route_.settings.kong.openai_clients:
         return b"data: %s\n\n" % orjson.dumps(openai_error_body(error.error_type, error.message))
     return encode_event(error.to_body(), dumps=orjson.dumps)
 

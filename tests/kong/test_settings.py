@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from claude_gw.config import ConfigError, ModelRule, Secret, Settings
-from claude_gw.kong import deck_from_settings, load_deck, not_carried_over, settings_for_route
+from claude_gw.kong import (
+    KongOptions,
+    deck_from_settings,
+    load_deck,
+    not_carried_over,
+    settings_for_route,
+)
 from tests.kong.helpers import ENV, KEY, ai_proxy, one_route, tutorial
 
 BASE = Settings(host="0.0.0.0", port=9000, read_timeout=30.0)
@@ -19,7 +25,7 @@ def _route_settings(**config):
 def test_tutorial_route_becomes_settings_that_serve_it_the_same_way():
     [route] = load_deck([tutorial()], ENV).routes
     settings = settings_for_route(route, BASE)
-    assert (settings.name, settings.paths, settings.llm_format) == (
+    assert (settings.name, settings.paths, settings.kong.llm_format) == (
         "example-route",
         ("/anything",),
         "anthropic",
@@ -105,8 +111,8 @@ def test_what_settings_cannot_carry_is_listed():
         "logging.log_statistics false: the ai subtree is still logged",
     ]
     settings = settings_for_route(route, Settings())
-    assert settings.allow_override is True
-    assert settings.request_overrides == (("temperature", 0.1),)
+    assert settings.kong.allow_override is True
+    assert settings.kong.request_overrides == (("temperature", 0.1),)
 
 
 def test_route_without_ai_proxy_cannot_become_settings():
@@ -127,11 +133,10 @@ FLAG_SETTINGS = [
             model="gpt-4.1",
             name="azure-route",
             paths=("/azure", "/az"),
-            llm_format="openai",
             force_model=True,
-            input_cost=2.0,
-            output_cost=8.0,
-            model_name_header=True,
+            kong=KongOptions(
+                llm_format="openai", input_cost=2.0, output_cost=8.0, model_name_header=True
+            ),
             log_path=Path("/var/log/azure.json"),
             log_payloads=True,
             max_body_bytes=4_000_000,
@@ -156,10 +161,7 @@ def test_flags_written_as_deck_and_read_back_give_the_same_settings(settings):
         "upstream_query",
         "provider",
         "model",
-        "llm_format",
-        "input_cost",
-        "output_cost",
-        "model_name_header",
+        "kong",
         "log_path",
         "log_payloads",
         "max_body_bytes",
