@@ -1,8 +1,12 @@
-"""Gateway settings: one frozen object, built from the environment and command-line options.
+"""Gateway settings: frozen objects, built from the environment and command-line options.
 
-`Settings.from_env(environ)` reads `CLAUDE_GW_*` (and the upstream API's key variable,
-`OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, and `OPENAI_BASE_URL`)
-from the mapping it is given, never from `os.environ` itself. The upstream key is read from the
+`Listen` is the process's: where it listens and what clients may make it hold, once per
+process whatever the number of routes. `Settings` is one route's: its path prefixes, client
+keys, log, upstream, model routing and Kong options.
+
+`Listen.from_env(environ)` and `Settings.from_env(environ)` read `CLAUDE_GW_*` (and the upstream
+API's key variable, `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, and `OPENAI_BASE_URL`) from the
+mapping it is given, never from `os.environ` itself. The upstream key is read from the
 environment or from a file, never from a command-line argument that `ps` would show.
 """
 
@@ -108,14 +112,57 @@ class Secret(str):
 
 
 @dataclass(frozen=True)
-class Settings:
+class Listen:
+    """Where the gateway listens, and the limits on what clients can make it hold: the
+    process's, the same for every route."""
+
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_unauthenticated: bool = False  # listen beyond loopback with a route open to anyone
+    header_timeout: float = 10.0  # request line + headers must arrive within this
+    body_timeout: float = 60.0  # the whole body must arrive within this, after the headers
+    idle_timeout: float = 5.0  # a keep-alive connection with no request is closed after this
+    max_connections: int | None = None  # None: half the open-file limit (`connection_cap`)
+    max_header_bytes: int = DEFAULT_MAX_HEADER
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT  # request bodies in flight, together
+    shutdown_grace: float = 30.0  # in-flight requests get this long on SIGTERM/SIGINT
+
+    def with_options(self, **options: Any) -> Listen:
+        """A copy with the given command-line options applied (None means "not given")."""
+        given = {key: value for key, value in options.items() if value is not None}
+        return replace(self, **given)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Listen:
+        def get(name: str) -> str | None:
+            value = environ.get(ENV[name], "").strip()
+            return value or None
+
+        return cls().with_options(
+            host=get("host"),
+            port=parse_port(get("port"), ENV["port"]),
+            allow_unauthenticated=parse_bool(
+                get("allow_unauthenticated"), ENV["allow_unauthenticated"]
+            ),
+            header_timeout=parse_seconds(get("header_timeout"), ENV["header_timeout"]),
+            body_timeout=parse_seconds(get("body_timeout"), ENV["body_timeout"]),
+            idle_timeout=parse_seconds(get("idle_timeout"), ENV["idle_timeout"]),
+            max_connections=parse_count(get("max_connections"), ENV["max_connections"]),
+            max_header_bytes=parse_size(get("max_header"), ENV["max_header"]),
+            max_inflight_bytes=parse_size(get("max_inflight"), ENV["max_inflight"]),
+            shutdown_grace=parse_seconds(get("shutdown_grace"), ENV["shutdown_grace"]),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One route: what a request under its path prefixes gets (Kong: a route with its
+    ai-proxy, file-log and key-auth plugins)."""
+
     upstream_url: str = OPENAI_URL  # or "simulated" for the built-in backend
     api_key: Secret | None = field(default=None, repr=False)
     # who may use the gateway: None = anyone who reaches the port (see `authenticated`)
     client_auth: ClientAuth | None = field(default=None, repr=False)
-    allow_unauthenticated: bool = False  # listen beyond loopback without client_auth
     model: str = DEFAULT_MODEL
     model_map: tuple[ModelRule, ...] = ()
     log_path: Path = Path("claude.json")
@@ -149,17 +196,9 @@ class Settings:
     force_model: bool = False
     # what the route does as Kong's ai-proxy does it (`kong.options`)
     kong: KongOptions = field(default_factory=flag_kong_options)
-    # limits on what clients and upstreams can make the gateway hold (process-wide: the first
-    # route's values apply to a gateway with several routes)
-    header_timeout: float = 10.0  # request line + headers must arrive within this
-    body_timeout: float = 60.0  # the whole body must arrive within this, after the headers
-    idle_timeout: float = 5.0  # a keep-alive connection with no request is closed after this
-    max_connections: int | None = None  # None: half the open-file limit (`connection_cap`)
-    max_header_bytes: int = DEFAULT_MAX_HEADER
-    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT
+    # limits on what the upstream can make the gateway hold
     max_answer_bytes: int = DEFAULT_MAX_ANSWER
     max_decompression_ratio: float = DEFAULT_MAX_DECOMPRESSION_RATIO
-    shutdown_grace: float = 30.0  # in-flight requests get this long on SIGTERM/SIGINT
 
     @property
     def simulated(self) -> bool:
@@ -257,13 +296,8 @@ class Settings:
         api = parse_choice(get("upstream_api"), UPSTREAM_APIS, ENV["upstream_api"]) or CHAT.name
         settings = cls(upstream_url=normalize_upstream(upstream, ENV["upstream"]), upstream_api=api)
         return settings.with_options(
-            host=get("host"),
-            port=parse_port(get("port"), ENV["port"]),
             api_key=read_api_key(environ, get("api_key_file"), get_api(api).key_env),
             client_auth=read_client_auth(get("client_key_file")),
-            allow_unauthenticated=parse_bool(
-                get("allow_unauthenticated"), ENV["allow_unauthenticated"]
-            ),
             model=get("model"),
             model_map=parse_model_map(get("model_map"), ENV["model_map"]),
             log_path=Path(p) if (p := get("log")) else None,
@@ -297,25 +331,11 @@ class Settings:
             subagent_model=get("subagent_model"),
             long_context_model=get("long_context_model"),
             long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
-            **limits_from(get),
+            max_answer_bytes=parse_size(get("max_answer"), ENV["max_answer"]),
+            max_decompression_ratio=parse_ratio(
+                get("max_decompression_ratio"), ENV["max_decompression_ratio"]
+            ),
         )
-
-
-def limits_from(get: Callable[[str], str | None]) -> dict[str, Any]:
-    """The limit settings among the variables (`get(name)`: the value of ENV[name] or None)."""
-    return {
-        "header_timeout": parse_seconds(get("header_timeout"), ENV["header_timeout"]),
-        "body_timeout": parse_seconds(get("body_timeout"), ENV["body_timeout"]),
-        "idle_timeout": parse_seconds(get("idle_timeout"), ENV["idle_timeout"]),
-        "max_connections": parse_count(get("max_connections"), ENV["max_connections"]),
-        "max_header_bytes": parse_size(get("max_header"), ENV["max_header"]),
-        "max_inflight_bytes": parse_size(get("max_inflight"), ENV["max_inflight"]),
-        "max_answer_bytes": parse_size(get("max_answer"), ENV["max_answer"]),
-        "max_decompression_ratio": parse_ratio(
-            get("max_decompression_ratio"), ENV["max_decompression_ratio"]
-        ),
-        "shutdown_grace": parse_seconds(get("shutdown_grace"), ENV["shutdown_grace"]),
-    }
 
 
 def parse_ratio(text: str | None, where: str) -> float | None:

@@ -1,19 +1,19 @@
-"""The bridge between the gateway's flat `Settings` (one route, one upstream) and Kong routes.
+"""The bridge between the gateway's route `Settings` (one route, one upstream) and Kong routes.
 
-`deck_from_settings(settings)` writes a gateway configured by flags as decK YAML (one route on
-`settings.paths`, global ai-proxy and file-log); what Kong cannot express (model-map rules,
-subagent and long-context models, extra upstream headers, an upstream API other than Chat
-Completions, the simulated upstream) is said in comments at the top.
+`deck_from_settings(settings, listen=...)` writes a gateway configured by flags as decK YAML
+(one route on `settings.paths`, global ai-proxy and file-log); what Kong cannot express
+(model-map rules, subagent and long-context models, extra upstream headers, an upstream API
+other than Chat Completions, the simulated upstream) is said in comments at the top.
 
 `settings_for_route(route, base)` fills the route's identity, upstream, auth, model and logging
 from its effective ai-proxy and file-log plugins and its client keys from key-auth, keeping
-everything else (host, port, timeouts) from `base`; what the route does as Kong does it is
-its `KongOptions` (`kong_options`): the client format, the configured costs, the model
+everything else (timeouts, the upstream's limits) from `base`; what the route does as Kong does
+it is its `KongOptions` (`kong_options`): the client format, the configured costs, the model
 header, the model options that replace the client's values (`max_tokens`, `temperature`,
-`top_p`, `top_k`) and `auth.allow_override` for an auth header. Nothing holds the rest, so it
-is not carried over (see `not_carried_over`): `allow_override` for an auth parameter, an auth
-parameter in the body, `response_streaming`, `logging.log_statistics: false`, file-log
-`reopen` (a moved log is always reopened), and the plugin id.
+`top_p`, `top_k`) and `auth.allow_override` for an auth header. Nothing holds the rest, so it is
+not carried over (see `not_carried_over`): `allow_override` for an auth parameter, an auth
+parameter in the body, `response_streaming`, `logging.log_statistics: false`, file-log `reopen`
+(a moved log is always reopened), and the plugin id.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from claude_gw.apis import ANTHROPIC, CHAT, OPENAI_URL
-from claude_gw.config import ConfigError, Secret, Settings
+from claude_gw.config import ConfigError, Listen, Secret, Settings
 from claude_gw.kong import schema
 from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.export import DEFAULT_KEY_ENV, export_deck
@@ -132,10 +132,13 @@ def not_carried_over(ai: AIProxyConfig) -> list[str]:
     return dropped
 
 
-def deck_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_ENV) -> str:
-    """decK YAML for a gateway configured by flags; comments say what Kong does differently."""
+def deck_from_settings(
+    settings: Settings, *, listen: Listen | None = None, api_key_env: str = DEFAULT_KEY_ENV
+) -> str:
+    """decK YAML for a gateway configured by flags (listening as `listen` says, default
+    `Listen()`); comments say what Kong does differently."""
     config = config_from_settings(settings, api_key_env=api_key_env)
-    return export_deck(config, notes=settings_notes(settings))
+    return export_deck(config, notes=settings_notes(settings, listen or Listen()))
 
 
 def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_ENV) -> DeckConfig:
@@ -223,11 +226,11 @@ def _settings_auth(settings: Settings, base: str, api_key_env: str) -> AuthConfi
     return AuthConfig(header_name=header, header_value=Secret(value), header_value_source=source)
 
 
-def settings_notes(settings: Settings) -> list[str]:
+def settings_notes(settings: Settings, listen: Listen) -> list[str]:
     """Comment lines on what a decK file cannot carry over from the flags."""
     model = settings.model
     notes = [
-        f"claude_gw listened on http://{settings.host}:{settings.port}; Kong listens on its "
+        f"claude_gw listened on http://{listen.host}:{listen.port}; Kong listens on its "
         "proxy_listen (default :8000): point ANTHROPIC_BASE_URL there.",
         f"claude_gw sends requests for Claude models to {model}; Kong answers them 400 'cannot "
         "use own model': start the Claude CLI with ANTHROPIC_MODEL and "

@@ -27,7 +27,7 @@ from urllib.parse import unquote_plus
 import orjson
 
 from claude_gw import __version__
-from claude_gw.config import Settings
+from claude_gw.config import Listen, Settings
 from claude_gw.errors import GatewayError, GatewayOverloaded, MethodNotAllowed, NotFound
 from claude_gw.logs.encode import encode_record
 from claude_gw.logs.exchange import Exchange
@@ -195,6 +195,7 @@ class Gateway:
         self,
         routes: Sequence[tuple[Settings, Upstream, LineSink]],
         *,
+        listen: Listen | None = None,
         clock: Clock | None = None,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
         record_builder: RecordBuilder = build_record,
@@ -202,6 +203,7 @@ class Gateway:
         if not routes:
             raise ValueError("a gateway needs at least one route")
         self.on_shutdown = list(on_shutdown)
+        self.listen = listen or Listen()  # the process's limits, whatever the route
         self.clock = clock or Clock()
         self.record_builder = record_builder
         self.routes = [
@@ -218,8 +220,7 @@ class Gateway:
         self.masker = Masker()
         for configured in self.routes:
             self.masker |= configured.upstream.masker
-        # process-wide, as the listener's limits are: the first route's settings
-        self.inflight = InflightBytes(self.routes[0].settings.max_inflight_bytes)
+        self.inflight = InflightBytes(self.listen.max_inflight_bytes)
         self.active = 0  # requests being handled (the shutdown waits for their log lines)
         self._idle = asyncio.Event()  # set while `active` is 0
         self._idle.set()
@@ -242,7 +243,7 @@ class Gateway:
         matched = self.route_for(path)
         route_ = matched or self.routes[0]  # an unrouted request is logged by the first route
         exchange.provider = route_.upstream.provider
-        body = GuardedReceive(receive, scope, self.inflight, timeout=route_.settings.body_timeout)
+        body = GuardedReceive(receive, scope, self.inflight, timeout=self.listen.body_timeout)
         self.active += 1
         self._idle.clear()
         try:
@@ -406,15 +407,18 @@ def create_app(
     *,
     upstream: Upstream,
     log_writer: LineSink,
+    listen: Listen | None = None,
     clock: Clock | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     record_builder: RecordBuilder = build_record,
 ) -> Gateway:
-    """The gateway app with one route. `on_shutdown` callbacks run at ASGI lifespan
-    shutdown, after the server has drained in-flight requests: the place to flush the log and
-    close clients. `record_builder` makes each log record (`logs.record.build_record`)."""
+    """The gateway app with one route, under `listen`'s limits (default `Listen()`). `on_shutdown`
+    callbacks run at ASGI lifespan shutdown, after the server has drained in-flight requests:
+    the place to flush the log and close clients. `record_builder` makes each log record
+    (`logs.record.build_record`)."""
     return Gateway(
         [(settings, upstream, log_writer)],
+        listen=listen,
         clock=clock,
         on_shutdown=on_shutdown,
         record_builder=record_builder,
