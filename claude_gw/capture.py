@@ -137,9 +137,9 @@ def client_env(
         if (passes(name) or name in wanted) and not any(secret in value for secret in secrets)
     }
     env["ANTHROPIC_BASE_URL"] = base_url
-    env["ANTHROPIC_MODEL"] = settings.model
+    env["ANTHROPIC_MODEL"] = settings.routing.model
     for family in FAMILIES:
-        upstream_model = settings.resolve_model(f"claude-{family}-5-5")
+        upstream_model = settings.routing.resolve(f"claude-{family}-5-5")
         env[f"ANTHROPIC_DEFAULT_{family.upper()}_MODEL"] = upstream_model
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     env["ANTHROPIC_API_KEY"] = settings.client_key or PLACEHOLDER_KEY
@@ -160,7 +160,7 @@ def cli_context_window(settings: Settings) -> int | None:
     """
     if settings.context_window is None and not settings.api.priced_window:
         return None
-    return window_for(settings.model, settings.provider, settings.context_window)
+    return window_for(settings.routing.model, settings.provider, settings.context_window)
 
 
 @dataclass

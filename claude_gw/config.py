@@ -2,7 +2,7 @@
 
 `Listen` is the process's: where it listens and what clients may make it hold, once per
 process whatever the number of routes. `Settings` is one route's: its path prefixes, client
-keys, log, upstream, model routing and Kong options.
+keys, log, upstream, model routing (`routing.Routing`) and Kong options.
 
 `Listen.from_env(environ)` and `Settings.from_env(environ)` read `CLAUDE_GW_*` (and the upstream
 API's key variable, `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, and `OPENAI_BASE_URL`) from the
@@ -12,23 +12,21 @@ environment or from a file, never from a command-line argument that `ps` would s
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_gw.apis import CHAT, NAMES, OPENAI_URL, UpstreamApi, get_api
 from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
-from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS, ModelRule, Routes
+from claude_gw.routing import DEFAULT_MODEL, ModelRule, Routing
 
 if TYPE_CHECKING:
     from claude_gw.kong.options import KongOptions
 
 SIMULATED = "simulated"
-DEFAULT_MODEL = "gpt-5-mini"
 # Anthropic's own limit; the Claude CLI assumes a 1M-token window for non-Claude models, so its
 # bodies keep growing (600 KB after six large file reads) and a small limit breaks sessions.
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
@@ -163,8 +161,7 @@ class Settings:
     api_key: Secret | None = field(default=None, repr=False)
     # who may use the gateway: None = anyone who reaches the port (see `authenticated`)
     client_auth: ClientAuth | None = field(default=None, repr=False)
-    model: str = DEFAULT_MODEL
-    model_map: tuple[ModelRule, ...] = ()
+    routing: Routing = field(default_factory=Routing)  # which upstream model each request gets
     log_path: Path = Path("claude.json")
     log_payloads: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY
@@ -185,15 +182,9 @@ class Settings:
     auth_header: str | None = None  # header carrying the key; default per API
     upstream_headers: tuple[tuple[str, str], ...] = ()  # extra headers on every upstream request
     upstream_query: tuple[tuple[str, str], ...] = ()  # extra query, e.g. Azure's api-version
-    # routing beyond the model map
-    subagent_model: str | None = None
-    long_context_model: str | None = None
-    long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
     # route identity (`--kong-config`: the decK route's name and paths)
     name: str = "claude-gw"
     paths: tuple[str, ...] = ("/",)  # accepted path prefixes
-    # every request goes to `model`: Kong's configured model.name, or the search route
-    force_model: bool = False
     # what the route does as Kong's ai-proxy does it (`kong.options`)
     kong: KongOptions = field(default_factory=flag_kong_options)
     # limits on what the upstream can make the gateway hold
@@ -227,11 +218,7 @@ class Settings:
             upstream_url=self.search_upstream_url,
             upstream_api="responses",
             api_key=self.search_api_key,
-            model=self.search_model or DEFAULT_MODEL,
-            force_model=True,
-            model_map=(),
-            subagent_model=None,
-            long_context_model=None,
+            routing=Routing(model=self.search_model or DEFAULT_MODEL, force_model=True),
             provider_name=None,
             server_profile=None,
             context_window=None,
@@ -253,38 +240,18 @@ class Settings:
     @property
     def plugin_id(self) -> str:
         """A stable id for this configuration, like the id of Kong's ai-proxy plugin instance."""
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:{self.upstream_url}:{self.model}"))
-
-    @functools.cached_property
-    def routes(self) -> Routes:
-        """The model routing of these settings (`routing`)."""
-        return Routes(
-            model=self.model,
-            model_map=self.model_map,
-            subagent_model=self.subagent_model,
-            long_context_model=self.long_context_model,
-            long_context_tokens=self.long_context_tokens,
-            force_model=self.force_model,
-        )
-
-    def resolve_model(self, client_model: str | None) -> str:
-        """The upstream model for what the client asked, by the model map alone (see `route`)."""
-        return self.routes.route(client_model)[0]
-
-    def route(
-        self,
-        client_model: str | None,
-        *,
-        subagent: bool = False,
-        prompt_tokens: Callable[[], int] | None = None,
-    ) -> tuple[str, str]:
-        """(upstream model, the rule that chose it): `Routes.route` on these settings."""
-        return self.routes.route(client_model, subagent=subagent, prompt_tokens=prompt_tokens)
+        name = f"claude-gw:{self.upstream_url}:{self.routing.model}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
     def with_options(self, **options: Any) -> Settings:
         """A copy with the given command-line options applied (None means "not given")."""
         given = {key: value for key, value in options.items() if value is not None}
         return replace(self, **given)
+
+    def with_routing(self, **options: Any) -> Settings:
+        """A copy with the given `Routing` options applied (None means "not given")."""
+        given = {key: value for key, value in options.items() if value is not None}
+        return replace(self, routing=replace(self.routing, **given))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -295,11 +262,16 @@ class Settings:
         upstream = get("upstream") or environ.get("OPENAI_BASE_URL", "").strip() or OPENAI_URL
         api = parse_choice(get("upstream_api"), UPSTREAM_APIS, ENV["upstream_api"]) or CHAT.name
         settings = cls(upstream_url=normalize_upstream(upstream, ENV["upstream"]), upstream_api=api)
+        settings = settings.with_routing(
+            model=get("model"),
+            model_map=parse_model_map(get("model_map"), ENV["model_map"]),
+            subagent_model=get("subagent_model"),
+            long_context_model=get("long_context_model"),
+            long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
+        )
         return settings.with_options(
             api_key=read_api_key(environ, get("api_key_file"), get_api(api).key_env),
             client_auth=read_client_auth(get("client_key_file")),
-            model=get("model"),
-            model_map=parse_model_map(get("model_map"), ENV["model_map"]),
             log_path=Path(p) if (p := get("log")) else None,
             log_payloads=parse_bool(get("log_payloads"), ENV["log_payloads"]),
             max_body_bytes=parse_size(get("max_body"), ENV["max_body"]),
@@ -328,9 +300,6 @@ class Settings:
             auth_header=get("auth_header"),
             upstream_headers=parse_pairs(get("upstream_headers"), ":", ENV["upstream_headers"]),
             upstream_query=parse_pairs(get("upstream_query"), "=", ENV["upstream_query"]),
-            subagent_model=get("subagent_model"),
-            long_context_model=get("long_context_model"),
-            long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
             max_answer_bytes=parse_size(get("max_answer"), ENV["max_answer"]),
             max_decompression_ratio=parse_ratio(
                 get("max_decompression_ratio"), ENV["max_decompression_ratio"]

@@ -39,6 +39,7 @@ ALLOWED = {
         "claude_gw.upstream",
         "claude_gw.logs",
         "claude_gw.config",
+        "claude_gw.routing",
         "claude_gw.errors",
         "claude_gw.wire",
         "claude_gw.tokens",

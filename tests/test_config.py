@@ -11,6 +11,7 @@ from claude_gw.config import (
     Settings,
     parse_size,
 )
+from claude_gw.routing import Routing
 
 
 def read_all(environ: dict[str, str]) -> tuple[Listen, Settings]:
@@ -23,7 +24,7 @@ def test_defaults_follow_the_kong_tutorial_where_it_works():
     listen = Listen.from_env({})
     assert (listen.host, listen.port) == ("127.0.0.1", 8000)
     assert settings.upstream_url == "https://api.openai.com/v1"
-    assert settings.model == "gpt-5-mini"
+    assert settings.routing.model == "gpt-5-mini"
     assert settings.log_path == Path("claude.json")
     assert settings.max_body_bytes == DEFAULT_MAX_BODY
     assert settings.api_key is None
@@ -50,8 +51,8 @@ def test_every_setting_has_an_environment_variable(tmp_path):
     assert listen.host == "0.0.0.0" and listen.port == 9000
     assert settings.upstream_url == "http://127.0.0.1:11434/v1"
     assert settings.api_key == "sk-from-file"
-    assert settings.model == "gpt-4.1"
-    assert settings.model_map == (
+    assert settings.routing.model == "gpt-4.1"
+    assert settings.routing.model_map == (
         ModelRule("claude-haiku-*", "gpt-5-nano"),
         ModelRule("claude-opus-*", "gpt-5"),
     )
@@ -84,10 +85,10 @@ def test_the_key_comes_from_openai_api_key_and_never_shows_in_a_repr():
     ],
 )
 def test_model_resolution(client_model, expected):
-    settings = Settings(
+    routing = Routing(
         model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"), ModelRule("o3-*", "o4-mini"))
     )
-    assert settings.resolve_model(client_model) == expected
+    assert routing.resolve(client_model) == expected
 
 
 @pytest.mark.parametrize(
@@ -133,7 +134,7 @@ def test_simulated_upstream_is_its_own_provider():
     assert Settings().provider == "openai"
 
 
-ROUTED = Settings(
+ROUTED = Routing(
     model="gpt-5-mini",
     model_map=(ModelRule("o3-*", "o4-mini"),),
     subagent_model="gpt-5-nano",
@@ -158,18 +159,18 @@ ROUTED = Settings(
     ],
 )
 def test_routing_rules_apply_in_order_and_name_the_rule(client_model, subagent, tokens, expected):
-    assert ROUTED.route(client_model, subagent=subagent, prompt_tokens=lambda: tokens) == expected
+    assert ROUTED.choose(client_model, subagent=subagent, prompt_tokens=lambda: tokens) == expected
 
 
 def test_prompt_tokens_are_counted_only_when_a_long_context_model_is_set():
     def explode() -> int:
         raise AssertionError("counted")
 
-    assert Settings().route("gpt-5", prompt_tokens=explode) == ("gpt-5", "client")
+    assert Routing().choose("gpt-5", prompt_tokens=explode) == ("gpt-5", "client")
 
 
 def test_a_forced_model_takes_every_name_as_kong_does():
-    assert Settings(model="gpt-4.1", force_model=True).route("gpt-5") == ("gpt-4.1", "default")
+    assert Routing(model="gpt-4.1", force_model=True).choose("gpt-5") == ("gpt-4.1", "default")
 
 
 def test_backend_variables(tmp_path):

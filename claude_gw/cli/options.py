@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from claude_gw.cli import values
 from claude_gw.config import (
-    DEFAULT_MODEL,
     ENV,
     SERVER_PROFILES,
     SIMULATED_TIMINGS,
@@ -29,7 +28,7 @@ from claude_gw.config import (
     read_api_key,
     read_client_auth,
 )
-from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS
+from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS, DEFAULT_MODEL
 
 
 class CliError(Exception):
@@ -338,11 +337,15 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
             api_key=Settings.from_env({**environ, ENV["api_key_file"]: args.api_key_file}).api_key
         )
     rules = tuple(parse_model_rule(r, "--map") for r in args.model_map) if args.model_map else None
-    settings = settings.with_options(
-        client_auth=read_client_auth(args.client_key_file),
-        upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
+    settings = settings.with_routing(
         model=args.model,
         model_map=rules,
+        subagent_model=args.subagent_model,
+        long_context_model=args.long_context_model,
+        long_context_tokens=args.long_context_tokens,
+    ).with_options(
+        client_auth=read_client_auth(args.client_key_file),
+        upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
         log_path=Path(args.log) if args.log else None,
         log_payloads=args.log_payloads,
         max_body_bytes=parse_size(args.max_body, "--max-body"),
@@ -363,9 +366,6 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         auth_header=args.auth_header,
         upstream_headers=pairs(args.upstream_headers, ":", "--upstream-header"),
         upstream_query=pairs(args.upstream_query, "=", "--upstream-query"),
-        subagent_model=args.subagent_model,
-        long_context_model=args.long_context_model,
-        long_context_tokens=args.long_context_tokens,
         **limits_from_args(args, listen=False),
     )
     if not args.api_key_file and not environ.get(ENV["api_key_file"], "").strip():

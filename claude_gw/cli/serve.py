@@ -119,8 +119,8 @@ def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
         )
     else:
         where = f"{upstream.label} ({api_line(settings)})"
-    rules = ", ".join(f"{r.pattern} -> {r.model}" for r in settings.model_map)
-    models = f"model {settings.model}" + (f"; {rules}" if rules else "")
+    rules = ", ".join(f"{r.pattern} -> {r.model}" for r in settings.routing.model_map)
+    models = f"model {settings.routing.model}" + (f"; {rules}" if rules else "")
     payloads = "with payloads" if settings.log_payloads else "no payloads"
     return [
         f"  upstream: {where}; {models}",
@@ -140,7 +140,8 @@ def startup_lines(routes: list[Settings], upstreams: list[Upstream], url: str) -
     key = "'<a client key>'" if routes[0].client_auth else "x"
     lines.append(
         f"  use:      ANTHROPIC_BASE_URL={url}{prefix} ANTHROPIC_API_KEY={key} "
-        f"ANTHROPIC_MODEL={routes[0].model} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude"
+        f"ANTHROPIC_MODEL={routes[0].routing.model} "
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude"
     )
     return lines
 
@@ -159,7 +160,7 @@ async def close_all(upstreams: list[Upstream]) -> None:
 
 
 async def serve(listen: Listen, routes: list[Settings], *, check: bool) -> None:
-    tokenizer = any(settings.long_context_model for settings in routes)
+    tokenizer = any(settings.routing.long_context_model for settings in routes)
     await asyncio.to_thread(runner.warm_up, tokenizer=tokenizer)
     upstreams = [runner.build_upstream(settings) for settings in routes]
     if check:

@@ -54,7 +54,7 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
     error: claude_gw has nothing to proxy it to.
 
     Kong's `max_request_body_size: 0` (unlimited) keeps `base.max_body_bytes` as the ceiling;
-    no configured model name keeps `base.model` for Claude model names (Kong would pass them
+    no configured model name keeps `base.routing.model` for Claude model names (Kong would pass them
     to the upstream, which fails) and passes other names through, as Kong does."""
     ai = route.ai_proxy
     if ai is None:
@@ -72,8 +72,12 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         auth_header=auth_header,
         upstream_headers=headers,
         upstream_query=_query(ai),
-        model=ai.model_name or base.model,
-        force_model=ai.model_name is not None,
+        # the rest of the routing (model map, subagent and long-context models) is the base's
+        routing=replace(
+            base.routing,
+            model=ai.model_name or base.routing.model,
+            force_model=ai.model_name is not None,
+        ),
         kong=kong_options(ai),
         log_payloads=ai.log_payloads,
         max_body_bytes=ai.body_limit or base.max_body_bytes,
@@ -147,7 +151,7 @@ def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_E
     base = OPENAI_URL if settings.simulated else settings.upstream_url
     ai_proxy = AIProxyConfig(
         provider=_kong_provider(settings),
-        model_name=settings.model,
+        model_name=settings.routing.model,
         llm_format="openai" if settings.kong.openai_clients else "anthropic",
         options=ModelOptions(
             upstream_url=_upstream_url(settings, base),
@@ -228,7 +232,8 @@ def _settings_auth(settings: Settings, base: str, api_key_env: str) -> AuthConfi
 
 def settings_notes(settings: Settings, listen: Listen) -> list[str]:
     """Comment lines on what a decK file cannot carry over from the flags."""
-    model = settings.model
+    routing = settings.routing
+    model = routing.model
     notes = [
         f"claude_gw listened on http://{listen.host}:{listen.port}; Kong listens on its "
         "proxy_listen (default :8000): point ANTHROPIC_BASE_URL there.",
@@ -236,13 +241,13 @@ def settings_notes(settings: Settings, listen: Listen) -> list[str]:
         "use own model': start the Claude CLI with ANTHROPIC_MODEL and "
         f"ANTHROPIC_DEFAULT_HAIKU_MODEL (older CLIs: ANTHROPIC_SMALL_FAST_MODEL) set to {model}.",
     ]
-    if not settings.force_model:
+    if not routing.force_model:
         notes.append(f"claude_gw passed other model names through; Kong sends all to {model}.")
     notes += [
         f"claude_gw model map {rule.pattern}={rule.model} cannot be expressed in Kong."
-        for rule in settings.model_map
+        for rule in routing.model_map
     ]
-    routed = [("subagent", settings.subagent_model), ("long-context", settings.long_context_model)]
+    routed = [("subagent", routing.subagent_model), ("long-context", routing.long_context_model)]
     notes += [
         f"claude_gw {kind} model {name}: Kong has no such rule." for kind, name in routed if name
     ]

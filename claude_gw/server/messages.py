@@ -129,7 +129,7 @@ class MessagesHandler:
         doc = await self.read(exchange, scope, receive)
         if not isinstance(doc.get("messages"), list):
             raise InvalidRequest("messages: required, and must be a list")
-        exchange.request_model = self.settings.resolve_model(exchange.client_model)
+        exchange.request_model = self.settings.routing.resolve(exchange.client_model)
         if not tokens_loaded():  # loaded on first use, off the event loop (0.5 s)
             await asyncio.to_thread(preload_tokens)
         try:
@@ -162,7 +162,7 @@ class MessagesHandler:
         request's parsed objects are dropped once translated, so the caller keeps none."""
         if self.settings.kong.request_overrides:  # Kong's model.options replace the client's values
             doc = {**doc, **dict(self.settings.kong.request_overrides)}
-        model, rule = self.settings.route(
+        model, rule = self.settings.routing.choose(
             exchange.client_model,
             subagent=header(scope, AGENT_HEADER) is not None,
             prompt_tokens=partial(count_anthropic_request, doc),

@@ -196,7 +196,7 @@ class BackgroundGateway:
         return self.settings.log_path
 
     def __enter__(self) -> BackgroundGateway:
-        warm_up(tokenizer=self.settings.long_context_model is not None)
+        warm_up(tokenizer=self.settings.routing.long_context_model is not None)
         sock = bind(self.listen.host, self.listen.port)
         self.url = url_of(sock)
         gateway = build_gateway(self.settings, listen=self.listen)

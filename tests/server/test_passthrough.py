@@ -8,6 +8,7 @@ import openai
 import pytest
 
 from claude_gw.kong import KongOptions
+from claude_gw.routing import Routing
 from tests.server.test_gateway import start_gateway
 
 
@@ -17,8 +18,7 @@ def openai_route(tmp_path, fake_openai):
         tmp_path,
         fake_openai,
         kong=KongOptions(llm_format="openai"),
-        model="gpt-4.1",
-        force_model=True,
+        routing=Routing(model="gpt-4.1", force_model=True),
     )
     yield gw
     gw.stop()
