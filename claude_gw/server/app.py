@@ -78,7 +78,7 @@ class Clock:
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
 
-def route(path: str) -> tuple[str, str]:
+def split_endpoint(path: str) -> tuple[str, str]:
     """(endpoint, prefix) for a request path; endpoint is "other" when nothing matches."""
     trimmed = path.rstrip("/")
     suffixes = (
@@ -280,7 +280,7 @@ class Gateway:
         receive: Receive,
         responder: Responder,
     ) -> None:
-        endpoint, prefix = route(path)
+        endpoint, prefix = split_endpoint(path)
         openai_format = route_.settings.kong.openai_clients
         if endpoint == "other" or (endpoint == "chat_completions") != openai_format:
             served = (
