@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from claude_gw.apis import APIS
-from claude_gw.config import Secret, Settings
+from claude_gw.config import Listen, Secret, Settings
 from claude_gw.logs.mask import printable
 from claude_gw.server.context_window import window_for
 from claude_gw.server.runner import BackgroundGateway
@@ -137,9 +137,9 @@ def client_env(
         if (passes(name) or name in wanted) and not any(secret in value for secret in secrets)
     }
     env["ANTHROPIC_BASE_URL"] = base_url
-    env["ANTHROPIC_MODEL"] = settings.model
+    env["ANTHROPIC_MODEL"] = settings.routing.model
     for family in FAMILIES:
-        upstream_model = settings.resolve_model(f"claude-{family}-5-5")
+        upstream_model = settings.routing.resolve(f"claude-{family}-5-5")
         env[f"ANTHROPIC_DEFAULT_{family.upper()}_MODEL"] = upstream_model
     env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
     env["ANTHROPIC_API_KEY"] = settings.client_key or PLACEHOLDER_KEY
@@ -160,7 +160,7 @@ def cli_context_window(settings: Settings) -> int | None:
     """
     if settings.context_window is None and not settings.api.priced_window:
         return None
-    return window_for(settings.model, settings.provider, settings.context_window)
+    return window_for(settings.routing.model, settings.provider, settings.context_window)
 
 
 @dataclass
@@ -351,12 +351,14 @@ def run_capture(
     environ: Mapping[str, str] | None = None,
     on_record: OnRecord | None = None,
     pass_env: Sequence[str] = (),
+    listen: Listen | None = None,
 ) -> CaptureResult:
     """Run `command` against a gateway and return its exit status and labelled records.
 
-    Without `gateway_url`, a gateway with `settings` runs for the duration of the command on
-    a free loopback port. With it, the command talks to that gateway; records are then read
-    from `settings.log_path` when that file is the other gateway's log.
+    Without `gateway_url`, a gateway with `settings` runs for the duration of the command on a free
+    loopback port, under `listen`'s limits (default `Listen()`'s). With it, the command talks to
+    that gateway; records are then read from `settings.log_path` when that file is the other
+    gateway's log.
 
     `on_record(record)` is called on the calling thread with each labelled record as it
     reaches the log (checked every `POLL_S` seconds while the command runs), then with the
@@ -379,8 +381,8 @@ def run_capture(
         status = run_command(command, env, tick)
         time.sleep(SETTLE_S)
     else:
-        local = replace(settings, host="127.0.0.1", port=0)
-        with BackgroundGateway(local) as gateway:
+        local = replace(listen or Listen(), host="127.0.0.1", port=0)
+        with BackgroundGateway(settings, local) as gateway:
             env = client_env(f"{gateway.url}/capture/{label}", settings, env_in, pass_env=pass_env)
             status = run_command(command, env, tick)
     follower.poll(final=True)  # the local gateway has stopped and flushed its log

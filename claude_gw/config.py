@@ -1,27 +1,32 @@
-"""Gateway settings: one frozen object, built from the environment and command-line options.
+"""Gateway settings: frozen objects, built from the environment and command-line options.
 
-`Settings.from_env(environ)` reads `CLAUDE_GW_*` (and the upstream API's key variable,
-`OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, and `OPENAI_BASE_URL`)
-from the mapping it is given, never from `os.environ` itself. The upstream key is read from the
+`Listen` is the process's: where it listens and what clients may make it hold, once per
+process whatever the number of routes. `Settings` is one route's: its path prefixes, client
+keys, log, upstream, model routing (`routing.Routing`) and Kong options.
+
+`Listen.from_env(environ)` and `Settings.from_env(environ)` read `CLAUDE_GW_*` (and the upstream
+API's key variable, `OPENAI_API_KEY` or `ANTHROPIC_API_KEY`, and `OPENAI_BASE_URL`) from the
+mapping it is given, never from `os.environ` itself. The upstream key is read from the
 environment or from a file, never from a command-line argument that `ps` would show.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_gw.apis import CHAT, NAMES, OPENAI_URL, UpstreamApi, get_api
 from claude_gw.auth import ClientAuth, ClientKeyError, read_client_keys
-from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS, ModelRule, Routes
+from claude_gw.routing import DEFAULT_MODEL, ModelRule, Routing
+
+if TYPE_CHECKING:
+    from claude_gw.kong.options import KongOptions
 
 SIMULATED = "simulated"
-DEFAULT_MODEL = "gpt-5-mini"
 # Anthropic's own limit; the Claude CLI assumes a 1M-token window for non-Claude models, so its
 # bodies keep growing (600 KB after six large file reads) and a small limit breaks sessions.
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
@@ -85,6 +90,14 @@ SERVER_PROFILES = ("openai", "compatible")
 SIMULATED_TIMINGS = {"fast": 0.05, "realistic": 1.0, "instant": 0.0}
 
 
+def flag_kong_options() -> KongOptions:
+    """The Kong options of a route configured by flags (`KongOptions()`). Imported when called,
+    not with this module: `claude_gw.kong` reads `Settings` and `Secret` from here."""
+    from claude_gw.kong.options import KongOptions
+
+    return KongOptions()
+
+
 class ConfigError(ValueError):
     """A setting is invalid; the message names the option or variable and what was expected."""
 
@@ -97,16 +110,58 @@ class Secret(str):
 
 
 @dataclass(frozen=True)
-class Settings:
+class Listen:
+    """Where the gateway listens, and the limits on what clients can make it hold: the
+    process's, the same for every route."""
+
     host: str = "127.0.0.1"
     port: int = 8000
+    allow_unauthenticated: bool = False  # listen beyond loopback with a route open to anyone
+    header_timeout: float = 10.0  # request line + headers must arrive within this
+    body_timeout: float = 60.0  # the whole body must arrive within this, after the headers
+    idle_timeout: float = 5.0  # a keep-alive connection with no request is closed after this
+    max_connections: int | None = None  # None: half the open-file limit (`connection_cap`)
+    max_header_bytes: int = DEFAULT_MAX_HEADER
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT  # request bodies in flight, together
+    shutdown_grace: float = 30.0  # in-flight requests get this long on SIGTERM/SIGINT
+
+    def with_options(self, **options: Any) -> Listen:
+        """A copy with the given command-line options applied (None means "not given")."""
+        given = {key: value for key, value in options.items() if value is not None}
+        return replace(self, **given)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Listen:
+        def get(name: str) -> str | None:
+            value = environ.get(ENV[name], "").strip()
+            return value or None
+
+        return cls().with_options(
+            host=get("host"),
+            port=parse_port(get("port"), ENV["port"]),
+            allow_unauthenticated=parse_bool(
+                get("allow_unauthenticated"), ENV["allow_unauthenticated"]
+            ),
+            header_timeout=parse_seconds(get("header_timeout"), ENV["header_timeout"]),
+            body_timeout=parse_seconds(get("body_timeout"), ENV["body_timeout"]),
+            idle_timeout=parse_seconds(get("idle_timeout"), ENV["idle_timeout"]),
+            max_connections=parse_count(get("max_connections"), ENV["max_connections"]),
+            max_header_bytes=parse_size(get("max_header"), ENV["max_header"]),
+            max_inflight_bytes=parse_size(get("max_inflight"), ENV["max_inflight"]),
+            shutdown_grace=parse_seconds(get("shutdown_grace"), ENV["shutdown_grace"]),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One route: what a request under its path prefixes gets (Kong: a route with its
+    ai-proxy, file-log and key-auth plugins)."""
+
     upstream_url: str = OPENAI_URL  # or "simulated" for the built-in backend
     api_key: Secret | None = field(default=None, repr=False)
     # who may use the gateway: None = anyone who reaches the port (see `authenticated`)
     client_auth: ClientAuth | None = field(default=None, repr=False)
-    allow_unauthenticated: bool = False  # listen beyond loopback without client_auth
-    model: str = DEFAULT_MODEL
-    model_map: tuple[ModelRule, ...] = ()
+    routing: Routing = field(default_factory=Routing)  # which upstream model each request gets
     log_path: Path = Path("claude.json")
     log_payloads: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY
@@ -127,33 +182,14 @@ class Settings:
     auth_header: str | None = None  # header carrying the key; default per API
     upstream_headers: tuple[tuple[str, str], ...] = ()  # extra headers on every upstream request
     upstream_query: tuple[tuple[str, str], ...] = ()  # extra query, e.g. Azure's api-version
-    # routing beyond the model map
-    subagent_model: str | None = None
-    long_context_model: str | None = None
-    long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
-    # route identity and Kong-config behaviour (`--kong-config`)
+    # route identity (`--kong-config`: the decK route's name and paths)
     name: str = "claude-gw"
     paths: tuple[str, ...] = ("/",)  # accepted path prefixes
-    llm_format: str = "anthropic"  # "openai": clients speak chat completions, passed through
-    force_model: bool = False  # Kong's configured model.name: every request goes to `model`
-    input_cost: float | None = None  # per 1M tokens, Kong's options; both set -> used for cost
-    output_cost: float | None = None
-    model_name_header: bool = False  # Kong's X-Kong-LLM-Model response header
-    # Kong's model.options max_tokens/temperature/top_p/top_k: they replace the client's values
-    request_overrides: tuple[tuple[str, int | float], ...] = ()
-    # Kong's auth.allow_override: a client that sends the auth header itself has it go upstream
-    allow_override: bool = False
-    # limits on what clients and upstreams can make the gateway hold (process-wide: the first
-    # route's values apply to a gateway with several routes)
-    header_timeout: float = 10.0  # request line + headers must arrive within this
-    body_timeout: float = 60.0  # the whole body must arrive within this, after the headers
-    idle_timeout: float = 5.0  # a keep-alive connection with no request is closed after this
-    max_connections: int | None = None  # None: half the open-file limit (`connection_cap`)
-    max_header_bytes: int = DEFAULT_MAX_HEADER
-    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT
+    # what the route does as Kong's ai-proxy does it (`kong.options`)
+    kong: KongOptions = field(default_factory=flag_kong_options)
+    # limits on what the upstream can make the gateway hold
     max_answer_bytes: int = DEFAULT_MAX_ANSWER
     max_decompression_ratio: float = DEFAULT_MAX_DECOMPRESSION_RATIO
-    shutdown_grace: float = 30.0  # in-flight requests get this long on SIGTERM/SIGINT
 
     @property
     def simulated(self) -> bool:
@@ -182,18 +218,14 @@ class Settings:
             upstream_url=self.search_upstream_url,
             upstream_api="responses",
             api_key=self.search_api_key,
-            model=self.search_model or DEFAULT_MODEL,
-            force_model=True,
-            model_map=(),
-            subagent_model=None,
-            long_context_model=None,
+            routing=Routing(model=self.search_model or DEFAULT_MODEL, force_model=True),
             provider_name=None,
             server_profile=None,
             context_window=None,
             auth_header=None,
             upstream_headers=(),
             upstream_query=(),
-            request_overrides=(),
+            kong=replace(self.kong, request_overrides=()),
             search_upstream_url=None,
         )
 
@@ -208,38 +240,18 @@ class Settings:
     @property
     def plugin_id(self) -> str:
         """A stable id for this configuration, like the id of Kong's ai-proxy plugin instance."""
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"claude-gw:{self.upstream_url}:{self.model}"))
-
-    @functools.cached_property
-    def routes(self) -> Routes:
-        """The model routing of these settings (`routing`)."""
-        return Routes(
-            model=self.model,
-            model_map=self.model_map,
-            subagent_model=self.subagent_model,
-            long_context_model=self.long_context_model,
-            long_context_tokens=self.long_context_tokens,
-            force_model=self.force_model,
-        )
-
-    def resolve_model(self, client_model: str | None) -> str:
-        """The upstream model for what the client asked, by the model map alone (see `route`)."""
-        return self.routes.route(client_model)[0]
-
-    def route(
-        self,
-        client_model: str | None,
-        *,
-        subagent: bool = False,
-        prompt_tokens: Callable[[], int] | None = None,
-    ) -> tuple[str, str]:
-        """(upstream model, the rule that chose it): `Routes.route` on these settings."""
-        return self.routes.route(client_model, subagent=subagent, prompt_tokens=prompt_tokens)
+        name = f"claude-gw:{self.upstream_url}:{self.routing.model}"
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
     def with_options(self, **options: Any) -> Settings:
         """A copy with the given command-line options applied (None means "not given")."""
         given = {key: value for key, value in options.items() if value is not None}
         return replace(self, **given)
+
+    def with_routing(self, **options: Any) -> Settings:
+        """A copy with the given `Routing` options applied (None means "not given")."""
+        given = {key: value for key, value in options.items() if value is not None}
+        return replace(self, routing=replace(self.routing, **given))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -250,16 +262,16 @@ class Settings:
         upstream = get("upstream") or environ.get("OPENAI_BASE_URL", "").strip() or OPENAI_URL
         api = parse_choice(get("upstream_api"), UPSTREAM_APIS, ENV["upstream_api"]) or CHAT.name
         settings = cls(upstream_url=normalize_upstream(upstream, ENV["upstream"]), upstream_api=api)
-        return settings.with_options(
-            host=get("host"),
-            port=parse_port(get("port"), ENV["port"]),
-            api_key=read_api_key(environ, get("api_key_file"), get_api(api).key_env),
-            client_auth=read_client_auth(get("client_key_file")),
-            allow_unauthenticated=parse_bool(
-                get("allow_unauthenticated"), ENV["allow_unauthenticated"]
-            ),
+        settings = settings.with_routing(
             model=get("model"),
             model_map=parse_model_map(get("model_map"), ENV["model_map"]),
+            subagent_model=get("subagent_model"),
+            long_context_model=get("long_context_model"),
+            long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
+        )
+        return settings.with_options(
+            api_key=read_api_key(environ, get("api_key_file"), get_api(api).key_env),
+            client_auth=read_client_auth(get("client_key_file")),
             log_path=Path(p) if (p := get("log")) else None,
             log_payloads=parse_bool(get("log_payloads"), ENV["log_payloads"]),
             max_body_bytes=parse_size(get("max_body"), ENV["max_body"]),
@@ -288,28 +300,11 @@ class Settings:
             auth_header=get("auth_header"),
             upstream_headers=parse_pairs(get("upstream_headers"), ":", ENV["upstream_headers"]),
             upstream_query=parse_pairs(get("upstream_query"), "=", ENV["upstream_query"]),
-            subagent_model=get("subagent_model"),
-            long_context_model=get("long_context_model"),
-            long_context_tokens=parse_count(get("long_context_tokens"), ENV["long_context_tokens"]),
-            **limits_from(get),
+            max_answer_bytes=parse_size(get("max_answer"), ENV["max_answer"]),
+            max_decompression_ratio=parse_ratio(
+                get("max_decompression_ratio"), ENV["max_decompression_ratio"]
+            ),
         )
-
-
-def limits_from(get: Callable[[str], str | None]) -> dict[str, Any]:
-    """The limit settings among the variables (`get(name)`: the value of ENV[name] or None)."""
-    return {
-        "header_timeout": parse_seconds(get("header_timeout"), ENV["header_timeout"]),
-        "body_timeout": parse_seconds(get("body_timeout"), ENV["body_timeout"]),
-        "idle_timeout": parse_seconds(get("idle_timeout"), ENV["idle_timeout"]),
-        "max_connections": parse_count(get("max_connections"), ENV["max_connections"]),
-        "max_header_bytes": parse_size(get("max_header"), ENV["max_header"]),
-        "max_inflight_bytes": parse_size(get("max_inflight"), ENV["max_inflight"]),
-        "max_answer_bytes": parse_size(get("max_answer"), ENV["max_answer"]),
-        "max_decompression_ratio": parse_ratio(
-            get("max_decompression_ratio"), ENV["max_decompression_ratio"]
-        ),
-        "shutdown_grace": parse_seconds(get("shutdown_grace"), ENV["shutdown_grace"]),
-    }
 
 
 def parse_ratio(text: str | None, where: str) -> float | None:

@@ -1,8 +1,9 @@
 """Model routing: which upstream model a client's request goes to, and the rule that chose it.
 
-Pure (no I/O): `Routes` holds the routing settings of one gateway route (`Settings.routes`)
-and `Routes.route` applies them; the counting of prompt tokens is the caller's, done only when
-a rule needs it.
+Pure (no I/O): `Routing` holds the model settings of one gateway route (`Settings.routing`) and
+`Routing.choose` applies them; the counting of prompt tokens is the caller's, done only when a
+rule needs it. A "route" is a group of path prefixes with its upstream (Kong's meaning); the
+choice made here is a "rule" (`claude_gw.route_rule` in the log).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 SUBAGENT_PREFIX = "claude-haiku-"  # the small Claude model the CLI's subagents ask for
+DEFAULT_MODEL = "gpt-5-mini"
 DEFAULT_LONG_CONTEXT_TOKENS = 200_000
 
 
@@ -27,15 +29,16 @@ class ModelRule:
 
 
 @dataclass(frozen=True)
-class Routes:
-    model: str  # the default model
+class Routing:
+    model: str = DEFAULT_MODEL  # the default model
     model_map: tuple[ModelRule, ...] = ()
     subagent_model: str | None = None
     long_context_model: str | None = None
     long_context_tokens: int = DEFAULT_LONG_CONTEXT_TOKENS
-    force_model: bool = False  # Kong's configured model.name: every request goes to `model`
+    # every request goes to `model`: Kong's configured model.name, or the search route
+    force_model: bool = False
 
-    def route(
+    def choose(
         self,
         client_model: str | None,
         *,
@@ -65,3 +68,8 @@ class Routes:
         if not name or name.startswith("claude-") or self.force_model:
             return self.model, "default"
         return name, "client"
+
+    def resolve(self, client_model: str | None) -> str:
+        """The upstream model for a model name alone (no subagent header, no prompt counted):
+        what `capture` tells the Claude CLI, and what a request is logged as asking for."""
+        return self.choose(client_model)[0]

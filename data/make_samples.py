@@ -34,6 +34,7 @@ from claude_gw.capture import run_capture  # noqa: E402
 from claude_gw.config import Settings  # noqa: E402
 from claude_gw.logs import read_logs  # noqa: E402
 from claude_gw.replay import Target, dedupe, load_requests, replay  # noqa: E402
+from claude_gw.routing import Routing  # noqa: E402
 from claude_gw.simulated import serve_simulated  # noqa: E402
 
 FIXTURE = REPO / ".." / "shared" / "fixtures" / "kong" / "claude.json"
@@ -122,7 +123,7 @@ def capture_one(out: Path, claude: Path, home: Path, name: str, model: str, prom
     settings = Settings(
         upstream_url="simulated",
         simulated_timing="realistic",  # the samples' latencies are each model profile's own
-        model=model,
+        routing=Routing(model=model),
         log_path=out,
         log_payloads=True,
     )

@@ -16,8 +16,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "claude_gw"
 LAYERS: tuple[tuple[str, ...], ...] = (
     # the leaves: the version, the wire shapes, the error types, event-loop helpers, model rules
     ("claude_gw", "claude_gw.wire", "claude_gw.errors", "claude_gw.aio", "claude_gw.routing"),
-    # pure functions of their arguments: translation, token counts, client-key checks
-    ("claude_gw.translate", "claude_gw.tokens", "claude_gw.auth"),
+    # pure functions of their arguments: translation, token counts, client-key checks; the
+    # value object of Kong's route options, which a route's settings carry
+    ("claude_gw.translate", "claude_gw.tokens", "claude_gw.auth", "claude_gw.kong.options"),
     # one module per upstream API; the log record, its writer and its readers
     ("claude_gw.apis", "claude_gw.logs"),
     # the one sender, the settings, the listening socket
@@ -41,7 +42,13 @@ ONLY = {
 }
 
 
+# modules that are a unit of their own, apart from their package
+OWN_UNITS = ("claude_gw.kong.options",)
+
+
 def unit_of(module: str) -> str:
+    if module in OWN_UNITS:
+        return module
     parts = module.split(".")
     return ".".join(parts[:2]) if len(parts) > 1 else module
 

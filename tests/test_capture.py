@@ -23,6 +23,7 @@ from claude_gw.capture import (
     run_capture,
 )
 from claude_gw.config import ModelRule, Secret, Settings
+from claude_gw.routing import Routing
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
 
@@ -48,7 +49,9 @@ def capture(tmp_path: Path, *args: str, env: dict[str, str] | None = None):
 
 
 def test_client_env_points_the_cli_at_the_gateway_and_follows_the_model_map():
-    settings = Settings(model="gpt-5-mini", model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),))
+    settings = Settings(
+        routing=Routing(model="gpt-5-mini", model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),))
+    )
     env = client_env("http://127.0.0.1:9/capture/x", settings, {"HOME": "/h"})
     assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9/capture/x"
     assert env["ANTHROPIC_MODEL"] == "gpt-5-mini"
@@ -79,7 +82,8 @@ def test_client_env_points_the_cli_at_the_gateway_and_follows_the_model_map():
     ],
 )
 def test_client_env_gives_the_cli_the_models_context_window(options, window):
-    env = client_env("u", Settings(**options), {})
+    rest = {name: value for name, value in options.items() if name != "model"}
+    env = client_env("u", Settings(routing=Routing(model=options["model"]), **rest), {})
     assert env.get("CLAUDE_CODE_MAX_CONTEXT_TOKENS") == window
 
 
@@ -311,9 +315,9 @@ def test_on_record_sees_each_record_once_in_order_while_the_command_runs(tmp_pat
 
     settings = Settings(
         upstream_url="simulated",
-        model="gpt-4.1-mini",
         log_path=tmp_path / "claude.json",
         log_payloads=True,
+        routing=Routing(model="gpt-4.1-mini"),
     )
     command = [sys.executable, "-c", TWO_REQUESTS_WITH_A_PAUSE, str(seen_file)]
     result = run_capture(

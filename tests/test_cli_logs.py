@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from claude_gw.config import Settings
+from claude_gw.config import Listen, Settings
 from claude_gw.logs.read import read_logs, read_parquet
 from claude_gw.server.runner import BackgroundGateway
 
@@ -39,8 +39,8 @@ def mixed_logs(tmp_path_factory) -> Path:
     upstream 429), and a file with two bad lines around a good one."""
     folder = tmp_path_factory.mktemp("logs")
     (folder / "kong.json.gz").write_bytes(gzip.compress(KONG.read_bytes()))
-    settings = Settings(upstream_url="simulated", log_path=folder / "ours.json", port=0)
-    with BackgroundGateway(settings) as gateway:
+    settings = Settings(upstream_url="simulated", log_path=folder / "ours.json")
+    with BackgroundGateway(settings, Listen(port=0)) as gateway:
         for prompt in [
             "[sim:reply a]",
             "[sim:reply b]",

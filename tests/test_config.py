@@ -5,18 +5,26 @@ import pytest
 from claude_gw.config import (
     DEFAULT_MAX_BODY,
     ConfigError,
+    Listen,
     ModelRule,
     Secret,
     Settings,
     parse_size,
 )
+from claude_gw.routing import Routing
+
+
+def read_all(environ: dict[str, str]) -> tuple[Listen, Settings]:
+    """Every setting the variables hold: the process's and the route's, as `serve` reads them."""
+    return Listen.from_env(environ), Settings.from_env(environ)
 
 
 def test_defaults_follow_the_kong_tutorial_where_it_works():
     settings = Settings.from_env({})
-    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    listen = Listen.from_env({})
+    assert (listen.host, listen.port) == ("127.0.0.1", 8000)
     assert settings.upstream_url == "https://api.openai.com/v1"
-    assert settings.model == "gpt-5-mini"
+    assert settings.routing.model == "gpt-5-mini"
     assert settings.log_path == Path("claude.json")
     assert settings.max_body_bytes == DEFAULT_MAX_BODY
     assert settings.api_key is None
@@ -25,27 +33,26 @@ def test_defaults_follow_the_kong_tutorial_where_it_works():
 def test_every_setting_has_an_environment_variable(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text("sk-from-file\n")
-    settings = Settings.from_env(
-        {
-            "CLAUDE_GW_HOST": "0.0.0.0",
-            "CLAUDE_GW_PORT": "9000",
-            "CLAUDE_GW_UPSTREAM": "http://127.0.0.1:11434/v1/",
-            "CLAUDE_GW_API_KEY_FILE": str(key_file),
-            "CLAUDE_GW_MODEL": "gpt-4.1",
-            "CLAUDE_GW_MODEL_MAP": "claude-haiku-*=gpt-5-nano, claude-opus-*=gpt-5",
-            "CLAUDE_GW_LOG": "/tmp/x.json",
-            "CLAUDE_GW_LOG_PAYLOADS": "yes",
-            "CLAUDE_GW_MAX_BODY": "512KiB",
-            "CLAUDE_GW_CONNECT_TIMEOUT": "3",
-            "CLAUDE_GW_READ_TIMEOUT": "120",
-            "CLAUDE_GW_PING_INTERVAL": "2.5",
-        }
-    )
-    assert settings.host == "0.0.0.0" and settings.port == 9000
+    environ = {
+        "CLAUDE_GW_HOST": "0.0.0.0",
+        "CLAUDE_GW_PORT": "9000",
+        "CLAUDE_GW_UPSTREAM": "http://127.0.0.1:11434/v1/",
+        "CLAUDE_GW_API_KEY_FILE": str(key_file),
+        "CLAUDE_GW_MODEL": "gpt-4.1",
+        "CLAUDE_GW_MODEL_MAP": "claude-haiku-*=gpt-5-nano, claude-opus-*=gpt-5",
+        "CLAUDE_GW_LOG": "/tmp/x.json",
+        "CLAUDE_GW_LOG_PAYLOADS": "yes",
+        "CLAUDE_GW_MAX_BODY": "512KiB",
+        "CLAUDE_GW_CONNECT_TIMEOUT": "3",
+        "CLAUDE_GW_READ_TIMEOUT": "120",
+        "CLAUDE_GW_PING_INTERVAL": "2.5",
+    }
+    settings, listen = Settings.from_env(environ), Listen.from_env(environ)
+    assert listen.host == "0.0.0.0" and listen.port == 9000
     assert settings.upstream_url == "http://127.0.0.1:11434/v1"
     assert settings.api_key == "sk-from-file"
-    assert settings.model == "gpt-4.1"
-    assert settings.model_map == (
+    assert settings.routing.model == "gpt-4.1"
+    assert settings.routing.model_map == (
         ModelRule("claude-haiku-*", "gpt-5-nano"),
         ModelRule("claude-opus-*", "gpt-5"),
     )
@@ -78,10 +85,10 @@ def test_the_key_comes_from_openai_api_key_and_never_shows_in_a_repr():
     ],
 )
 def test_model_resolution(client_model, expected):
-    settings = Settings(
+    routing = Routing(
         model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"), ModelRule("o3-*", "o4-mini"))
     )
-    assert settings.resolve_model(client_model) == expected
+    assert routing.resolve(client_model) == expected
 
 
 @pytest.mark.parametrize(
@@ -104,7 +111,7 @@ def test_model_resolution(client_model, expected):
 )
 def test_bad_settings_name_the_variable_and_what_was_expected(variables, message):
     with pytest.raises(ConfigError, match=message):
-        Settings.from_env(variables)
+        read_all(variables)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +134,7 @@ def test_simulated_upstream_is_its_own_provider():
     assert Settings().provider == "openai"
 
 
-ROUTED = Settings(
+ROUTED = Routing(
     model="gpt-5-mini",
     model_map=(ModelRule("o3-*", "o4-mini"),),
     subagent_model="gpt-5-nano",
@@ -152,18 +159,18 @@ ROUTED = Settings(
     ],
 )
 def test_routing_rules_apply_in_order_and_name_the_rule(client_model, subagent, tokens, expected):
-    assert ROUTED.route(client_model, subagent=subagent, prompt_tokens=lambda: tokens) == expected
+    assert ROUTED.choose(client_model, subagent=subagent, prompt_tokens=lambda: tokens) == expected
 
 
 def test_prompt_tokens_are_counted_only_when_a_long_context_model_is_set():
     def explode() -> int:
         raise AssertionError("counted")
 
-    assert Settings().route("gpt-5", prompt_tokens=explode) == ("gpt-5", "client")
+    assert Routing().choose("gpt-5", prompt_tokens=explode) == ("gpt-5", "client")
 
 
 def test_a_forced_model_takes_every_name_as_kong_does():
-    assert Settings(model="gpt-4.1", force_model=True).route("gpt-5") == ("gpt-4.1", "default")
+    assert Routing(model="gpt-4.1", force_model=True).choose("gpt-5") == ("gpt-4.1", "default")
 
 
 def test_backend_variables(tmp_path):
@@ -184,29 +191,31 @@ def test_backend_variables(tmp_path):
         Settings.from_env({"CLAUDE_GW_UPSTREAM_API": "grpc"})
 
 
+# variable -> (whose: the process's Listen or the route's Settings, field, text, value)
 LIMIT_VARIABLES = {
-    "CLAUDE_GW_HEADER_TIMEOUT": ("header_timeout", "2.5", 2.5),
-    "CLAUDE_GW_BODY_TIMEOUT": ("body_timeout", "30", 30.0),
-    "CLAUDE_GW_IDLE_TIMEOUT": ("idle_timeout", "75", 75.0),
-    "CLAUDE_GW_MAX_CONNECTIONS": ("max_connections", "500", 500),
-    "CLAUDE_GW_MAX_HEADER": ("max_header_bytes", "32KiB", 32 * 1024),
-    "CLAUDE_GW_MAX_INFLIGHT": ("max_inflight_bytes", "1GiB", 1024**3),
-    "CLAUDE_GW_MAX_ANSWER": ("max_answer_bytes", "16MB", 16_000_000),
-    "CLAUDE_GW_MAX_DECOMPRESSION_RATIO": ("max_decompression_ratio", "50", 50.0),
-    "CLAUDE_GW_SHUTDOWN_GRACE": ("shutdown_grace", "5", 5.0),
+    "CLAUDE_GW_HEADER_TIMEOUT": (Listen, "header_timeout", "2.5", 2.5),
+    "CLAUDE_GW_BODY_TIMEOUT": (Listen, "body_timeout", "30", 30.0),
+    "CLAUDE_GW_IDLE_TIMEOUT": (Listen, "idle_timeout", "75", 75.0),
+    "CLAUDE_GW_MAX_CONNECTIONS": (Listen, "max_connections", "500", 500),
+    "CLAUDE_GW_MAX_HEADER": (Listen, "max_header_bytes", "32KiB", 32 * 1024),
+    "CLAUDE_GW_MAX_INFLIGHT": (Listen, "max_inflight_bytes", "1GiB", 1024**3),
+    "CLAUDE_GW_MAX_ANSWER": (Settings, "max_answer_bytes", "16MB", 16_000_000),
+    "CLAUDE_GW_MAX_DECOMPRESSION_RATIO": (Settings, "max_decompression_ratio", "50", 50.0),
+    "CLAUDE_GW_SHUTDOWN_GRACE": (Listen, "shutdown_grace", "5", 5.0),
 }
 
 
 def test_every_limit_has_an_environment_variable_and_a_bounded_default():
-    settings = Settings.from_env({name: text for name, (_, text, _) in LIMIT_VARIABLES.items()})
-    for field, _, value in LIMIT_VARIABLES.values():
-        assert getattr(settings, field) == value, field
-    defaults = Settings()
+    environ = {name: text for name, (_, _, text, _) in LIMIT_VARIABLES.items()}
+    read = {Listen: Listen.from_env(environ), Settings: Settings.from_env(environ)}
+    for whose, field, _, value in LIMIT_VARIABLES.values():
+        assert getattr(read[whose], field) == value, field
+    defaults, route = Listen(), Settings()
     assert (defaults.header_timeout, defaults.body_timeout, defaults.idle_timeout) == (10, 60, 5)
     assert defaults.max_header_bytes == 64 * 1024
     assert defaults.max_inflight_bytes == 256 * 1024**2
-    assert defaults.max_answer_bytes == 64 * 1024**2
-    assert defaults.max_decompression_ratio == 200
+    assert route.max_answer_bytes == 64 * 1024**2
+    assert route.max_decompression_ratio == 200
     assert defaults.max_connections is None  # half the open-file limit, when serving
 
 
@@ -222,7 +231,7 @@ def test_every_limit_has_an_environment_variable_and_a_bounded_default():
 )
 def test_a_bad_limit_names_its_variable(variable, text, message):
     with pytest.raises(ConfigError, match=f"{variable}: expected.*{message}"):
-        Settings.from_env({variable: text})
+        read_all({variable: text})
 
 
 def test_server_profile_and_context_window_from_the_environment():

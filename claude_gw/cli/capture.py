@@ -21,6 +21,7 @@ from claude_gw.cli.options import (
     CliError,
     add_gateway_options,
     env_help,
+    listen_from,
     require_key,
     settings_from,
 )
@@ -157,6 +158,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             environ=environ,
             on_record=print_record if args.follow else None,
             pass_env=pass_env,
+            listen=listen_from(args, environ),
         )
     except FileNotFoundError:
         raise CliError(f"capture: command not found: {command[0]}") from None

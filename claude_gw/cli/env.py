@@ -9,7 +9,7 @@ from typing import Any
 
 from claude_gw.capture import client_env
 from claude_gw.cli import values
-from claude_gw.cli.options import add_gateway_options, settings_from
+from claude_gw.cli.options import add_gateway_options, listen_from, settings_from
 
 EXPORTED = (
     "ANTHROPIC_BASE_URL",
@@ -48,7 +48,8 @@ def add_parser(commands: Any) -> None:
 
 def export_lines(args: argparse.Namespace, environ: Mapping[str, str]) -> list[str]:
     settings = settings_from(args, environ)
-    gateway = args.gateway or f"http://{settings.host}:{settings.port}"
+    listen = listen_from(args, environ)
+    gateway = args.gateway or f"http://{listen.host}:{listen.port}"
     base_url = gateway.rstrip("/") + "/" + args.prefix.strip("/")
     env = client_env(base_url.rstrip("/"), settings, {})
     lines = [f"export {name}={shlex.quote(env[name])}" for name in EXPORTED if name in env]

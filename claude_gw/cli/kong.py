@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from claude_gw.cli.options import CliError, add_gateway_options, settings_from
+from claude_gw.cli.options import CliError, add_gateway_options, listen_from, settings_from
 from claude_gw.config import Settings
 
 EPILOG = """\
@@ -98,7 +98,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.kong_config:
         text = export_deck(load(args.kong_config, environ))
     else:
-        text = deck_from_settings(settings_from(args, environ))
+        settings = settings_from(args, environ)
+        text = deck_from_settings(settings, listen=listen_from(args, environ))
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)

@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 from claude_gw.cli import values
 from claude_gw.config import (
-    DEFAULT_MODEL,
     ENV,
     SERVER_PROFILES,
     SIMULATED_TIMINGS,
     UPSTREAM_APIS,
+    Listen,
     Settings,
     normalize_upstream,
     parse_count,
@@ -28,7 +28,7 @@ from claude_gw.config import (
     read_api_key,
     read_client_auth,
 )
-from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS
+from claude_gw.routing import DEFAULT_LONG_CONTEXT_TOKENS, DEFAULT_MODEL
 
 
 class CliError(Exception):
@@ -45,8 +45,8 @@ def add_gateway_options(parser: argparse.ArgumentParser) -> None:
     add_limit_options(parser)
 
 
-# (option, Settings field, ENV key, parser, metavar, help): what clients and upstreams may make
-# the gateway hold
+# (option, Listen or Settings field, ENV key, parser, metavar, help): what clients and upstreams
+# may make the gateway hold
 LIMIT_OPTIONS: tuple[tuple[str, str, str, Callable[[str, str], Any], str, str], ...] = (
     (
         "--header-timeout", "header_timeout", "header_timeout", parse_seconds, "S",
@@ -97,11 +97,16 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument(option, dest=field, metavar=metavar, help=env_help(text, key))
 
 
-def limits_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The limit options given on the command line, parsed (None: not given)."""
+LISTEN_FIELDS = frozenset(field.name for field in dataclasses.fields(Listen))
+
+
+def limits_from_args(args: argparse.Namespace, *, listen: bool) -> dict[str, Any]:
+    """The limit options given on the command line, parsed (None: not given): the process's
+    (`Listen` fields) with `listen`, else the route's."""
     return {
         field: parse(value, option) if (value := getattr(args, field, None)) is not None else None
         for option, field, _, parse, _, _ in LIMIT_OPTIONS
+        if (field in LISTEN_FIELDS) == listen
     }
 
 
@@ -332,13 +337,15 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
             api_key=Settings.from_env({**environ, ENV["api_key_file"]: args.api_key_file}).api_key
         )
     rules = tuple(parse_model_rule(r, "--map") for r in args.model_map) if args.model_map else None
-    settings = settings.with_options(
-        client_auth=read_client_auth(args.client_key_file),
-        host=args.host,
-        port=args.port,
-        upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
+    settings = settings.with_routing(
         model=args.model,
         model_map=rules,
+        subagent_model=args.subagent_model,
+        long_context_model=args.long_context_model,
+        long_context_tokens=args.long_context_tokens,
+    ).with_options(
+        client_auth=read_client_auth(args.client_key_file),
+        upstream_url=normalize_upstream(args.upstream) if args.upstream else None,
         log_path=Path(args.log) if args.log else None,
         log_payloads=args.log_payloads,
         max_body_bytes=parse_size(args.max_body, "--max-body"),
@@ -359,10 +366,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         auth_header=args.auth_header,
         upstream_headers=pairs(args.upstream_headers, ":", "--upstream-header"),
         upstream_query=pairs(args.upstream_query, "=", "--upstream-query"),
-        subagent_model=args.subagent_model,
-        long_context_model=args.long_context_model,
-        long_context_tokens=args.long_context_tokens,
-        **limits_from_args(args),
+        **limits_from_args(args, listen=False),
     )
     if not args.api_key_file and not environ.get(ENV["api_key_file"], "").strip():
         # the key variable of the API given on the command line (ANTHROPIC_API_KEY for an
@@ -373,6 +377,16 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Setti
         key_file = args.search_api_key_file or environ.get(ENV["search_api_key_file"])
         settings = settings.with_options(search_api_key=read_api_key(environ, key_file))
     return settings
+
+
+def listen_from(args: argparse.Namespace, environ: Mapping[str, str]) -> Listen:
+    """The process's settings: the variables, then the options given."""
+    return Listen.from_env(environ).with_options(
+        host=args.host,
+        port=args.port,
+        allow_unauthenticated=getattr(args, "allow_unauthenticated", None),
+        **limits_from_args(args, listen=True),
+    )
 
 
 def pairs(

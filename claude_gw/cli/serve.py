@@ -16,10 +16,11 @@ from claude_gw.cli.options import (
     add_gateway_options,
     env_help,
     is_loopback_host,
+    listen_from,
     require_key,
     settings_from,
 )
-from claude_gw.config import Settings
+from claude_gw.config import Listen, Settings
 from claude_gw.errors import GatewayError
 from claude_gw.logs.mask import printable
 from claude_gw.server import runner
@@ -73,16 +74,16 @@ def open_routes(routes: list[Settings]) -> list[str]:
     return [settings.name for settings in routes if settings.client_auth is None]
 
 
-def check_exposure(routes: list[Settings]) -> str | None:
+def check_exposure(listen: Listen, routes: list[Settings]) -> str | None:
     """Refuse (CliError) to listen beyond loopback while a route takes requests without a
     client key, unless `allow_unauthenticated` says the operator wants that: then the warning
     to print is returned."""
-    host = routes[0].host
+    host = listen.host
     unprotected = open_routes(routes)
     if is_loopback_host(host) or not unprotected:
         return None
     which = "" if unprotected == [routes[0].name] else f" (routes {', '.join(unprotected)})"
-    if not routes[0].allow_unauthenticated:
+    if not listen.allow_unauthenticated:
         raise CliError(
             f"refusing to listen on {host} without client keys{which}: anyone who can reach "
             "the port would spend the upstream key. Give --client-key-file FILE (or a Kong "
@@ -118,8 +119,8 @@ def route_lines(settings: Settings, upstream: Upstream) -> list[str]:
         )
     else:
         where = f"{upstream.label} ({api_line(settings)})"
-    rules = ", ".join(f"{r.pattern} -> {r.model}" for r in settings.model_map)
-    models = f"model {settings.model}" + (f"; {rules}" if rules else "")
+    rules = ", ".join(f"{r.pattern} -> {r.model}" for r in settings.routing.model_map)
+    models = f"model {settings.routing.model}" + (f"; {rules}" if rules else "")
     payloads = "with payloads" if settings.log_payloads else "no payloads"
     return [
         f"  upstream: {where}; {models}",
@@ -139,7 +140,8 @@ def startup_lines(routes: list[Settings], upstreams: list[Upstream], url: str) -
     key = "'<a client key>'" if routes[0].client_auth else "x"
     lines.append(
         f"  use:      ANTHROPIC_BASE_URL={url}{prefix} ANTHROPIC_API_KEY={key} "
-        f"ANTHROPIC_MODEL={routes[0].model} CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude"
+        f"ANTHROPIC_MODEL={routes[0].routing.model} "
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude"
     )
     return lines
 
@@ -157,8 +159,8 @@ async def close_all(upstreams: list[Upstream]) -> None:
         await upstream.client.aclose()
 
 
-async def serve(routes: list[Settings], *, check: bool) -> None:
-    tokenizer = any(settings.long_context_model for settings in routes)
+async def serve(listen: Listen, routes: list[Settings], *, check: bool) -> None:
+    tokenizer = any(settings.routing.long_context_model for settings in routes)
     await asyncio.to_thread(runner.warm_up, tokenizer=tokenizer)
     upstreams = [runner.build_upstream(settings) for settings in routes]
     if check:
@@ -169,14 +171,14 @@ async def serve(routes: list[Settings], *, check: bool) -> None:
         except CliError:
             await close_all(upstreams)
             raise
-    host, port = routes[0].host, routes[0].port
+    host, port = listen.host, listen.port
     try:
         sock = listener.bind(host, port)
     except OSError as exc:
         await close_all(upstreams)
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     try:
-        app = runner.build_routes_gateway(routes, upstreams)
+        app = runner.build_routes_gateway(routes, upstreams, listen=listen)
     except OSError as exc:
         sock.close()
         await close_all(upstreams)
@@ -190,17 +192,16 @@ async def serve(routes: list[Settings], *, check: bool) -> None:
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    settings = settings_from(args, environ).with_options(
-        allow_unauthenticated=args.allow_unauthenticated
-    )
+    listen = listen_from(args, environ)
+    settings = settings_from(args, environ)
     if args.kong_config:
         routes = routes_from_kong(args.kong_config, settings, environ)
     else:
         routes = [settings]
     for route in routes:
         require_key(route)
-    warning = check_exposure(routes)
+    warning = check_exposure(listen, routes)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    aio.run(serve(routes, check=not args.no_check))
+    aio.run(serve(listen, routes, check=not args.no_check))
     return 0

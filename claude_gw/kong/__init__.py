@@ -25,9 +25,11 @@ from claude_gw.kong.model import (
     Scope,
     ServiceConfig,
 )
+from claude_gw.kong.options import KongOptions
 from claude_gw.kong.settings import (
     config_from_settings,
     deck_from_settings,
+    kong_options,
     not_carried_over,
     settings_for_route,
 )
@@ -39,6 +41,7 @@ __all__ = [
     "DeckConfig",
     "FileLogConfig",
     "KongConfigError",
+    "KongOptions",
     "ModelOptions",
     "Origin",
     "RouteConfig",
@@ -50,6 +53,7 @@ __all__ = [
     "deck_from_settings",
     "env_names",
     "export_deck",
+    "kong_options",
     "load_deck",
     "not_carried_over",
     "render_deck_env",

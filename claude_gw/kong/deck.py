@@ -34,7 +34,14 @@ from claude_gw.kong.model import (
     ServiceConfig,
 )
 from claude_gw.kong.plugins import read_ai_proxy, read_file_log
-from claude_gw.kong.resolve import Entity, Found, Plugin, Route, Service, resolve
+from claude_gw.kong.resolve import (
+    DeclaredRoute,
+    DeclaredService,
+    Entity,
+    Found,
+    Plugin,
+    resolve,
+)
 
 SUPPORTED_PLUGINS = ("ai-proxy", "file-log", "key-auth")
 _IGNORED_SECTIONS = (
@@ -176,7 +183,7 @@ def _read_service(node: Node, substitutions: Sequence[Substitution], found: Foun
         write_timeout=node.integer("write_timeout", minimum=1, maximum=_MAX_TIMEOUT),
     )
     enabled = node.boolean("enabled", True)
-    found.services.append(Service(entity, config, enabled))
+    found.services.append(DeclaredService(entity, config, enabled))
     for route in node.children("routes"):
         _read_route(route, entity.key, substitutions, found)
     for plugin in node.children("plugins"):
@@ -219,7 +226,7 @@ def _read_route(
         strip_path=node.boolean("strip_path", True),
         id=entity.id,
     )
-    found.routes.append(Route(entity, config, parent or service_ref, node.at("service")))
+    found.routes.append(DeclaredRoute(entity, config, parent or service_ref, node.at("service")))
     for plugin in node.children("plugins"):
         _read_plugin(plugin, Scope(route=entity.key), substitutions, found)
     node.accept(*_NO_EFFECT_ROUTE_KEYS)

@@ -42,14 +42,14 @@ class Entity:
 
 
 @dataclass
-class Service:
+class DeclaredService:
     entity: Entity
     config: ServiceConfig
     enabled: bool
 
 
 @dataclass
-class Route:
+class DeclaredRoute:
     entity: Entity
     config: RouteConfig
     service_ref: str | None  # the parent's key, or the `service:` reference as written
@@ -81,8 +81,8 @@ class Plugin:
 class Found:
     """Everything the files declare, in file order, and the warnings raised so far."""
 
-    services: list[Service] = field(default_factory=list)
-    routes: list[Route] = field(default_factory=list)
+    services: list[DeclaredService] = field(default_factory=list)
+    routes: list[DeclaredRoute] = field(default_factory=list)
     plugins: list[Plugin] = field(default_factory=list)
     consumers: list[ConsumerConfig] = field(default_factory=list)
     warnings: list[ConfigWarning] = field(default_factory=list)
@@ -149,7 +149,9 @@ def _index(items: Sequence[_E], kind: str) -> dict[str, _E]:
     return index
 
 
-def _scoped(plugin: Plugin, services: Mapping[str, Service], routes: Mapping[str, Route]) -> Plugin:
+def _scoped(
+    plugin: Plugin, services: Mapping[str, DeclaredService], routes: Mapping[str, DeclaredRoute]
+) -> Plugin:
     """The plugin with its scope resolved to entity keys (so a reference by id and one by name
     are the same scope)."""
     scope = Scope(
@@ -169,7 +171,9 @@ def _lookup(plugin: Plugin, kind: str, ref: str | None, index: Mapping[str, _E])
     return item.entity.key
 
 
-def _route_service(route: Route, services: Mapping[str, Service]) -> Service | None:
+def _route_service(
+    route: DeclaredRoute, services: Mapping[str, DeclaredService]
+) -> DeclaredService | None:
     if route.service_ref is None:
         return None
     service = services.get(route.service_ref)
@@ -194,8 +198,8 @@ def _check_unique_plugins(plugins: Sequence[Plugin]) -> None:
 
 
 def _effective_route(
-    route: Route,
-    service: Service | None,
+    route: DeclaredRoute,
+    service: DeclaredService | None,
     plugins: Sequence[Plugin],
     keys: tuple[ConsumerKey, ...],
     warnings: list[ConfigWarning],
@@ -236,8 +240,8 @@ def _effective(
     return replace(chosen.config, plugin_id=plugin_id, origin=origin)
 
 
-def _warn_shared_paths(routes: Sequence[Route], warnings: list[ConfigWarning]) -> None:
-    owner: dict[str, Route] = {}
+def _warn_shared_paths(routes: Sequence[DeclaredRoute], warnings: list[ConfigWarning]) -> None:
+    owner: dict[str, DeclaredRoute] = {}
     for route in routes:
         for path in route.config.paths:
             first = owner.setdefault(path, route)

@@ -1,18 +1,19 @@
-"""The bridge between the gateway's flat `Settings` (one route, one upstream) and Kong routes.
+"""The bridge between the gateway's route `Settings` (one route, one upstream) and Kong routes.
 
-`deck_from_settings(settings)` writes a gateway configured by flags as decK YAML (one route on
-`settings.paths`, global ai-proxy and file-log); what Kong cannot express (model-map rules,
-subagent and long-context models, extra upstream headers, an upstream API other than Chat
-Completions, the simulated upstream) is said in comments at the top.
+`deck_from_settings(settings, listen=...)` writes a gateway configured by flags as decK YAML
+(one route on `settings.paths`, global ai-proxy and file-log); what Kong cannot express
+(model-map rules, subagent and long-context models, extra upstream headers, an upstream API
+other than Chat Completions, the simulated upstream) is said in comments at the top.
 
 `settings_for_route(route, base)` fills the route's identity, upstream, auth, model and logging
 from its effective ai-proxy and file-log plugins and its client keys from key-auth, keeping
-everything else (host, port, timeouts) from `base`, including the model options that replace
-the client's values (`max_tokens`, `temperature`, `top_p`, `top_k`) and `auth.allow_override`
-for an auth header. `Settings` has no field for the rest, so it is not carried over (see
-`not_carried_over`): `allow_override` for an auth parameter, an auth parameter in the body,
-`response_streaming`, `logging.log_statistics: false`, file-log `reopen` (a moved log is
-always reopened), and the plugin id.
+everything else (timeouts, the upstream's limits) from `base`; what the route does as Kong does
+it is its `KongOptions` (`kong_options`): the client format, the configured costs, the model
+header, the model options that replace the client's values (`max_tokens`, `temperature`,
+`top_p`, `top_k`) and `auth.allow_override` for an auth header. Nothing holds the rest, so it is
+not carried over (see `not_carried_over`): `allow_override` for an auth parameter, an auth
+parameter in the body, `response_streaming`, `logging.log_statistics: false`, file-log `reopen`
+(a moved log is always reopened), and the plugin id.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from claude_gw.apis import ANTHROPIC, CHAT, OPENAI_URL
-from claude_gw.config import ConfigError, Secret, Settings
+from claude_gw.config import ConfigError, Listen, Secret, Settings
 from claude_gw.kong import schema
 from claude_gw.kong.envsubst import Substitution
 from claude_gw.kong.export import DEFAULT_KEY_ENV, export_deck
@@ -43,6 +44,7 @@ from claude_gw.kong.model import (
     derived_plugin_id,
     kong_api,
 )
+from claude_gw.kong.options import KongOptions
 
 _BEARER = "Bearer "
 
@@ -52,7 +54,7 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
     error: claude_gw has nothing to proxy it to.
 
     Kong's `max_request_body_size: 0` (unlimited) keeps `base.max_body_bytes` as the ceiling;
-    no configured model name keeps `base.model` for Claude model names (Kong would pass them
+    no configured model name keeps `base.routing.model` for Claude model names (Kong would pass them
     to the upstream, which fails) and passes other names through, as Kong does."""
     ai = route.ai_proxy
     if ai is None:
@@ -70,19 +72,30 @@ def settings_for_route(route: RouteConfig, base: Settings) -> Settings:
         auth_header=auth_header,
         upstream_headers=headers,
         upstream_query=_query(ai),
-        model=ai.model_name or base.model,
-        force_model=ai.model_name is not None,
+        # the rest of the routing (model map, subagent and long-context models) is the base's
+        routing=replace(
+            base.routing,
+            model=ai.model_name or base.routing.model,
+            force_model=ai.model_name is not None,
+        ),
+        kong=kong_options(ai),
+        log_payloads=ai.log_payloads,
+        max_body_bytes=ai.body_limit or base.max_body_bytes,
+        log_path=Path(route.file_log.path) if route.file_log else base.log_path,
+        # key-auth's consumer keys; a route without key-auth keeps --client-key-file's
+        client_auth=client_auth(route.key_auth) if route.key_auth else base.client_auth,
+    )
+
+
+def kong_options(ai: AIProxyConfig) -> KongOptions:
+    """What the route does as this ai-proxy plugin does it, beyond proxying."""
+    return KongOptions(
         llm_format=ai.llm_format,
         input_cost=ai.options.input_cost,
         output_cost=ai.options.output_cost,
         model_name_header=ai.model_name_header,
         request_overrides=tuple(ai.request_overrides().items()),
         allow_override=ai.auth.allow_override and bool(ai.auth.header_name),
-        log_payloads=ai.log_payloads,
-        max_body_bytes=ai.body_limit or base.max_body_bytes,
-        log_path=Path(route.file_log.path) if route.file_log else base.log_path,
-        # key-auth's consumer keys; a route without key-auth keeps --client-key-file's
-        client_auth=client_auth(route.key_auth) if route.key_auth else base.client_auth,
     )
 
 
@@ -123,10 +136,13 @@ def not_carried_over(ai: AIProxyConfig) -> list[str]:
     return dropped
 
 
-def deck_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_ENV) -> str:
-    """decK YAML for a gateway configured by flags; comments say what Kong does differently."""
+def deck_from_settings(
+    settings: Settings, *, listen: Listen | None = None, api_key_env: str = DEFAULT_KEY_ENV
+) -> str:
+    """decK YAML for a gateway configured by flags (listening as `listen` says, default
+    `Listen()`); comments say what Kong does differently."""
     config = config_from_settings(settings, api_key_env=api_key_env)
-    return export_deck(config, notes=settings_notes(settings))
+    return export_deck(config, notes=settings_notes(settings, listen or Listen()))
 
 
 def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_ENV) -> DeckConfig:
@@ -135,18 +151,18 @@ def config_from_settings(settings: Settings, *, api_key_env: str = DEFAULT_KEY_E
     base = OPENAI_URL if settings.simulated else settings.upstream_url
     ai_proxy = AIProxyConfig(
         provider=_kong_provider(settings),
-        model_name=settings.model,
-        llm_format="openai" if settings.llm_format == "openai" else "anthropic",
+        model_name=settings.routing.model,
+        llm_format="openai" if settings.kong.openai_clients else "anthropic",
         options=ModelOptions(
             upstream_url=_upstream_url(settings, base),
-            input_cost=settings.input_cost,
-            output_cost=settings.output_cost,
+            input_cost=settings.kong.input_cost,
+            output_cost=settings.kong.output_cost,
         ),
         auth=_settings_auth(settings, base, api_key_env),
         log_statistics=True,
         log_payloads=settings.log_payloads,
         max_request_body_size=settings.max_body_bytes,
-        model_name_header=settings.model_name_header,
+        model_name_header=settings.kong.model_name_header,
         plugin_id=settings.plugin_id,
         origin=Origin("(settings)", "", Scope(), explicit_id=True),
     )
@@ -214,23 +230,24 @@ def _settings_auth(settings: Settings, base: str, api_key_env: str) -> AuthConfi
     return AuthConfig(header_name=header, header_value=Secret(value), header_value_source=source)
 
 
-def settings_notes(settings: Settings) -> list[str]:
+def settings_notes(settings: Settings, listen: Listen) -> list[str]:
     """Comment lines on what a decK file cannot carry over from the flags."""
-    model = settings.model
+    routing = settings.routing
+    model = routing.model
     notes = [
-        f"claude_gw listened on http://{settings.host}:{settings.port}; Kong listens on its "
+        f"claude_gw listened on http://{listen.host}:{listen.port}; Kong listens on its "
         "proxy_listen (default :8000): point ANTHROPIC_BASE_URL there.",
         f"claude_gw sends requests for Claude models to {model}; Kong answers them 400 'cannot "
         "use own model': start the Claude CLI with ANTHROPIC_MODEL and "
         f"ANTHROPIC_DEFAULT_HAIKU_MODEL (older CLIs: ANTHROPIC_SMALL_FAST_MODEL) set to {model}.",
     ]
-    if not settings.force_model:
+    if not routing.force_model:
         notes.append(f"claude_gw passed other model names through; Kong sends all to {model}.")
     notes += [
         f"claude_gw model map {rule.pattern}={rule.model} cannot be expressed in Kong."
-        for rule in settings.model_map
+        for rule in routing.model_map
     ]
-    routed = [("subagent", settings.subagent_model), ("long-context", settings.long_context_model)]
+    routed = [("subagent", routing.subagent_model), ("long-context", routing.long_context_model)]
     notes += [
         f"claude_gw {kind} model {name}: Kong has no such rule." for kind, name in routed if name
     ]

@@ -33,7 +33,7 @@ class Exchange:
     # what was asked and what was used
     client_model: str | None = None  # `model` in the client's body
     request_model: str | None = None  # model sent upstream (after the model map)
-    route_rule: str | None = None  # which routing rule chose it (Settings.route)
+    route_rule: str | None = None  # which routing rule chose it (Routing.choose)
     response_model: str | None = None  # `model` in the upstream's answer
     provider: str = "openai"  # provider_name; "simulated" for the built-in backend
     mode: Literal["stream", "oneshot"] = "oneshot"

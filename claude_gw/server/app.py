@@ -27,7 +27,7 @@ from urllib.parse import unquote_plus
 import orjson
 
 from claude_gw import __version__
-from claude_gw.config import Settings
+from claude_gw.config import Listen, Settings
 from claude_gw.errors import GatewayError, GatewayOverloaded, MethodNotAllowed, NotFound
 from claude_gw.listener import lifespan
 from claude_gw.logs.encode import encode_record
@@ -79,7 +79,7 @@ class Clock:
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
 
 
-def route(path: str) -> tuple[str, str]:
+def split_endpoint(path: str) -> tuple[str, str]:
     """(endpoint, prefix) for a request path; endpoint is "other" when nothing matches."""
     trimmed = path.rstrip("/")
     suffixes = (
@@ -154,8 +154,8 @@ def record_context(settings: Settings, upstream: Upstream, version: str) -> Reco
         log_payloads=settings.log_payloads,
         workspace=str(uuid.uuid5(uuid.NAMESPACE_URL, "claude-gw:workspace")),
         version=version,
-        input_cost=settings.input_cost,
-        output_cost=settings.output_cost,
+        input_cost=settings.kong.input_cost,
+        output_cost=settings.kong.output_cost,
     )
 
 
@@ -196,6 +196,7 @@ class Gateway:
         self,
         routes: Sequence[tuple[Settings, Upstream, LineSink]],
         *,
+        listen: Listen | None = None,
         clock: Clock | None = None,
         on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
         record_builder: RecordBuilder = build_record,
@@ -203,6 +204,7 @@ class Gateway:
         if not routes:
             raise ValueError("a gateway needs at least one route")
         self.on_shutdown = list(on_shutdown)
+        self.listen = listen or Listen()  # the process's limits, whatever the route
         self.clock = clock or Clock()
         self.record_builder = record_builder
         self.routes = [
@@ -219,8 +221,7 @@ class Gateway:
         self.masker = Masker()
         for configured in self.routes:
             self.masker |= configured.upstream.masker
-        # process-wide, as the listener's limits are: the first route's settings
-        self.inflight = InflightBytes(self.routes[0].settings.max_inflight_bytes)
+        self.inflight = InflightBytes(self.listen.max_inflight_bytes)
         self.active = 0  # requests being handled (the shutdown waits for their log lines)
         self._idle = asyncio.Event()  # set while `active` is 0
         self._idle.set()
@@ -243,7 +244,7 @@ class Gateway:
         matched = self.route_for(path)
         route_ = matched or self.routes[0]  # an unrouted request is logged by the first route
         exchange.provider = route_.upstream.provider
-        body = GuardedReceive(receive, scope, self.inflight, timeout=route_.settings.body_timeout)
+        body = GuardedReceive(receive, scope, self.inflight, timeout=self.listen.body_timeout)
         self.active += 1
         self._idle.clear()
         try:
@@ -280,8 +281,8 @@ class Gateway:
         receive: Receive,
         responder: Responder,
     ) -> None:
-        endpoint, prefix = route(path)
-        openai_format = route_.settings.llm_format == "openai"
+        endpoint, prefix = split_endpoint(path)
+        openai_format = route_.settings.kong.openai_clients
         if endpoint == "other" or (endpoint == "chat_completions") != openai_format:
             served = (
                 CHAT_COMPLETIONS if openai_format else f"{MESSAGES} and POST <prefix>{COUNT_TOKENS}"
@@ -313,7 +314,7 @@ class Gateway:
             exchange.source = "upstream"
         if responder.started:
             return  # streaming already began: the stream handler sent an `error` event
-        if route_.settings.llm_format == "openai":
+        if route_.settings.kong.openai_clients:
             body = openai_error_body(error.error_type, error.message)
         else:
             body = {**error.to_body(), "request_id": f"req_{exchange.request_id}"}
@@ -393,7 +394,7 @@ def is_event_stream(headers: dict[str, str]) -> bool:
 
 def error_event(route_: Route, error: GatewayError) -> bytes:
     """The SSE event that ends a stream with `error`, in the route's client format."""
-    if route_.settings.llm_format == "openai":
+    if route_.settings.kong.openai_clients:
         return b"data: %s\n\n" % orjson.dumps(openai_error_body(error.error_type, error.message))
     return encode_event(error.to_body(), dumps=orjson.dumps)
 
@@ -403,15 +404,18 @@ def create_app(
     *,
     upstream: Upstream,
     log_writer: LineSink,
+    listen: Listen | None = None,
     clock: Clock | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     record_builder: RecordBuilder = build_record,
 ) -> Gateway:
-    """The gateway app with one route. `on_shutdown` callbacks run at ASGI lifespan
-    shutdown, after the server has drained in-flight requests: the place to flush the log and
-    close clients. `record_builder` makes each log record (`logs.record.build_record`)."""
+    """The gateway app with one route, under `listen`'s limits (default `Listen()`). `on_shutdown`
+    callbacks run at ASGI lifespan shutdown, after the server has drained in-flight requests:
+    the place to flush the log and close clients. `record_builder` makes each log record
+    (`logs.record.build_record`)."""
     return Gateway(
         [(settings, upstream, log_writer)],
+        listen=listen,
         clock=clock,
         on_shutdown=on_shutdown,
         record_builder=record_builder,

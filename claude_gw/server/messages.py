@@ -129,7 +129,7 @@ class MessagesHandler:
         doc = await self.read(exchange, scope, receive)
         if not isinstance(doc.get("messages"), list):
             raise InvalidRequest("messages: required, and must be a list")
-        exchange.request_model = self.settings.resolve_model(exchange.client_model)
+        exchange.request_model = self.settings.routing.resolve(exchange.client_model)
         if not tokens_loaded():  # loaded on first use, off the event loop (0.5 s)
             await asyncio.to_thread(preload_tokens)
         try:
@@ -160,9 +160,9 @@ class MessagesHandler:
     ) -> None:
         """Send a read request upstream (or answer it here) and the answer to the client; the
         request's parsed objects are dropped once translated, so the caller keeps none."""
-        if self.settings.request_overrides:  # Kong's model.options replace the client's values
-            doc = {**doc, **dict(self.settings.request_overrides)}
-        model, rule = self.settings.route(
+        if self.settings.kong.request_overrides:  # Kong's model.options replace the client's values
+            doc = {**doc, **dict(self.settings.kong.request_overrides)}
+        model, rule = self.settings.routing.choose(
             exchange.client_model,
             subagent=header(scope, AGENT_HEADER) is not None,
             prompt_tokens=partial(count_anthropic_request, doc),
@@ -226,7 +226,7 @@ class MessagesHandler:
     def _forwarded_headers(self, scope: Scope) -> dict[str, str]:
         forwarded = {}
         auth = (self.settings.auth_header or "authorization").lower()
-        if self.settings.allow_override and (value := header(scope, auth)) is not None:
+        if self.settings.kong.allow_override and (value := header(scope, auth)) is not None:
             forwarded[auth] = value  # Kong's allow_override: the client's own credential
         for name in self.api.forwarded:
             if (value := header(scope, name)) is not None:
@@ -236,7 +236,7 @@ class MessagesHandler:
     def response_headers(self, exchange: Exchange) -> dict[str, str]:
         """The gateway's headers, plus Kong's `X-Kong-LLM-Model` when configured."""
         headers = gateway_headers(exchange, self.now())
-        if self.settings.model_name_header and exchange.request_model:
+        if self.settings.kong.model_name_header and exchange.request_model:
             headers["x-kong-llm-model"] = f"{self.upstream.provider}/{exchange.request_model}"
         return headers
 

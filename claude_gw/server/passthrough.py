@@ -36,7 +36,7 @@ async def chat_completions(
     responder: Responder,
 ) -> None:
     doc = await handler.read(exchange, scope, receive)
-    model, rule = handler.settings.route(
+    model, rule = handler.settings.routing.choose(
         exchange.client_model, subagent=header(scope, AGENT_HEADER) is not None
     )
     exchange.request_model, exchange.route_rule = model, rule

@@ -1,8 +1,9 @@
 """Assembling and running a gateway: the upstream client, the log writer, the app, uvicorn.
 
-`build_gateway(settings)` wires the parts together; `serve(...)` runs them in the foreground
-(SIGTERM/SIGINT drain in-flight requests, then flush the log); `BackgroundGateway` runs them in a
-thread on a free loopback port, for `claude-gw capture` and notebooks.
+`build_gateway(settings, listen=...)` wires the parts together; `serve(...)` runs them in the
+foreground (SIGTERM/SIGINT drain in-flight requests, then flush the log); `BackgroundGateway`
+runs them in a thread, for `claude-gw capture` and notebooks. The process's `Listen` settings
+(address, client limits, shutdown grace) are the gateway's, never a route's.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,7 +20,7 @@ import httpx
 import uvicorn
 
 from claude_gw import listener
-from claude_gw.config import SIMULATED, SIMULATED_TIMINGS, Settings
+from claude_gw.config import SIMULATED, SIMULATED_TIMINGS, Listen, Settings
 from claude_gw.listener import ThreadedServer, bind, url_of
 from claude_gw.logs.cost import find_model
 from claude_gw.logs.writer import LogWriter
@@ -98,7 +99,9 @@ def warm_up(*, tokenizer: bool = False) -> None:
         preload()
 
 
-def build_gateway(settings: Settings, upstream: Upstream | None = None) -> Gateway:
+def build_gateway(
+    settings: Settings, upstream: Upstream | None = None, *, listen: Listen | None = None
+) -> Gateway:
     """The app, with a started log writer; both are closed at the app's lifespan shutdown."""
     upstream = upstream or build_upstream(settings)
     writer = LogWriter(settings.log_path)
@@ -108,11 +111,16 @@ def build_gateway(settings: Settings, upstream: Upstream | None = None) -> Gatew
         await close_upstream(upstream)
         await asyncio.to_thread(writer.close)
 
-    return create_app(settings, upstream=upstream, log_writer=writer, on_shutdown=[shutdown])
+    return create_app(
+        settings, upstream=upstream, log_writer=writer, listen=listen, on_shutdown=[shutdown]
+    )
 
 
 def build_routes_gateway(
-    routes: Sequence[Settings], upstreams: Sequence[Upstream] | None = None
+    routes: Sequence[Settings],
+    upstreams: Sequence[Upstream] | None = None,
+    *,
+    listen: Listen | None = None,
 ) -> Gateway:
     """A gateway with several routes (from a Kong configuration): each route has its own
     upstream; routes that log to the same file share one writer."""
@@ -134,28 +142,28 @@ def build_routes_gateway(
         (settings, upstream, writers[settings.log_path.resolve()])
         for settings, upstream in zip(routes, upstreams, strict=True)
     ]
-    return Gateway(triples, on_shutdown=[shutdown])
+    return Gateway(triples, listen=listen, on_shutdown=[shutdown])
 
 
-def client_limits(settings: Settings) -> ClientLimits:
+def client_limits(listen: Listen) -> ClientLimits:
     return ClientLimits(
-        header_timeout=settings.header_timeout,
-        max_header_bytes=settings.max_header_bytes,
-        max_connections=connection_cap(settings.max_connections),
+        header_timeout=listen.header_timeout,
+        max_header_bytes=listen.max_header_bytes,
+        max_connections=connection_cap(listen.max_connections),
     )
 
 
 def uvicorn_server(app: Gateway) -> uvicorn.Server:
-    """uvicorn serving `app` with the first route's limits (they are the process's)."""
-    settings = app.routes[0].settings
+    """uvicorn serving `app` under the gateway's `Listen` limits."""
+    listen = app.listen
     return listener.uvicorn_server(
         app,
         # in-flight requests get this long on SIGTERM/SIGINT; then they are cancelled, and
         # the app ends each with an error (see Gateway) and logs it as interrupted
-        grace=settings.shutdown_grace,
-        http=guarded_protocol(client_limits(settings)),
+        grace=listen.shutdown_grace,
+        http=guarded_protocol(client_limits(listen)),
         ws="none",
-        timeout_keep_alive=settings.idle_timeout,
+        timeout_keep_alive=listen.idle_timeout,
     )
 
 
@@ -169,11 +177,12 @@ async def serve(app: Gateway, sock: socket.socket) -> None:
 
 @dataclass
 class BackgroundGateway:
-    """`with BackgroundGateway(settings) as gw:` serves a gateway at `gw.url` (a free loopback
-    port unless settings.port says otherwise) from a thread; leaving the block drains and
-    flushes it."""
+    """`with BackgroundGateway(settings, listen) as gw:` serves a gateway at `gw.url` (where
+    `listen` says: `Listen(port=0)` for a free loopback port) from a thread; leaving the block
+    drains and flushes it."""
 
     settings: Settings
+    listen: Listen = field(default_factory=Listen)
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -184,12 +193,11 @@ class BackgroundGateway:
         return self.settings.log_path
 
     def __enter__(self) -> BackgroundGateway:
-        warm_up(tokenizer=self.settings.long_context_model is not None)
-        sock = bind(self.settings.host, self.settings.port)
+        warm_up(tokenizer=self.settings.routing.long_context_model is not None)
+        sock = bind(self.listen.host, self.listen.port)
         self.url = url_of(sock)
-        self._running = ThreadedServer(
-            uvicorn_server(build_gateway(self.settings)), sock, name="claude-gw"
-        )
+        gateway = build_gateway(self.settings, listen=self.listen)
+        self._running = ThreadedServer(uvicorn_server(gateway), sock, name="claude-gw")
         self._running.start(STARTUP_TIMEOUT_S)
         return self
 
@@ -203,4 +211,4 @@ class BackgroundGateway:
 
     def stop(self) -> None:
         if self._running is not None:
-            self._running.stop(self.settings.shutdown_grace)
+            self._running.stop(self.listen.shutdown_grace)

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from claude_gw.config import DEFAULT_MODEL, Settings
+from claude_gw.config import Settings
 from claude_gw.logs.exchange import Exchange
+from claude_gw.routing import DEFAULT_MODEL
 from claude_gw.server.asgi import Responder
 from claude_gw.translate.sse import encode_event
 from claude_gw.translate.web_search import message_events, search_query, unavailable_answer

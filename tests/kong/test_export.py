@@ -14,6 +14,7 @@ from claude_gw.kong import (
     load_deck,
 )
 from claude_gw.kong.export import check_document
+from claude_gw.routing import Routing
 from tests.kong.helpers import ENV, KEY, ai_proxy, document, one_route, route, tutorial
 
 
@@ -171,11 +172,10 @@ def test_flag_configuration_exports_to_a_file_claude_gw_reads_back_the_same_way(
     settings = Settings(
         upstream_url="http://127.0.0.1:11434/v1",
         api_key=Secret(KEY),
-        model="gpt-4.1",
-        model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),),
         log_path=Path("/var/log/claude.json"),
         log_payloads=True,
         max_body_bytes=2_000_000,
+        routing=Routing(model="gpt-4.1", model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),)),
     )
     exported = deck_from_settings(settings)
     assert KEY not in exported

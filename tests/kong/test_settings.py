@@ -1,14 +1,22 @@
 """A Kong route as the gateway's one-route Settings."""
 
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
 
 from claude_gw.config import ConfigError, ModelRule, Secret, Settings
-from claude_gw.kong import deck_from_settings, load_deck, not_carried_over, settings_for_route
+from claude_gw.kong import (
+    KongOptions,
+    deck_from_settings,
+    load_deck,
+    not_carried_over,
+    settings_for_route,
+)
+from claude_gw.routing import Routing
 from tests.kong.helpers import ENV, KEY, ai_proxy, one_route, tutorial
 
-BASE = Settings(host="0.0.0.0", port=9000, read_timeout=30.0)
+BASE = Settings(read_timeout=30.0, ping_interval=2.0, max_answer_bytes=1_000_000)
 
 
 def _route_settings(**config):
@@ -19,7 +27,7 @@ def _route_settings(**config):
 def test_tutorial_route_becomes_settings_that_serve_it_the_same_way():
     [route] = load_deck([tutorial()], ENV).routes
     settings = settings_for_route(route, BASE)
-    assert (settings.name, settings.paths, settings.llm_format) == (
+    assert (settings.name, settings.paths, settings.kong.llm_format) == (
         "example-route",
         ("/anything",),
         "anthropic",
@@ -30,11 +38,16 @@ def test_tutorial_route_becomes_settings_that_serve_it_the_same_way():
         "openai",
     )
     assert settings.api_key == KEY and settings.auth_header is None
-    assert (settings.model, settings.force_model) == ("gpt-5-mini", True)
-    assert settings.route("claude-haiku-4-5-20251001") == ("gpt-5-mini", "default")
+    assert (settings.routing.model, settings.routing.force_model) == ("gpt-5-mini", True)
+    assert settings.routing.choose("claude-haiku-4-5-20251001") == ("gpt-5-mini", "default")
     assert settings.max_body_bytes == 524288
     assert settings.log_path == Path("/tmp/claude.json") and settings.log_payloads is False
-    assert (settings.host, settings.port, settings.read_timeout) == ("0.0.0.0", 9000, 30.0)
+    # what Kong does not configure is the base's (the process's Listen is not a route's)
+    assert (settings.read_timeout, settings.ping_interval, settings.max_answer_bytes) == (
+        30.0,
+        2.0,
+        1_000_000,
+    )
     assert KEY not in repr(settings)
 
 
@@ -78,8 +91,8 @@ def test_query_auth_joins_the_upstream_query_and_stays_hidden():
 def test_unlimited_body_and_no_model_keep_the_base_settings():
     settings = _route_settings(max_request_body_size=0)
     assert settings.max_body_bytes == BASE.max_body_bytes
-    assert (settings.model, settings.force_model) == (BASE.model, False)
-    assert settings.route("gpt-4.1") == ("gpt-4.1", "client")  # Kong passes it through too
+    assert (settings.routing.model, settings.routing.force_model) == (BASE.routing.model, False)
+    assert settings.routing.choose("gpt-4.1") == ("gpt-4.1", "client")  # Kong passes it through
 
 
 def test_what_settings_cannot_carry_is_listed():
@@ -105,8 +118,8 @@ def test_what_settings_cannot_carry_is_listed():
         "logging.log_statistics false: the ai subtree is still logged",
     ]
     settings = settings_for_route(route, Settings())
-    assert settings.allow_override is True
-    assert settings.request_overrides == (("temperature", 0.1),)
+    assert settings.kong.allow_override is True
+    assert settings.kong.request_overrides == (("temperature", 0.1),)
 
 
 def test_route_without_ai_proxy_cannot_become_settings():
@@ -124,17 +137,15 @@ FLAG_SETTINGS = [
             provider_name="azure",
             auth_header="api-key",
             upstream_query=(("api-version", "2024-10-21"),),
-            model="gpt-4.1",
             name="azure-route",
             paths=("/azure", "/az"),
-            llm_format="openai",
-            force_model=True,
-            input_cost=2.0,
-            output_cost=8.0,
-            model_name_header=True,
+            kong=KongOptions(
+                llm_format="openai", input_cost=2.0, output_cost=8.0, model_name_header=True
+            ),
             log_path=Path("/var/log/azure.json"),
             log_payloads=True,
             max_body_bytes=4_000_000,
+            routing=Routing(model="gpt-4.1", force_model=True),
         ),
         id="azure_with_everything",
     ),
@@ -155,25 +166,24 @@ def test_flags_written_as_deck_and_read_back_give_the_same_settings(settings):
         "auth_header",
         "upstream_query",
         "provider",
-        "model",
-        "llm_format",
-        "input_cost",
-        "output_cost",
-        "model_name_header",
+        "routing.model",
+        "kong",
         "log_path",
         "log_payloads",
         "max_body_bytes",
     )
-    assert {f: getattr(again, f) for f in fields} == {f: getattr(settings, f) for f in fields}
+    assert {f: attrgetter(f)(again) for f in fields} == {f: attrgetter(f)(settings) for f in fields}
 
 
 def test_what_kong_cannot_do_from_the_flags_is_said_in_comments():
     settings = Settings(
-        subagent_model="gpt-5-nano",
-        long_context_model="gpt-4.1",
         upstream_headers=(("OpenAI-Organization", "org-1"),),
         upstream_api="responses",
-        model_map=(ModelRule("claude-opus-*", "gpt-5"),),
+        routing=Routing(
+            subagent_model="gpt-5-nano",
+            long_context_model="gpt-4.1",
+            model_map=(ModelRule("claude-opus-*", "gpt-5"),),
+        ),
     )
     comments = [line for line in deck_from_settings(settings).splitlines() if line[:1] == "#"]
     for words in (

@@ -21,6 +21,8 @@ import anthropic
 import pytest
 
 from claude_gw.config import ModelRule
+from claude_gw.kong import KongOptions
+from claude_gw.routing import Routing
 from claude_gw.tokens import count_anthropic_request, count_text
 from tests.real.conftest import MODEL_ALIAS, LlamaServer
 from tests.server.test_gateway import Gateway, start_gateway
@@ -150,8 +152,8 @@ def test_one_claude_cli_turn(tmp_path, claude_cli, llama_text):
     gateway = gateway_for(
         tmp_path,
         llama_text,
-        model_map=(ModelRule("*", MODEL_ALIAS),),
-        request_overrides=(("max_tokens", 512),),
+        kong=KongOptions(request_overrides=(("max_tokens", 512),)),
+        routing=Routing(model_map=(ModelRule("*", MODEL_ALIAS),)),
     )
     args = ("--tools", "", "--system-prompt", "You are a friendly assistant.")
     out = run_claude(claude_cli, tmp_path / "home", gateway.url, "Hi!", *args)
@@ -234,11 +236,13 @@ def test_claude_cli_session_with_a_tool_call(tmp_path, short_home, claude_cli, l
     gateway = gateway_for(
         tmp_path,
         llama_tools,
-        model_map=(ModelRule("*", MODEL_ALIAS),),
-        request_overrides=(("max_tokens", 256), ("temperature", 0)),
+        kong=KongOptions(
+            request_overrides=(("max_tokens", 256), ("temperature", 0)),
+            input_cost=1.0,
+            output_cost=2.0,
+        ),
         log_payloads=True,
-        input_cost=1.0,
-        output_cost=2.0,
+        routing=Routing(model_map=(ModelRule("*", MODEL_ALIAS),)),
     )
     args = ("--system-prompt", "You are a helpful assistant.", "--tools", "Read")
     prompt = READ_PROMPT.format(path=note)

@@ -22,7 +22,7 @@ import pytest
 from claude_gw.auth import read_client_keys
 from claude_gw.cli.options import CliError
 from claude_gw.cli.serve import check_exposure, client_line
-from claude_gw.config import Secret, Settings
+from claude_gw.config import Listen, Secret, Settings
 from claude_gw.server.runner import build_gateway, build_routes_gateway
 from claude_gw.simulated import asgi_app
 from claude_gw.testing import RequestRecorder
@@ -262,27 +262,27 @@ def test_serve_refuses_a_non_loopback_address_without_client_keys(host: str) -> 
 
 def test_allow_unauthenticated_turns_the_refusal_into_a_warning(key_file: Path) -> None:
     """Checked without binding: tests listen on 127.0.0.1 only."""
-    open_route = Settings(host="0.0.0.0", allow_unauthenticated=True)
-    warning = check_exposure([open_route])
+    listen = Listen(host="0.0.0.0", allow_unauthenticated=True)
+    warning = check_exposure(listen, [Settings()])
     assert warning is not None
     assert warning.startswith("claude-gw: warning: listening on 0.0.0.0 without client keys")
 
 
 def test_client_keys_on_every_route_allow_any_address(key_file: Path) -> None:
     keys = read_client_keys(key_file)
-    assert check_exposure([Settings(host="0.0.0.0", client_auth=keys)]) is None
-    assert check_exposure([Settings(host="127.0.0.1")]) is None
-    assert check_exposure([Settings(host="::1")]) is None
+    assert check_exposure(Listen(host="0.0.0.0"), [Settings(client_auth=keys)]) is None
+    assert check_exposure(Listen(host="127.0.0.1"), [Settings()]) is None
+    assert check_exposure(Listen(host="::1"), [Settings()]) is None
 
 
 def test_one_open_route_among_protected_ones_is_named_in_the_refusal(key_file: Path) -> None:
     keys = read_client_keys(key_file)
     routes = [
-        Settings(host="0.0.0.0", name="team-a", client_auth=keys),
-        Settings(host="0.0.0.0", name="team-b"),
+        Settings(name="team-a", client_auth=keys),
+        Settings(name="team-b"),
     ]
     with pytest.raises(CliError, match=r"without client keys \(routes team-b\)"):
-        check_exposure(routes)
+        check_exposure(Listen(host="0.0.0.0"), routes)
 
 
 def test_the_banner_counts_the_keys_and_never_shows_one(key_file: Path) -> None:

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 
-from claude_gw.config import Secret, Settings
+from claude_gw.config import Listen, Secret, Settings
 from claude_gw.errors import UpstreamError
 from claude_gw.server.asgi import read_body
 from claude_gw.server.runner import BackgroundGateway
@@ -128,11 +128,10 @@ def gateway_before(
         settings = Settings(
             upstream_url=f"{upstream.base_url}/v1",
             api_key=Secret(KEY),
-            port=0,
             log_path=tmp_path / "claude.json",
             **limits,
         )
-        with BackgroundGateway(settings) as gw:
+        with BackgroundGateway(settings, Listen(port=0)) as gw:
             yield gw
 
 

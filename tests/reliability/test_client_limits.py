@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from claude_gw.config import Settings
+from claude_gw.config import Listen, Settings
 from claude_gw.server.runner import BackgroundGateway
 from tests.reliability.faulty_upstream import FaultyUpstream
 from tests.reliability.test_load import wait_until_idle
@@ -33,8 +33,8 @@ HEAD = b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: applicat
 
 @contextmanager
 def gateway(tmp_path: Path, **limits: Any) -> Iterator[BackgroundGateway]:
-    settings = Settings(upstream_url="simulated", port=0, log_path=tmp_path / "claude.json")
-    with BackgroundGateway(settings.with_options(**limits)) as gw:
+    settings = Settings(upstream_url="simulated", log_path=tmp_path / "claude.json")
+    with BackgroundGateway(settings, Listen(port=0, **limits)) as gw:
         yield gw
 
 
@@ -296,11 +296,9 @@ def test_bodies_beyond_the_in_flight_cap_get_529_with_retry_after_and_are_logged
     with FaultyUpstream(slow_gap_s=0.3) as upstream:
         settings = Settings(
             upstream_url=upstream.base_url,
-            port=0,
             log_path=tmp_path / "claude.json",
-            max_inflight_bytes=1_800_000,
         )
-        with BackgroundGateway(settings) as gw:
+        with BackgroundGateway(settings, Listen(port=0, max_inflight_bytes=1_800_000)) as gw:
             responses = asyncio.run(big_requests(f"{gw.url}/v1/messages", 8, 512 * 1024))
             wait_for_lines(gw.log_path, 8)
         wait_until_idle(upstream)
@@ -322,12 +320,10 @@ def test_pipelined_requests_on_one_connection_are_all_answered_under_the_limits(
     with FaultyUpstream() as upstream:  # answers at once: the three answers take milliseconds
         settings = Settings(
             upstream_url=upstream.base_url,
-            port=0,
             log_path=tmp_path / "claude.json",
-            max_header_bytes=1024,
-            idle_timeout=0.5,
         )
-        with BackgroundGateway(settings) as gw:
+        listen = Listen(port=0, max_header_bytes=1024, idle_timeout=0.5)
+        with BackgroundGateway(settings, listen) as gw:
             sock = connect(gw)
             sock.sendall(request * 3)  # three requests in one write: parsed at once
             answers, _ = read_all(sock, 10)

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from claude_gw.config import Secret, Settings
+from claude_gw.kong import KongOptions
 from claude_gw.server.runner import build_gateway
 from tests.reliability.echo_upstream import EchoUpstream, written
 from tests.servers import ServerThread
@@ -183,7 +184,9 @@ def test_a_key_streamed_in_three_character_pieces_never_assembles_in_the_anthrop
 def test_the_passthrough_route_masks_the_key_in_answers_and_streams(
     gateway: Any, echo: tuple[EchoUpstream, str]
 ) -> None:
-    base, log_path = gateway(api_key=Secret(BEARER_KEY), llm_format="openai", log_payloads=True)
+    base, log_path = gateway(
+        api_key=Secret(BEARER_KEY), kong=KongOptions(llm_format="openai"), log_payloads=True
+    )
     answers = []
     with httpx.Client(timeout=10) as client:
         for place in ("content", "error_200", "not_json_200", "status_429"):

@@ -12,7 +12,7 @@ import httpx
 import orjson
 import pytest
 
-from claude_gw.config import Settings
+from claude_gw.config import Listen, Settings
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.runner import build_gateway
 from tests.reliability.asgi_driver import call, simulated_app
@@ -76,5 +76,5 @@ def test_a_failing_disk_is_reported_loudly_and_the_gateway_keeps_serving(
 
 
 def test_the_default_bind_address_is_loopback_only() -> None:
-    assert Settings().host == "127.0.0.1"
-    assert Settings.from_env({}).host == "127.0.0.1"
+    assert Listen().host == "127.0.0.1"
+    assert Listen.from_env({}).host == "127.0.0.1"

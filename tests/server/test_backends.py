@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from claude_gw.routing import Routing
 from tests.server.test_gateway import WEATHER_TOOL, ask, start_gateway
 
 APIS = ["chat", "responses", "anthropic"]
@@ -18,7 +19,9 @@ SHARED_CLI = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" 
 @pytest.fixture(params=APIS)
 def backend(request, tmp_path, fake_openai):
     model = "claude-sonnet-4-6" if request.param == "anthropic" else "gpt-5-mini"
-    gw = start_gateway(tmp_path, fake_openai, upstream_api=request.param, model=model)
+    gw = start_gateway(
+        tmp_path, fake_openai, upstream_api=request.param, routing=Routing(model=model)
+    )
     yield request.param, model, gw
     gw.stop()
 
@@ -81,7 +84,9 @@ def test_reasoning_round_trips_across_turns_through_the_responses_api(
 ):
     """Reasoning items come back as thinking blocks whose signature carries the item, so the
     next turn sends the item back and multi-turn tool use keeps its reasoning."""
-    gw = start_gateway(tmp_path, fake_openai, upstream_api="responses", model="gpt-5-mini")
+    gw = start_gateway(
+        tmp_path, fake_openai, upstream_api="responses", routing=Routing(model="gpt-5-mini")
+    )
     client = gw.client()
     first = client.messages.create(
         **ask('[sim:tool get_weather {"city": "Paris"}]', tools=[WEATHER_TOOL])
@@ -119,7 +124,7 @@ def test_the_cli_session_title_reaches_the_upstream_with_its_json_schema(
     holds the upstream model to the JSON the CLI parses; the simulator answers by the schema."""
     body = json.loads(TITLE_FIXTURE.read_text())["body"]
     schema = body["output_config"]["format"]["schema"]
-    gw = start_gateway(tmp_path, fake_openai, upstream_api=api, model="gpt-5-mini")
+    gw = start_gateway(tmp_path, fake_openai, upstream_api=api, routing=Routing(model="gpt-5-mini"))
     with gw.client().messages.stream(**{k: v for k, v in body.items() if k != "stream"}) as stream:
         final = stream.get_final_message()
     (sent,) = simulator.recorder.bodies

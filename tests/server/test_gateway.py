@@ -16,6 +16,7 @@ import pytest
 from claude_gw.config import Settings
 from claude_gw.logs.record import build_record
 from claude_gw.logs.writer import LogWriter
+from claude_gw.routing import Routing
 from claude_gw.server.app import create_app
 from claude_gw.server.messages import OVERHEAD_HEADER
 from claude_gw.server.runner import build_upstream, close_upstream
@@ -215,8 +216,7 @@ def test_claude_model_names_are_mapped_and_the_client_model_is_logged(
     gw = start_gateway(
         tmp_path,
         fake_openai,
-        model="gpt-4.1",
-        model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),),
+        routing=Routing(model="gpt-4.1", model_map=(ModelRule("claude-haiku-*", "gpt-5-nano"),)),
     )
     client = gw.client()
     client.messages.create(**{**ask("hi"), "model": "claude-haiku-5-5"})
@@ -525,9 +525,9 @@ def test_each_record_names_the_routing_rule_that_chose_its_model(tmp_path, fake_
     gw = start_gateway(
         tmp_path,
         fake_openai,
-        subagent_model="gpt-5-nano",
-        long_context_model="gpt-4.1",
-        long_context_tokens=500,
+        routing=Routing(
+            subagent_model="gpt-5-nano", long_context_model="gpt-4.1", long_context_tokens=500
+        ),
     )
     client = gw.client()
     client.messages.create(**ask("hi"))

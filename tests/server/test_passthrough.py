@@ -7,13 +7,18 @@ import httpx
 import openai
 import pytest
 
+from claude_gw.kong import KongOptions
+from claude_gw.routing import Routing
 from tests.server.test_gateway import start_gateway
 
 
 @pytest.fixture
 def openai_route(tmp_path, fake_openai):
     gw = start_gateway(
-        tmp_path, fake_openai, llm_format="openai", model="gpt-4.1", force_model=True
+        tmp_path,
+        fake_openai,
+        kong=KongOptions(llm_format="openai"),
+        routing=Routing(model="gpt-4.1", force_model=True),
     )
     yield gw
     gw.stop()

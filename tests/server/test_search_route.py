@@ -86,12 +86,12 @@ def test_the_search_route_comes_from_the_environment_with_its_own_key():
     settings = Settings.from_env(env)
     search = settings.search_settings()
     assert search is not None
-    assert (search.upstream_url, search.upstream_api, search.model) == (
+    assert (search.upstream_url, search.upstream_api, search.routing.model) == (
         "https://api.openai.com/v1",
         "responses",
         "gpt-5",
     )
-    assert search.api_key == Secret(SEARCH_KEY) and search.force_model
+    assert search.api_key == Secret(SEARCH_KEY) and search.routing.force_model
     assert (
         Settings.from_env({"CLAUDE_GW_UPSTREAM": "http://127.0.0.1:8080/v1"}).search_settings()
         is None
