@@ -7,6 +7,7 @@ ends the stream without a line (measured in tests/real/test_llama_server.py)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import anthropic
 import orjson
@@ -27,7 +28,7 @@ class UnstreamedToolCalls:
     def __init__(self, delay: float = 0.0, *, broken: bool = True) -> None:
         self.delay = delay
         self.broken = broken
-        self.bodies: list[dict] = []
+        self.bodies: list[dict[str, Any]] = []
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -67,7 +68,8 @@ def stream_request(gateway, **extra) -> anthropic.types.Message:
         messages=[{"role": "user", "content": "Read /tmp/notes.txt"}],
         **extra,
     ) as stream:
-        return stream.get_final_message()
+        message: anthropic.types.Message = stream.get_final_message()
+        return message
 
 
 @pytest.mark.parametrize(
