@@ -109,6 +109,10 @@ def offsets(collection: Any) -> list[list[float]]:
     return list(np.asarray(collection.get_offsets()).tolist())
 
 
+def xdata(line: Line2D) -> list[Any]:
+    return list(np.asarray(line.get_xdata()))
+
+
 def ydata(line: Line2D) -> list[Any]:
     return list(np.asarray(line.get_ydata()))
 
@@ -348,7 +352,7 @@ def test_error_rate_lines_break_over_buckets_without_calls():
     assert ydata(lines["a"]) == [0.0, 0.0]
     b = ydata(lines["b"])
     assert b[0] == 0.0 and math.isnan(b[1]) and b[2] == 100.0
-    assert np.asarray(lines["b"].get_xdata())[1] == T0 + timedelta(seconds=3)  # the gap starts where 2 s ends
+    assert xdata(lines["b"])[1] == T0 + timedelta(seconds=3)  # the gap starts where 2 s ends
 
 
 def test_whole_log_costs_price_every_call_on_each_candidate():
@@ -424,7 +428,7 @@ def test_paired_deltas_draw_one_row_per_target_with_its_mean_and_zero():
     # chat: (0.5 + 0.7) / 2 = 0.6 s; responses: (-0.5 - 0.1) / 2 = -0.3 s
     assert [[round(x, 9), y] for x, y in means] == [[0.6, 1.0], [-0.3, 2.0]]
     assert [c.get_label() for c in ax.collections].count("mean") == 1  # in the legend once
-    assert any(list(np.asarray(line.get_xdata())) == [0, 0] for line in ax.lines)  # the line at zero
+    assert any(xdata(line) == [0, 0] for line in ax.lines)  # the line at zero
     assert ax.get_xlabel() == "replay − original (s); left of 0: the replay's is lower"
 
 
