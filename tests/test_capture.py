@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -295,7 +296,7 @@ TWO_REQUESTS_WITH_A_PAUSE = (
 )
 
 
-def answer_text(record: dict) -> str:
+def answer_text(record: dict[str, Any]) -> str:
     return json.loads(record["ai"]["proxy"]["payload"]["response"])["content"][0]["text"]
 
 
@@ -303,9 +304,9 @@ def test_on_record_sees_each_record_once_in_order_while_the_command_runs(tmp_pat
     """The command only goes on to its second request once the callback has seen the first
     one, so a callback called only after the command ended would make it exit 7."""
     seen_file = tmp_path / "first-record-seen"
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
 
-    def on_record(record: dict) -> None:
+    def on_record(record: dict[str, Any]) -> None:
         seen.append(record)
         seen_file.touch()
 
@@ -333,7 +334,7 @@ def test_an_on_record_that_raises_stops_the_command(tmp_path):
         "time.sleep(60)\n"
     )
 
-    def on_record(record: dict) -> None:
+    def on_record(record: dict[str, Any]) -> None:
         raise LookupError("no thanks")
 
     started = time.monotonic()

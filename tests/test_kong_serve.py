@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -80,7 +81,7 @@ def post(url: str, model: str = "gpt-5-mini", prompt: str = "[sim:reply hi]") ->
     )
 
 
-def records(tmp_path: Path) -> list[dict]:
+def records(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (tmp_path / "claude.json").read_text().splitlines()]
 
 

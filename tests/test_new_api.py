@@ -9,6 +9,7 @@ endpoint's server, the simulated OpenAI backend answers on a loopback socket."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ def gemini(monkeypatch):
     return apis.get_api(GeminiChat.name)
 
 
-def ask(text: str) -> dict:
+def ask(text: str) -> dict[str, Any]:
     return {
         "model": "gemini-2.5-flash",
         "max_tokens": 256,
@@ -58,7 +59,7 @@ def ask(text: str) -> dict:
     }
 
 
-def price_of(usage: dict) -> float:
+def price_of(usage: dict[str, Any]) -> float:
     """gemini-2.5-flash at genai-prices' list rates: $0.30 per million input tokens ($0.03
     cached), $2.50 per million output tokens."""
     cached = usage["prompt_tokens_details"]["cached_tokens"]

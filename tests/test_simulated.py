@@ -800,9 +800,9 @@ def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
     sim = Simulator(time_scale=0.0)
     prompt = '[sim:rounds 2] [sim:tool Bash {"command": "ls"}]'
     tools = [{"type": "function", "function": {"name": "Bash", "parameters": {"type": "object"}}}]
-    messages: list[dict] = [{"role": "user", "content": prompt}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
 
-    async def turn() -> dict:
+    async def turn() -> dict[str, Any]:
         body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
         response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
         return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
@@ -833,9 +833,9 @@ def test_sequence_directive_makes_the_tool_calls_one_per_turn_in_order_then_repo
         {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
         for name in ("A", "B")
     ]
-    messages: list[dict] = [{"role": "user", "content": prompt}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
 
-    async def turn() -> dict:
+    async def turn() -> dict[str, Any]:
         body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
         response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
         return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -159,7 +160,7 @@ MODELS = ["gpt-5-mini", "gpt-4.1", "gpt-4o-2024-05-13", "claude-haiku-4-5", "no-
         max_size=20,
     )
 )
-def test_vectorised_costs_equal_price_usage_row_by_row(rows: list[tuple]) -> None:
+def test_vectorised_costs_equal_price_usage_row_by_row(rows: list[tuple[Any, ...]]) -> None:
     schema = polars_schema()
     frame = pl.DataFrame(
         {

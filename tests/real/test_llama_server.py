@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
@@ -208,7 +209,7 @@ def short_home() -> Iterator[Path]:
             shutil.rmtree(SHORT_HOME.parent, ignore_errors=True)
 
 
-def tool_results(record: dict) -> list[dict]:
+def tool_results(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The tool_result blocks of the client request a record logged (with payloads)."""
     request = json.loads(record["ai"]["proxy"]["payload"]["request"])
     return [

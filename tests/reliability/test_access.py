@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -42,7 +43,7 @@ def hello(client: anthropic.Anthropic) -> anthropic.types.Message:
     )
 
 
-def records(log_path: Path, count: int) -> list[dict]:
+def records(log_path: Path, count: int) -> list[dict[str, Any]]:
     """The log's records once it has `count` of them (the writer runs in its own thread)."""
     return [json.loads(line) for line in wait_for_lines(log_path, count)]
 

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import time
+from typing import Any
 
 import httpx
 import orjson
@@ -28,7 +29,7 @@ class ListSink:
         self.lines.append(line)
 
 
-def scope(body: bytes) -> dict:
+def scope(body: bytes) -> dict[str, Any]:
     return {
         "type": "http",
         "method": "POST",
@@ -42,7 +43,7 @@ def scope(body: bytes) -> dict:
 
 async def disconnect_after_first_bytes(
     prompt: str, *, stream: bool
-) -> tuple[Simulator, list, dict]:
+) -> tuple[Simulator, list[Any], dict[str, Any]]:
     simulator = Simulator(time_scale=1.0, recorder=RequestRecorder())
     client = httpx.AsyncClient(transport=simulated_transport(simulator))
     upstream = Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider="simulated")
@@ -58,11 +59,11 @@ async def disconnect_after_first_bytes(
             "messages": [{"role": "user", "content": prompt}],
         }
     )
-    sent: list[dict] = []
+    sent: list[dict[str, Any]] = []
     first_bytes = asyncio.Event()
     requested = False
 
-    async def receive() -> dict:
+    async def receive() -> dict[str, Any]:
         nonlocal requested
         if not requested:
             requested = True
@@ -73,7 +74,7 @@ async def disconnect_after_first_bytes(
             await asyncio.sleep(0.2)  # the upstream is still generating
         return {"type": "http.disconnect"}
 
-    async def send(message: dict) -> None:
+    async def send(message: dict[str, Any]) -> None:
         sent.append(message)
         if message["type"] == "http.response.body" and message.get("body"):
             first_bytes.set()
@@ -130,7 +131,7 @@ def test_stream_disconnect_logs_the_prompt_counted_locally_priced_and_marked_est
 
 
 def test_a_complete_stream_keeps_the_upstream_usage():
-    async def run() -> dict:
+    async def run() -> dict[str, Any]:
         simulator = Simulator(time_scale=0.0)
         client = httpx.AsyncClient(transport=simulated_transport(simulator))
         upstream = Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider="simulated")
@@ -146,10 +147,10 @@ def test_a_complete_stream_keeps_the_upstream_usage():
         )
         messages = [{"type": "http.request", "body": body, "more_body": False}]
 
-        async def receive() -> dict:
+        async def receive() -> dict[str, Any]:
             return messages.pop() if messages else await asyncio.Future()
 
-        async def send(message: dict) -> None:
+        async def send(message: dict[str, Any]) -> None:
             pass
 
         await asyncio.wait_for(app(scope(body), receive, send), timeout=10)

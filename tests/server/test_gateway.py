@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -41,7 +42,7 @@ class Gateway:
         self.clients.clear()
         self.server.stop()
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[dict[str, Any]]:
         """The log lines, after stopping."""
         self.stop()
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
@@ -86,7 +87,7 @@ def gateway(tmp_path, fake_openai) -> Iterator[Gateway]:
     gw.stop()
 
 
-def ask(text: str, **extra) -> dict:
+def ask(text: str, **extra) -> dict[str, Any]:
     return {
         "model": extra.pop("model", "gpt-5-mini"),
         "max_tokens": 1024,
@@ -280,7 +281,7 @@ def test_log_record_has_kongs_shape_and_no_key(gateway):
 # --------------------------------------------------------------------------- errors
 
 
-def anthropic_error(response: httpx.Response) -> dict:
+def anthropic_error(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert body["type"] == "error", body
     assert set(body["error"]) == {"type", "message"}
@@ -397,7 +398,7 @@ def test_upstream_timeout_is_a_504(tmp_path, fake_openai):
 # --------------------------------------------------------------------------- stream behaviour
 
 
-def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
+def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
     events, name = [], None
     for line in response.iter_lines():
         if line.startswith("event: "):
@@ -481,7 +482,7 @@ def test_backend_options_reach_the_upstream_like_azure_openai_needs_them(tmp_pat
     """Azure OpenAI: a deployment URL, `api-version` in the query, the key in `api-key`."""
     from claude_gw.simulated import Simulator, asgi_app
 
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     inner = asgi_app(Simulator(time_scale=0.0))
 
     async def recording(scope, receive, send):

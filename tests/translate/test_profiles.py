@@ -1,6 +1,8 @@
 """Server profiles: the same Anthropic request, written for OpenAI or for a compatible server
 (llama-cpp-python, vLLM, Ollama, LM Studio, OpenRouter...)."""
 
+from typing import Any
+
 import pytest
 
 from claude_gw.config import SERVER_PROFILES
@@ -27,7 +29,7 @@ TOOL_LOOP = {
 }
 
 
-def written(model: str, profile: str) -> dict:
+def written(model: str, profile: str) -> dict[str, Any]:
     target = target_for(model)
     request = anthropic_to_openai(TOOL_LOOP, target=target)
     return dict(apply_profile(request, PROFILES[profile], reasoning=target.reasoning))
