@@ -23,7 +23,8 @@ from claude_gw.capture import (
     read_records,
     run_capture,
 )
-from claude_gw.config import ModelRule, Secret, Settings
+from claude_gw.config import Secret, Settings
+from claude_gw.routing import ModelRule
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
 

@@ -5,11 +5,11 @@ import pytest
 from claude_gw.config import (
     DEFAULT_MAX_BODY,
     ConfigError,
-    ModelRule,
     Secret,
     Settings,
     parse_size,
 )
+from claude_gw.routing import ModelRule
 
 
 def test_defaults_follow_the_kong_tutorial_where_it_works():

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_gw.config import ModelRule, Secret, Settings
+from claude_gw.config import Secret, Settings
 from claude_gw.kong import (
     DeckConfig,
     behaviour_differences,
@@ -14,6 +14,7 @@ from claude_gw.kong import (
     load_deck,
 )
 from claude_gw.kong.export import check_document
+from claude_gw.routing import ModelRule
 from tests.kong.helpers import ENV, KEY, ai_proxy, document, one_route, route, tutorial
 
 

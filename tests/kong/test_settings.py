@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from claude_gw.config import ConfigError, ModelRule, Secret, Settings
+from claude_gw.config import ConfigError, Secret, Settings
 from claude_gw.kong import deck_from_settings, load_deck, not_carried_over, settings_for_route
+from claude_gw.routing import ModelRule
 from tests.kong.helpers import ENV, KEY, ai_proxy, one_route, tutorial
 
 BASE = Settings(host="0.0.0.0", port=9000, read_timeout=30.0)

@@ -21,7 +21,7 @@ from typing import Any
 import anthropic
 import pytest
 
-from claude_gw.config import ModelRule
+from claude_gw.routing import ModelRule
 from claude_gw.tokens import count_anthropic_request, count_text
 from tests.real.conftest import MODEL_ALIAS, LlamaServer
 from tests.server.test_gateway import Gateway, start_gateway

@@ -211,7 +211,7 @@ def test_any_prefix_and_query_string_are_accepted_and_both_key_headers_too(gatew
 def test_claude_model_names_are_mapped_and_the_client_model_is_logged(
     tmp_path, fake_openai, simulator
 ):
-    from claude_gw.config import ModelRule
+    from claude_gw.routing import ModelRule
 
     gw = start_gateway(
         tmp_path,
