@@ -470,6 +470,7 @@ def test_stats_record_what_the_client_sent_upstream(served: tuple[Simulator, str
     sim, base_url = served
     with openai.OpenAI(base_url=base_url, api_key="sk-seen", max_retries=0) as c:
         c.chat.completions.create(model="gpt-4.1", messages=user("recorded?"), user="u-42")
+    assert sim.recorder is not None
     assert sim.recorder.bodies[-1]["user"] == "u-42"
     assert sim.recorder.headers[-1]["authorization"] == "Bearer sk-seen"
 

@@ -465,6 +465,7 @@ def test_the_gateway_passthrough_reads_usage_stop_reason_and_tool_calls_from_the
     usage = passthrough.usage
     assert usage and usage["completion_tokens"] == oneshot["usage"]["output_tokens"]
     assert usage["prompt_tokens"] == oneshot["usage"]["input_tokens"]
+    assert served[0].recorder is not None
     assert served[0].recorder.paths[-1] == "/v1/messages"
 
 

@@ -221,6 +221,7 @@ def test_a_dot_segment_path_is_routed_by_its_normalised_form(
         refused, _ = raw_post(server.base_url, target, "client-of-team-b-0123456789")
         accepted, body = raw_post(server.base_url, target, "client-of-team-a-0123456789")
     assert (refused, accepted) == (401, 200), body
+    assert simulator.recorder is not None
     (sent,) = simulator.recorder.headers
     assert sent["authorization"] == "Bearer sk-upstream-of-team-a-0123456789"
 
@@ -232,6 +233,7 @@ def test_the_same_request_on_the_plain_path_goes_to_its_own_route(
     with team_gateway(tmp_path, upstream) as server:
         status, _ = raw_post(server.base_url, b"/team-b/v1/messages", "client-of-team-b-0123456789")
     assert status == 200
+    assert simulator.recorder is not None
     assert simulator.recorder.headers[-1]["authorization"].endswith("team-b-0123456789")
 
 

@@ -16,6 +16,7 @@ import pytest
 from claude_gw.config import Settings
 from claude_gw.logs.read import read_logs
 from claude_gw.server.app import create_app
+from claude_gw.server.asgi import Message
 from claude_gw.simulated import RequestRecorder, Simulator, simulated_transport
 from claude_gw.tokens import count_openai_messages
 from claude_gw.upstream import SIMULATED_BASE_URL, Upstream
@@ -59,7 +60,7 @@ async def disconnect_after_first_bytes(
             "messages": [{"role": "user", "content": prompt}],
         }
     )
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
     first_bytes = asyncio.Event()
     requested = False
 
@@ -74,7 +75,7 @@ async def disconnect_after_first_bytes(
             await asyncio.sleep(0.2)  # the upstream is still generating
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
         if message["type"] == "http.response.body" and message.get("body"):
             first_bytes.set()
@@ -106,6 +107,7 @@ def test_oneshot_disconnect_cancels_the_upstream_request_and_logs_once():
         disconnect_after_first_bytes("[sim:stall 5] hi", stream=False)
     )
     assert sent == []  # nothing could be sent: the client was gone
+    assert simulator.recorder is not None
     assert len(simulator.recorder.bodies) == 1
     assert record["claude_gw"]["error_type"] == "client_disconnected"
     assert record["response"]["status"] == 499
@@ -117,6 +119,7 @@ def test_stream_disconnect_logs_the_prompt_counted_locally_priced_and_marked_est
     simulator, _, record = asyncio.run(
         disconnect_after_first_bytes("[sim:stall 5] hi", stream=True)
     )
+    assert simulator.recorder is not None
     (sent,) = simulator.recorder.bodies
     usage = record["ai"]["proxy"]["usage"]
     assert usage["prompt_tokens"] == count_openai_messages(sent["messages"]) > 0
@@ -150,12 +153,13 @@ def test_a_complete_stream_keeps_the_upstream_usage():
         async def receive() -> dict[str, Any]:
             return messages.pop() if messages else await asyncio.Future()
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Message) -> None:
             pass
 
         await asyncio.wait_for(app(scope(body), receive, send), timeout=10)
         await client.aclose()
-        return json.loads(sink.lines[0])
+        record: dict[str, Any] = json.loads(sink.lines[0])
+        return record
 
     record = asyncio.run(run())
     assert record["claude_gw"]["usage_source"] == "upstream"
