@@ -13,6 +13,7 @@ import anthropic
 import orjson
 import pytest
 
+from tests.sdk import error_body
 from tests.server.test_gateway import WEATHER_TOOL, start_gateway
 from tests.servers import ServerThread
 from tests.translate.test_response import LLAMA_TOOL_CALL
@@ -112,7 +113,7 @@ def test_an_empty_stream_to_a_request_without_tools_is_named_not_asked_again(tmp
         with pytest.raises(anthropic.InternalServerError) as raised:
             stream_request(gateway)
         (record,) = gateway.records()
-    assert "answered 200 with an empty stream" in raised.value.body["error"]["message"]  # type: ignore[index]
+    assert "answered 200 with an empty stream" in error_body(raised.value)["error"]["message"]
     assert len(upstream.bodies) == 1
     assert record["response"]["status"] == 502
 

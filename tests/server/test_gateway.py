@@ -96,7 +96,7 @@ def ask(text: str, **extra) -> dict[str, Any]:
     }
 
 
-WEATHER_TOOL = {
+WEATHER_TOOL: anthropic.types.ToolParam = {
     "name": "get_weather",
     "description": "Weather for a city",
     "input_schema": {
@@ -285,7 +285,8 @@ def anthropic_error(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert body["type"] == "error", body
     assert set(body["error"]) == {"type", "message"}
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
 @pytest.mark.parametrize(
@@ -398,7 +399,7 @@ def test_upstream_timeout_is_a_504(tmp_path, fake_openai):
 # --------------------------------------------------------------------------- stream behaviour
 
 
-def sse_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
+def sse_events(response: httpx.Response) -> list[tuple[str | None, dict[str, Any]]]:
     events, name = [], None
     for line in response.iter_lines():
         if line.startswith("event: "):

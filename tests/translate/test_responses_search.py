@@ -76,7 +76,7 @@ def response(*output: dict[str, Any]) -> dict[str, Any]:
 
 
 CITED = cited_message(citation(URL_B, "B page"), citation(URL_A, "A page"))
-EXPECTED_BLOCKS = [
+EXPECTED_BLOCKS: list[dict[str, Any]] = [
     {
         "type": "server_tool_use",
         "id": TOOL_ID,
