@@ -101,7 +101,9 @@ def test_bootstrap_interval_of_degenerate_samples(values, expected):
 
 def test_bootstrap_interval_is_seeded_and_brackets_the_mean():
     values = [float(v) for v in range(20)]
-    low, high = bootstrap_ci(values, seed=7)
+    interval = bootstrap_ci(values, seed=7)
+    assert interval is not None
+    low, high = interval
     assert low < 9.5 < high
     assert bootstrap_ci(values, seed=7) == (low, high)
     narrow = bootstrap_ci(values, seed=7, level=0.5)

@@ -93,7 +93,7 @@ def test_summary_by_session_and_day_covers_every_model_call(by, key):
 
 def test_summary_rejects_an_unknown_grouping():
     with pytest.raises(ValueError, match="by must be one of"):
-        summary(read_logs(KONG), by="week")  # type: ignore[arg-type]
+        summary(read_logs(KONG), by="week")  # type: ignore[arg-type]  # the unknown grouping under test
 
 
 DATA = Path(__file__).resolve().parents[2] / "data"
