@@ -298,7 +298,8 @@ TWO_REQUESTS_WITH_A_PAUSE = (
 
 
 def answer_text(record: dict[str, Any]) -> str:
-    return json.loads(record["ai"]["proxy"]["payload"]["response"])["content"][0]["text"]
+    text: str = json.loads(record["ai"]["proxy"]["payload"]["response"])["content"][0]["text"]
+    return text
 
 
 def test_on_record_sees_each_record_once_in_order_while_the_command_runs(tmp_path):

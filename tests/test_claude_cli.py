@@ -142,7 +142,8 @@ def run_claude(
     assert result.returncode in ((0,) if check else (0, 1)), (
         f"stdout: {result.stdout}\nstderr: {result.stderr}"
     )
-    return json.loads(result.stdout)
+    answer: dict[str, Any] = json.loads(result.stdout)
+    return answer
 
 
 def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(

@@ -19,6 +19,7 @@ from claude_gw.apis.base import WebSearch, http_error
 from claude_gw.replay.runner import replay
 from claude_gw.replay.sources import ReplayRequest
 from claude_gw.replay.targets import Target
+from tests.sdk import text_of
 from tests.server.test_gateway import UPSTREAM_KEY, start_gateway
 
 
@@ -64,7 +65,8 @@ def price_of(usage: dict[str, Any]) -> float:
     cached), $2.50 per million output tokens."""
     cached = usage["prompt_tokens_details"]["cached_tokens"]
     dollars = (usage["prompt_tokens"] - cached) * 0.30 + cached * 0.03
-    return (dollars + usage["completion_tokens"] * 2.50) / 1e6
+    price: float = (dollars + usage["completion_tokens"] * 2.50) / 1e6
+    return price
 
 
 def test_the_gateway_serves_logs_and_prices_a_registered_api(
@@ -72,7 +74,7 @@ def test_the_gateway_serves_logs_and_prices_a_registered_api(
 ):
     gateway = start_gateway(tmp_path, fake_openai, upstream_api=gemini.name)
     message = gateway.client().messages.create(**ask("[sim:reply from gemini] hi"))
-    assert message.content[0].text == "from gemini"  # type: ignore[union-attr]
+    assert text_of(message) == "from gemini"
     (record,) = gateway.records()
     # its path, its own header and the key went upstream
     assert simulator.recorder.paths == ["/v1/chat/completions"]

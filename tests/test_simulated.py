@@ -159,7 +159,7 @@ def test_parallel_tool_calls_accumulate_to_the_directive_arguments(client: opena
     with client.chat.completions.stream(model="gpt-5-mini", messages=user(text)) as stream:
         completion = stream.get_final_completion()
     calls = completion.choices[0].message.tool_calls or []
-    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [  # type: ignore[union-attr,unused-ignore]
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [
         ("get_weather", weather),
         ("get_stock_price", stock),
     ]
@@ -806,9 +806,9 @@ def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
     async def turn() -> dict[str, Any]:
         body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
         response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
-        return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
-            "message"
-        ]
+        answer = orjson.loads(b"".join([part async for part in response.body]))
+        reply: dict[str, Any] = answer["choices"][0]["message"]
+        return reply
 
     for expected_calls in (1, 1, 0):
         message = asyncio.run(turn())
@@ -839,9 +839,9 @@ def test_sequence_directive_makes_the_tool_calls_one_per_turn_in_order_then_repo
     async def turn() -> dict[str, Any]:
         body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
         response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
-        return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
-            "message"
-        ]
+        answer = orjson.loads(b"".join([part async for part in response.body]))
+        reply: dict[str, Any] = answer["choices"][0]["message"]
+        return reply
 
     called = []
     for _ in range(3):

@@ -543,8 +543,8 @@ def test_the_gateway_carries_the_reasoning_item_into_the_next_turn_and_it_is_acc
     sim, target = served[0], target_for("gpt-5-mini")
     tool = {"name": "get_weather", "input_schema": {"type": "object"}}
     ask: Any = {"model": "claude-sonnet-4-6", "max_tokens": 4096, "tools": [tool]}
-    first_request = {**ask, "messages": [{"role": "user", "content": PARIS_CALL}]}
-    first = post(served, anthropic_to_responses(first_request, target=target)).json()  # type: ignore[arg-type]
+    first_request: Any = {**ask, "messages": [{"role": "user", "content": PARIS_CALL}]}
+    first = post(served, anthropic_to_responses(first_request, target=target)).json()
     reply = responses_to_anthropic(first, message_id="msg_gw")
     call_id = reply["content"][-1]["id"]
     result = {"type": "tool_result", "tool_use_id": call_id, "content": "18C"}
@@ -554,7 +554,8 @@ def test_the_gateway_carries_the_reasoning_item_into_the_next_turn_and_it_is_acc
         {"role": "user", "content": [result]},
     ]
     before = sim.stats.reasoning_items_received
-    second = anthropic_to_responses({**ask, "messages": conversation}, target=target)  # type: ignore[typeddict-item]
+    follow_up: Any = {**ask, "messages": conversation}
+    second = anthropic_to_responses(follow_up, target=target)
     response = post(served, second)
     assert response.status_code == 200, response.text
     assert sim.stats.reasoning_items_received == before + 1
