@@ -243,7 +243,8 @@ async def plain_sender(client: str, url: str) -> AsyncIterator[Any]:
             async def send_httpx(body: dict[str, Any]) -> int:
                 r = await http.post(url, content=orjson.dumps(body), headers=headers)
                 orjson.loads(r.content)
-                return r.status_code
+                status: int = r.status_code
+                return status
 
             yield send_httpx
     else:
@@ -259,7 +260,8 @@ async def plain_sender(client: str, url: str) -> AsyncIterator[Any]:
             async def send_openai(body: dict[str, Any]) -> int:
                 r = await sdk.chat.completions.with_raw_response.create(**body)
                 orjson.loads(r.content)
-                return r.status_code
+                status: int = r.status_code
+                return status
 
             yield send_openai
 

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -102,7 +103,14 @@ def offline_env() -> dict[str, str]:
     return env
 
 
-def start(upstream: Service, workdir: Path, core: int | None, model: str) -> Service:
+class Proxied(Protocol):
+    """What `start` reads of the service it proxies (a `Service`, or a test's upstream)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def start(upstream: Proxied, workdir: Path, core: int | None, model: str) -> Service:
     """`litellm --config ... --num_workers 1` on a free loopback port, ready to serve."""
     path = workdir / "litellm.yaml"
     path.write_text(yaml.safe_dump(config(upstream.url, model), sort_keys=False))

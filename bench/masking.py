@@ -13,6 +13,7 @@ both alike); compare with the gateway's CPU per request in `python -m bench.gate
 
 from __future__ import annotations
 
+import inspect
 import timeit
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from claude_gw.logs.mask import Masker
 from claude_gw.server.masking import masked_send
 from claude_gw.translate.sse import encode_event
 from claude_gw.translate.stream import StreamTranslator
+from claude_gw.wire import ChatCompletion
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "kong" / "claude.json"
 KEY = "sk-proj-Zq81xWv3Lm0pTt7Rk2Ny5Ub9Hc4Jd6Fg1Se8Ao3Ki7Ql2Wm5Xn0Rb4Vz6Cy9Du1"
@@ -35,10 +37,14 @@ async def _sink(message: Any) -> None:
 def request_cost(masker: Masker, writes: list[bytes], line: bytes, deltas: list[str]) -> None:
     send = masked_send(_sink, masker)
     start = {"type": "http.response.start", "status": 200, "headers": [(b"request-id", b"x")]}
+    bodies = ({"type": "http.response.body", "body": d} for d in writes)
     # the sink never waits: each send runs to its end in one step, without an event loop
-    for message in (start, *({"type": "http.response.body", "body": d} for d in writes)):
+    messages: list[dict[str, Any]] = [start, *bodies]
+    for message in messages:
+        step = send(message)
+        assert inspect.iscoroutine(step)
         try:
-            send(message).send(None)
+            step.send(None)
         except StopIteration:
             pass
     masks = masker.stream()  # as the stream pump makes it
@@ -47,7 +53,7 @@ def request_cost(masker: Masker, writes: list[bytes], line: bytes, deltas: list[
     masker.data(line)
 
 
-def translated_stream(chunks: list[dict[str, Any]]) -> None:
+def translated_stream(chunks: list[ChatCompletion]) -> None:
     """The translation of one stream and its encoding: the reference the masking is put next
     to (both measured here, on the same machine at the same moment)."""
     translator = StreamTranslator(message_id="msg_bench", model="gpt-5-mini")
@@ -69,14 +75,14 @@ def main() -> None:
     event = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
     stream = [event + orjson.dumps({"text": d}) + b"}\n\n" for d in deltas]
     masker = Masker([KEY])
-    chunks: list[dict[str, Any]] = [
+    chunks: list[ChatCompletion] = [
         {"id": "c", "model": "gpt-5-mini", "choices": [{"index": 0, "delta": {"content": d}}]}
         for d in deltas
     ]
     chunks.append({"id": "c", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     reference = per_call_us(lambda: translated_stream(chunks), 2000)
     print(f"reference: translating and encoding the stream {reference:7.1f} us")
-    scenarios = (
+    scenarios: tuple[tuple[str, list[bytes], list[str]], ...] = (
         ("one-shot", oneshot, []),
         ("streaming, one read", [b"".join(stream)], ["".join(deltas)]),  # bench.gateway's
         ("streaming, 12 reads", stream, deltas),  # one chunk per read: the worst case

@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 from openai import AsyncOpenAI
+from openai.types import CompletionUsage
 
 from bench import fake_openai
 from bench.gateway import main
@@ -66,7 +67,7 @@ def test_quick_run_measures_every_cell_and_loses_no_log_line(
 def test_fake_upstream_stream_is_read_by_the_openai_sdk_with_usage_details(
     upstream: Service,
 ) -> None:
-    async def read() -> tuple[str, object]:
+    async def read() -> tuple[str, CompletionUsage | None]:
         async with AsyncOpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test") as client:
             stream = await client.chat.completions.create(
                 model="gpt-5-mini",
@@ -84,9 +85,10 @@ def test_fake_upstream_stream_is_read_by_the_openai_sdk_with_usage_details(
 
     text, usage = asyncio.run(read())
     assert text == fake_openai.TEXT
-    assert usage is not None
-    assert usage.prompt_tokens_details.cached_tokens == 11264  # type: ignore[attr-defined]
-    assert usage.completion_tokens_details.reasoning_tokens == 64  # type: ignore[attr-defined]
+    assert usage is not None and usage.prompt_tokens_details is not None
+    assert usage.completion_tokens_details is not None
+    assert usage.prompt_tokens_details.cached_tokens == 11264
+    assert usage.completion_tokens_details.reasoning_tokens == 64
 
 
 def test_fake_upstream_answers_one_shot_and_counts_and_can_be_reconfigured(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,8 @@ from claude_gw.capture import (
     read_records,
     run_capture,
 )
-from claude_gw.config import ModelRule, Secret, Settings
-from claude_gw.routing import Routing
+from claude_gw.config import Secret, Settings
+from claude_gw.routing import ModelRule, Routing
 
 UPSTREAM_KEY = "sk-test-upstream-key-0123456789"
 
@@ -299,17 +300,18 @@ TWO_REQUESTS_WITH_A_PAUSE = (
 )
 
 
-def answer_text(record: dict) -> str:
-    return json.loads(record["ai"]["proxy"]["payload"]["response"])["content"][0]["text"]
+def answer_text(record: dict[str, Any]) -> str:
+    text: str = json.loads(record["ai"]["proxy"]["payload"]["response"])["content"][0]["text"]
+    return text
 
 
 def test_on_record_sees_each_record_once_in_order_while_the_command_runs(tmp_path):
     """The command only goes on to its second request once the callback has seen the first
     one, so a callback called only after the command ended would make it exit 7."""
     seen_file = tmp_path / "first-record-seen"
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
 
-    def on_record(record: dict) -> None:
+    def on_record(record: dict[str, Any]) -> None:
         seen.append(record)
         seen_file.touch()
 
@@ -337,7 +339,7 @@ def test_an_on_record_that_raises_stops_the_command(tmp_path):
         "time.sleep(60)\n"
     )
 
-    def on_record(record: dict) -> None:
+    def on_record(record: dict[str, Any]) -> None:
         raise LookupError("no thanks")
 
     started = time.monotonic()

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +47,7 @@ class RunningGateway:
                 stream.close()
         return code
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[dict[str, Any]]:
         self.stop()
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
@@ -112,7 +113,7 @@ def run_claude(
     api_key: str | None = CLI_KEY,
     timeout: float = 180,
     check: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """`claude -p --output-format json -- PROMPT` in an empty home, against `base_url`;
     `api_key=None` leaves the key to the settings (e.g. an apiKeyHelper); `check=False`
     takes a run that ended in an error result (exit status 1) too."""
@@ -141,7 +142,8 @@ def run_claude(
     assert result.returncode in ((0,) if check else (0, 1)), (
         f"stdout: {result.stdout}\nstderr: {result.stderr}"
     )
-    return json.loads(result.stdout)
+    answer: dict[str, Any] = json.loads(result.stdout)
+    return answer
 
 
 def test_cli_gets_a_plain_answer_and_each_request_is_logged_once(

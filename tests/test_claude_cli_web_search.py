@@ -8,6 +8,7 @@ its tools inline)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def search_turn(claude_cli, tmp_path, upstream: str, *serve_args: str):
     return served, out, records
 
 
-def search_records(records: list[dict]) -> list[dict]:
+def search_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r["claude_gw"]["web_search_requests"] is not None]
 
 

@@ -34,7 +34,7 @@ def run_logs(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def mixed_logs(tmp_path_factory) -> Path:
+def mixed_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with: Kong's fixture gzipped, a claude_gw log of 5 gpt-5-mini calls (one an
     upstream 429), and a file with two bad lines around a good one."""
     folder = tmp_path_factory.mktemp("logs")

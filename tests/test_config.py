@@ -6,12 +6,11 @@ from claude_gw.config import (
     DEFAULT_MAX_BODY,
     ConfigError,
     Listen,
-    ModelRule,
     Secret,
     Settings,
     parse_size,
 )
-from claude_gw.routing import Routing
+from claude_gw.routing import ModelRule, Routing
 
 
 def read_all(environ: dict[str, str]) -> tuple[Listen, Settings]:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -80,7 +81,7 @@ def post(url: str, model: str = "gpt-5-mini", prompt: str = "[sim:reply hi]") ->
     )
 
 
-def records(tmp_path: Path) -> list[dict]:
+def records(tmp_path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (tmp_path / "claude.json").read_text().splitlines()]
 
 
@@ -315,24 +316,28 @@ def key_auth_document(tmp_path: Path) -> Path:
 def test_a_key_auth_plugin_lets_only_consumers_keys_through(tmp_path, tutorial, simulator):
     import anthropic
 
+    from tests.sdk import error_body, text_of
+
     served = Served(
         tmp_path, *tutorial, key_auth_document(tmp_path), env={"DECK_TEAM_A_KEY": CONSUMER_KEY}
     )
     try:
         assert "clients:  1 key from Kong key-auth (1 consumer keys)" in served.banner
-        ask = {"model": "gpt-5-mini", "max_tokens": 2000}
-        messages = [{"role": "user", "content": "[sim:reply hi]"}]
+        ask: dict[str, Any] = {"model": "gpt-5-mini", "max_tokens": 2000}
+        messages: list[anthropic.types.MessageParam] = [
+            {"role": "user", "content": "[sim:reply hi]"}
+        ]
         # The SDK sends its api_key as a bearer token, which key-auth does not read (Kong's
         # rule); x-api-key is what the Claude CLI sends.
         as_the_cli = {"x-api-key": CONSUMER_KEY}
         with anthropic.Anthropic(
             base_url=served.url, api_key="unread", default_headers=as_the_cli, max_retries=0
         ) as c:
-            assert c.messages.create(**ask, messages=messages).content[0].text == "hi"  # type: ignore[call-overload, union-attr]
+            assert text_of(c.messages.create(**ask, messages=messages)) == "hi"
         with anthropic.Anthropic(base_url=served.url, api_key=CONSUMER_KEY, max_retries=0) as c:
             with pytest.raises(anthropic.AuthenticationError) as raised:
-                c.messages.create(**ask, messages=messages)  # type: ignore[call-overload]
-        assert raised.value.body["error"]["message"] == "No API key found in request"  # type: ignore[index]
+                c.messages.create(**ask, messages=messages)
+        assert error_body(raised.value)["error"]["message"] == "No API key found in request"
         wrong = httpx.post(
             f"{served.url}/v1/messages", json={}, headers={"x-api-key": "x" * 30}, timeout=30
         )

@@ -9,6 +9,7 @@ endpoint's server, the simulated OpenAI backend answers on a loopback socket."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from claude_gw.apis.base import WebSearch, http_error
 from claude_gw.replay.runner import replay
 from claude_gw.replay.sources import ReplayRequest
 from claude_gw.replay.targets import Target
+from tests.sdk import text_of
 from tests.server.test_gateway import UPSTREAM_KEY, start_gateway
 
 
@@ -50,7 +52,7 @@ def gemini(monkeypatch):
     return apis.get_api(GeminiChat.name)
 
 
-def ask(text: str) -> dict:
+def ask(text: str) -> dict[str, Any]:
     return {
         "model": "gemini-2.5-flash",
         "max_tokens": 256,
@@ -58,12 +60,13 @@ def ask(text: str) -> dict:
     }
 
 
-def price_of(usage: dict) -> float:
+def price_of(usage: dict[str, Any]) -> float:
     """gemini-2.5-flash at genai-prices' list rates: $0.30 per million input tokens ($0.03
     cached), $2.50 per million output tokens."""
     cached = usage["prompt_tokens_details"]["cached_tokens"]
     dollars = (usage["prompt_tokens"] - cached) * 0.30 + cached * 0.03
-    return (dollars + usage["completion_tokens"] * 2.50) / 1e6
+    price: float = (dollars + usage["completion_tokens"] * 2.50) / 1e6
+    return price
 
 
 def test_the_gateway_serves_logs_and_prices_a_registered_api(
@@ -71,7 +74,7 @@ def test_the_gateway_serves_logs_and_prices_a_registered_api(
 ):
     gateway = start_gateway(tmp_path, fake_openai, upstream_api=gemini.name)
     message = gateway.client().messages.create(**ask("[sim:reply from gemini] hi"))
-    assert message.content[0].text == "from gemini"  # type: ignore[union-attr]
+    assert text_of(message) == "from gemini"
     (record,) = gateway.records()
     # its path, its own header and the key went upstream
     assert simulator.recorder.paths == ["/v1/chat/completions"]

@@ -272,6 +272,7 @@ def run_serving(block: Block, workdir: Path, env: dict[str, str]) -> None:
         stop(process)
         status = process.wait(timeout=60)
         reader.join(timeout=10)
+        assert process.stderr is not None
         process.stderr.close()
     seen.extend(lines.queue)
     output = f"README.md:{block.line}\n{block.text}\nstderr:\n{''.join(seen)}"

@@ -9,10 +9,11 @@ import threading
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from claude_gw.simulated import SIMULATED_SUFFIX, Simulator, serve_simulated
 
-QUESTION = [{"role": "user", "content": "Say something short."}]
+QUESTION: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say something short."}]
 
 
 def serving_threads() -> list[threading.Thread]:

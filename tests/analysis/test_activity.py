@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 import pytest
@@ -13,14 +14,14 @@ from claude_gw.logs.schema import conform_polars, to_pandas
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
-def log(rows: list[dict], *, capture: list[str | None] | None = None) -> pl.DataFrame:
+def log(rows: list[dict[str, Any]], *, capture: list[str | None] | None = None) -> pl.DataFrame:
     frame = conform_polars(pl.DataFrame(rows, infer_schema_length=None))
     if capture is not None:
         frame = frame.with_columns(pl.Series("capture", capture, dtype=pl.String))
     return frame
 
 
-def call(at: timedelta, session: str | None, **fields) -> dict:
+def call(at: timedelta, session: str | None, **fields) -> dict[str, Any]:
     return {"time": T0 + at, "session_id": session, "endpoint": "messages", **fields}
 
 

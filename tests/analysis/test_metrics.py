@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -15,12 +16,12 @@ from claude_gw.logs.read import read_logs
 KONG = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong" / "claude.json"
 
 
-def kong_records() -> list[dict]:
+def kong_records() -> list[dict[str, Any]]:
     return [json.loads(line) for line in KONG.read_text().splitlines()]
 
 
-def expected_by_model() -> dict[str, dict]:
-    groups: dict[str, list[dict]] = {}
+def expected_by_model() -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
     for record in kong_records():
         meta = record["ai"]["proxy"]["meta"]
         model = meta["request_model"] if meta["request_model"] != "UNSPECIFIED" else "(unknown)"
@@ -92,7 +93,7 @@ def test_summary_by_session_and_day_covers_every_model_call(by, key):
 
 def test_summary_rejects_an_unknown_grouping():
     with pytest.raises(ValueError, match="by must be one of"):
-        summary(read_logs(KONG), by="week")  # type: ignore[arg-type]
+        summary(read_logs(KONG), by="week")  # type: ignore[arg-type]  # the unknown grouping under test
 
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -166,7 +167,7 @@ def test_main_agent_and_subagents_are_told_apart():
     assert table.select("agent", "requests").rows() == [("main", 6), ("subagent", 1)]
 
 
-def random_log(draw_rows: list[tuple]) -> pl.DataFrame:
+def random_log(draw_rows: list[tuple[Any, ...]]) -> pl.DataFrame:
     from datetime import UTC, datetime, timedelta
 
     from claude_gw.logs.schema import conform_polars

@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 import polars as pl
 import pytest
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 
 from claude_gw.analysis import plots
 from claude_gw.analysis.compare import pair, tool_call_agreement
@@ -41,7 +45,7 @@ def agg_backend() -> Iterator[None]:
 
 def hand_built() -> pl.DataFrame:
     """Three models over two sessions; one b call fails; model c has no cost."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"model": "a", "s": "s1", "lat": 100.0, "ttft": 10.0, "cost": 0.1, "err": None},
         {"model": "a", "s": "s1", "lat": 300.0, "ttft": 30.0, "cost": 0.3, "err": None},
         {"model": "b", "s": "s2", "lat": 500.0, "ttft": 50.0, "cost": 0.5, "err": None},
@@ -87,12 +91,38 @@ def hexes(colours: Any) -> list[str]:
     return [to_hex(colour) for colour in colours]
 
 
+def rectangles(ax: Axes) -> list[Rectangle]:
+    """The bars drawn: `ax.patches` is typed as Patch, and every patch here is a bar."""
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(bars) == len(ax.patches)
+    return bars
+
+
+def legend_of(ax: Axes) -> Legend:
+    legend = ax.get_legend()
+    assert legend is not None
+    return legend
+
+
+# matplotlib types the data getters as ArrayLike; they return arrays.
+def offsets(collection: Any) -> list[list[float]]:
+    return list(np.asarray(collection.get_offsets()).tolist())
+
+
+def xdata(line: Line2D) -> list[Any]:
+    return list(np.asarray(line.get_xdata()))
+
+
+def ydata(line: Line2D) -> list[Any]:
+    return list(np.asarray(line.get_ydata()))
+
+
 def dots_by_colour(ax: Axes) -> dict[str, list[tuple[float, float]]]:
     """Every scatter point drawn, grouped by its colour."""
     found: dict[str, list[tuple[float, float]]] = {}
     for collection in ax.collections:
-        colour = to_hex(collection.get_facecolor()[0])
-        found.setdefault(colour, []).extend(map(tuple, collection.get_offsets().tolist()))
+        colour = to_hex(np.asarray(collection.get_facecolor())[0])
+        found.setdefault(colour, []).extend((x, y) for x, y in offsets(collection))
     return found
 
 
@@ -150,6 +180,7 @@ def test_a_plot_without_an_axes_draws_on_a_new_figure():
 
     ax = plots.latency_distribution(hand_built())
     assert isinstance(ax, Axes)
+    assert isinstance(ax.figure, Figure)
     assert plt.get_fignums() == [ax.figure.number]
 
 
@@ -196,7 +227,7 @@ def test_cost_distribution_counts_each_models_unpriced_calls():
 def test_cost_per_model_writes_each_total_and_says_which_model_is_unpriced():
     ax = plots.cost_per_model(hand_built(), axes())
     assert ytick_texts(ax) == ["a", "b", "c (1 unpriced)"]
-    assert [p.get_width() for p in ax.patches] == pytest.approx([0.4, 0.5, 0.0])
+    assert [p.get_width() for p in rectangles(ax)] == pytest.approx([0.4, 0.5, 0.0])
     assert [t.strip() for t in texts(ax)] == ["$0.40", "$0.50", "unpriced"]
 
 
@@ -212,9 +243,10 @@ def test_the_same_model_keeps_its_colour_in_every_plot_of_a_frame():
     legend = {
         t.get_text(): h
         for t, h in zip(
-            timeline.get_legend().get_texts(), timeline.get_legend().legend_handles, strict=True
+            legend_of(timeline).get_texts(), legend_of(timeline).legend_handles, strict=True
         )
     }
+    assert isinstance(legend["b"], Patch)
     assert to_hex(legend["b"].get_facecolor()) == palette["b"]
 
 
@@ -242,13 +274,13 @@ def test_the_timeline_places_requests_relative_to_each_session_start():
     ]
     bars = sorted(
         (round(p.get_y() + p.get_height() / 2), round(p.get_x(), 6), round(p.get_width(), 6))
-        for p in ax.patches
+        for p in rectangles(ax)
     )
     assert bars == [(0, 0.0, 0.1), (0, 1.0, 0.3), (1, 0.0, 0.7), (2, 0.0, 0.5), (2, 1.0, 0.02)]
     assert ax.get_xlim()[1] < 2  # 300 days apart, yet both sessions fill the axis
     assert ax.get_title() == "session timeline (2026-01-05 to 2026-11-01 UTC)"
     errors = next(c for c in ax.collections if c.get_label() == "error")
-    assert errors.get_offsets().tolist() == [[1.0, 2.0]]  # s2's second call, on its lane
+    assert offsets(errors) == [[1.0, 2.0]]  # s2's second call, on its lane
 
 
 def test_the_timeline_names_lanes_by_capture_and_reports_sessions_left_out():
@@ -258,7 +290,7 @@ def test_the_timeline_names_lanes_by_capture_and_reports_sessions_left_out():
     ax = plots.session_timeline(frame, axes(), max_sessions=2)
     assert ytick_texts(ax) == ["hello  12:00:00", "s2  12:00:02"]  # 2 calls each; c's 1 is out
     assert ax.get_title() == "session timeline (2026-01-05 UTC)\nbusiest 2 of 3 sessions"
-    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    legend = [text.get_text() for text in legend_of(ax).get_texts()]
     assert legend == ["a", "b", "error"]  # only the models drawn
 
 
@@ -268,7 +300,7 @@ def test_the_timeline_switches_to_minutes_for_long_sessions():
     )
     ax = plots.session_timeline(frame, axes())
     assert ax.get_xlabel() == "time since session start (min)"
-    s1_second = next(p for p in ax.patches if p.get_y() < 0.5 and p.get_x() > 0)
+    s1_second = next(p for p in rectangles(ax) if p.get_y() < 0.5 and p.get_x() > 0)
     assert s1_second.get_x() == pytest.approx(10 + 1 / 60)  # 10 min 1 s after s1's start
 
 
@@ -277,7 +309,7 @@ def test_requests_over_time_stack_each_models_calls_per_bucket():
     # buckets of 2 s from T0: a a | b b | c
     bars = sorted(
         (round(p.get_x() * 86400 % 60), p.get_height(), to_hex(p.get_facecolor()))
-        for p in ax.patches
+        for p in rectangles(ax)
     )
     palette = frame_palette(hand_built())
     assert [(h, c) for _, h, c in bars] == [
@@ -290,13 +322,13 @@ def test_requests_over_time_stack_each_models_calls_per_bucket():
 
 def test_cost_over_time_sums_known_costs_and_counts_the_unpriced():
     ax = plots.cost_over_time(hand_built(), axes(), every="1m")
-    assert sorted(p.get_height() for p in ax.patches) == pytest.approx([0.0, 0.4, 0.5])
+    assert sorted(p.get_height() for p in rectangles(ax)) == pytest.approx([0.0, 0.4, 0.5])
     assert ax.get_title() == "cost per 1m (1 unpriced calls not counted)"
 
 
 def test_error_rate_over_time_draws_a_line_per_model_in_percent():
     ax = plots.error_rate_over_time(hand_built(), axes(), every="1m")
-    rates = {line.get_label(): list(line.get_ydata()) for line in ax.lines}
+    rates = {line.get_label(): ydata(line) for line in ax.lines}
     assert rates == {
         "a (0 of 2 failed)": [0.0],
         "b (1 of 2 failed)": [50.0],
@@ -316,11 +348,11 @@ def test_error_rate_lines_break_over_buckets_without_calls():
         .alias("time")
     )
     ax = plots.error_rate_over_time(moved, axes(), every="1s")
-    lines = {line.get_label().split(" ")[0]: line for line in ax.lines}
-    assert list(lines["a"].get_ydata()) == [0.0, 0.0]
-    b = list(lines["b"].get_ydata())
+    lines = {str(line.get_label()).split(" ")[0]: line for line in ax.lines}
+    assert ydata(lines["a"]) == [0.0, 0.0]
+    b = ydata(lines["b"])
     assert b[0] == 0.0 and math.isnan(b[1]) and b[2] == 100.0
-    assert lines["b"].get_xdata()[1] == T0 + timedelta(seconds=3)  # the gap starts where 2 s ends
+    assert xdata(lines["b"])[1] == T0 + timedelta(seconds=3)  # the gap starts where 2 s ends
 
 
 def test_whole_log_costs_price_every_call_on_each_candidate():
@@ -343,7 +375,7 @@ def test_the_whole_log_on_other_models_shows_a_bar_each_with_its_latency():
     candidates = ["gpt-4.1", "gpt-4.1-mini"]
     ax = plots.cost_on_models(hand_built(), candidates, axes(), latency=replayed)
     assert ytick_texts(ax) == ["this log\n(4 of 5 priced)", "gpt-4.1", "gpt-4.1-mini"]
-    assert [p.get_width() for p in ax.patches] == pytest.approx([0.9, 0.03, 0.006])
+    assert [p.get_width() for p in rectangles(ax)] == pytest.approx([0.9, 0.03, 0.006])
     assert to_hex(ax.patches[0].get_facecolor()) == NEUTRAL
     assert [t.strip() for t in texts(ax)] == [
         "$0.90 · p50 0.4 s (n=4)",
@@ -369,7 +401,7 @@ def test_agent_split_shows_the_main_agents_and_the_subagents_shares():
         pl.Series("agent_id", [None, None, None, "t1", "t1"], dtype=pl.String)
     )
     ax = plots.agent_split(frame, axes())
-    widths = [(round(p.get_y() + 0.3), round(p.get_width(), 6)) for p in ax.patches]
+    widths = [(round(p.get_y() + 0.3), round(p.get_width(), 6)) for p in rectangles(ax)]
     # requests 3 of 5; tokens 3 * 1500 of 5 * 1500; cost 0.9 of 0.9 (subagents: 0 + null)
     assert widths == [(0, 60.0), (0, 40.0), (1, 60.0), (1, 40.0), (2, 100.0), (2, 0.0)]
     assert ax.get_title() == "main agent and subagents: share of the log (1 subagent)"
@@ -392,11 +424,11 @@ def replay_pairs() -> pl.DataFrame:
 def test_paired_deltas_draw_one_row_per_target_with_its_mean_and_zero():
     ax = plots.paired_deltas(replay_pairs(), axes())
     assert ytick_texts(ax) == ["chat (n=2)", "responses (n=2)"]
-    means = [c.get_offsets().tolist()[0] for c in ax.collections if len(c.get_offsets()) == 1]
+    means = [offsets(c)[0] for c in ax.collections if len(offsets(c)) == 1]
     # chat: (0.5 + 0.7) / 2 = 0.6 s; responses: (-0.5 - 0.1) / 2 = -0.3 s
     assert [[round(x, 9), y] for x, y in means] == [[0.6, 1.0], [-0.3, 2.0]]
     assert [c.get_label() for c in ax.collections].count("mean") == 1  # in the legend once
-    assert any(list(line.get_xdata()) == [0, 0] for line in ax.lines)  # the line at zero
+    assert any(xdata(line) == [0, 0] for line in ax.lines)  # the line at zero
     assert ax.get_xlabel() == "replay − original (s); left of 0: the replay's is lower"
 
 
@@ -418,7 +450,7 @@ def test_tool_agreement_draws_both_shares_per_target():
         }
     )
     ax = plots.tool_agreement(agreement, axes())
-    assert [p.get_width() for p in ax.patches] == pytest.approx([50.0, 0.0, 100.0, 0.0])
+    assert [p.get_width() for p in rectangles(ax)] == pytest.approx([50.0, 0.0, 100.0, 0.0])
     assert [t.strip() for t in texts(ax)] == ["1 of 2", "0 of 1", "2 of 2", "0 of 1"]
     assert ytick_texts(ax) == ["t1 (1 of 3 without an answer)", "t2"]
     assert ax.get_xlabel() == "pairs that agree (% of pairs with both answers)"
@@ -516,7 +548,7 @@ def test_a_short_session_beside_a_long_one_turns_the_time_axis_logarithmic():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "20 s", "10 min", "1 h"]
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
-    s1 = [p for p in ax.patches if p.get_y() < 0.5]
+    s1 = [p for p in rectangles(ax) if p.get_y() < 0.5]
     left = s1[0].get_window_extent(canvas.get_renderer()).x0
     right = s1[-1].get_window_extent(canvas.get_renderer()).x1
     assert right - left > 0.25 * ax.get_window_extent(canvas.get_renderer()).width

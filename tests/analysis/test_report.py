@@ -16,7 +16,6 @@ import pytest
 
 from claude_gw.analysis.compare import pair
 from claude_gw.analysis.report import (
-    PICTURES,
     TOTAL,
     headline,
     headline_html,
@@ -25,6 +24,7 @@ from claude_gw.analysis.report import (
     simulated_rows,
     table_html,
 )
+from claude_gw.analysis.report_pictures import PICTURES
 from claude_gw.cli import main
 from claude_gw.cli import report as report_command
 from claude_gw.logs.read import read_logs

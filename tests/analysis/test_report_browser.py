@@ -171,4 +171,5 @@ def test_a_kong_line_without_a_price_is_priced_from_its_tokens():
     # Kong 3.13, gpt-5-mini, no costs configured (`cost: 0`): 14,231 prompt tokens (none
     # cached) at $0.25/M and 612 completion tokens at $2/M = $0.00355775 + $0.001224
     line = (DATA / "kong-3.13.json").read_text(encoding="utf-8").splitlines()[1]
-    assert request_cost(json.loads(line)) == (pytest.approx(0.00478175), True)
+    cost, computed = request_cost(json.loads(line))
+    assert cost == pytest.approx(0.00478175) and computed is True

@@ -95,7 +95,7 @@ def test_per_session_stats_group_calls_without_a_session_under_none():
 
 def test_stats_reject_an_unknown_grouping():
     with pytest.raises(ValueError, match="by must be one of"):
-        stats(hand_built(), by="week")  # type: ignore[arg-type]
+        stats(hand_built(), by="week")  # type: ignore[arg-type]  # the unknown grouping under test
 
 
 DATA = Path(__file__).resolve().parents[2] / "data"

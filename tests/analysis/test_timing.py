@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 import pytest
@@ -13,7 +14,7 @@ from claude_gw.logs.schema import conform_polars, to_pandas
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
-def call(at_s: float, session: str | None, latency_ms: float | None, **fields) -> dict:
+def call(at_s: float, session: str | None, latency_ms: float | None, **fields) -> dict[str, Any]:
     return {
         "time": T0 + timedelta(seconds=at_s),
         "session_id": session,
@@ -23,7 +24,7 @@ def call(at_s: float, session: str | None, latency_ms: float | None, **fields) -
     }
 
 
-def log(rows: list[dict]) -> pl.DataFrame:
+def log(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return conform_polars(pl.DataFrame(rows, infer_schema_length=None))
 
 

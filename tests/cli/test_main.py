@@ -8,7 +8,7 @@ from claude_gw.cli import BUG, path_message, report_bug
 
 
 def raise_a_bug() -> None:
-    {}["missing"]  # the bug under test: a KeyError
+    dict[str, int]()["missing"]  # the bug under test: a KeyError
 
 
 def test_a_bug_is_one_line_saying_so_and_the_traceback_goes_to_a_file(

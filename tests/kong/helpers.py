@@ -6,10 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+from claude_gw.kong import AIProxyConfig, RouteConfig
+
 KONG_FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "kong"
 TUTORIAL_PATH = KONG_FIXTURES / "ai-proxy-anthropic-openai.kong.yaml"
 KEY = "sk-test-kong-0123456789abcdef"
 ENV = {"DECK_OPENAI_API_KEY": KEY}
+
+
+def plugin_of(route: RouteConfig) -> AIProxyConfig:
+    """The route's ai-proxy plugin, which the test's document gives it."""
+    assert route.ai_proxy is not None, route
+    return route.ai_proxy
 
 
 def tutorial() -> tuple[str, str]:

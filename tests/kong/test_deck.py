@@ -7,6 +7,7 @@ from tests.kong.helpers import (
     ai_proxy,
     document,
     one_route,
+    plugin_of,
     route,
     tutorial,
     tutorial_steps,
@@ -137,7 +138,7 @@ def test_plugins_attached_by_reference_equal_nested_plugins():
 
 def test_each_route_reports_the_file_and_key_path_of_its_plugin():
     config = load_deck([("f.json", _three_scopes())], {})
-    origins = {r.key: r.ai_proxy.origin for r in config.routes if r.ai_proxy}
+    origins = {r.key: r.ai_proxy.origin for r in config.routes if r.ai_proxy and r.ai_proxy.origin}
     assert origins["ra"].path == "services[0].routes[0].plugins[0]"
     assert origins["rb"].path == "services[0].plugins[0]"
     assert origins["rc"].path == "plugins[0]" and origins["rc"].file == "f.json"
@@ -146,10 +147,10 @@ def test_each_route_reports_the_file_and_key_path_of_its_plugin():
 def test_plugin_ids_are_stable_per_scope_and_explicit_ids_are_kept():
     text = one_route(plugins=[ai_proxy() | {"id": "11111111-2222-4333-8444-555555555555"}])
     [served] = load_deck([("f.json", text)], {}).routes
-    assert served.ai_proxy.plugin_id == "11111111-2222-4333-8444-555555555555"
+    assert plugin_of(served).plugin_id == "11111111-2222-4333-8444-555555555555"
     first = load_deck([("f.json", one_route(plugins=[ai_proxy()]))], {}).routes[0]
     again = load_deck([("g.json", one_route(plugins=[ai_proxy(max_request_body_size=0)]))], {})
-    assert first.ai_proxy.plugin_id == again.routes[0].ai_proxy.plugin_id
+    assert plugin_of(first).plugin_id == plugin_of(again.routes[0]).plugin_id
 
 
 def test_longest_route_path_wins_and_the_rest_is_what_kong_forwards():
@@ -167,7 +168,8 @@ def test_longest_route_path_wins_and_the_rest_is_what_kong_forwards():
     match = config.match("/a/b/v1/messages")
     assert match is not None
     assert (match.route.key, match.prefix, match.rest) == ("long", "/a/b", "/v1/messages")
-    assert config.match("/a/v1/messages").route.key == "short"
+    short = config.match("/a/v1/messages")
+    assert short is not None and short.route.key == "short"
     assert config.match("/elsewhere") is None
 
 

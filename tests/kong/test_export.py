@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_gw.config import ModelRule, Secret, Settings
+from claude_gw.config import Secret, Settings
 from claude_gw.kong import (
     DeckConfig,
     behaviour_differences,
@@ -14,8 +14,17 @@ from claude_gw.kong import (
     load_deck,
 )
 from claude_gw.kong.export import check_document
-from claude_gw.routing import Routing
-from tests.kong.helpers import ENV, KEY, ai_proxy, document, one_route, route, tutorial
+from claude_gw.routing import ModelRule, Routing
+from tests.kong.helpers import (
+    ENV,
+    KEY,
+    ai_proxy,
+    document,
+    one_route,
+    plugin_of,
+    route,
+    tutorial,
+)
 
 
 def _reload(text: str, environ: dict[str, str]) -> DeckConfig:
@@ -89,8 +98,8 @@ def test_plugins_are_exported_where_they_were_declared_so_precedence_is_kept():
     exported = export_deck(original)
     again = _reload(exported, {})
     assert behaviour_differences(original, again) == []
-    assert [r.ai_proxy.plugin_id for r in again.routes] == [
-        r.ai_proxy.plugin_id for r in original.routes
+    assert [plugin_of(r).plugin_id for r in again.routes] == [
+        plugin_of(r).plugin_id for r in original.routes
     ]
 
 
@@ -183,7 +192,8 @@ def test_flag_configuration_exports_to_a_file_claude_gw_reads_back_the_same_way(
     config = _reload(exported, ENV)
     assert config.warnings == ()
     [served] = config.routes
-    ai = served.ai_proxy
+    ai = plugin_of(served)
+    assert served.file_log is not None
     assert (served.paths, ai.llm_format, ai.model_name) == (("/",), "anthropic", "gpt-4.1")
     assert ai.chat_url == "http://127.0.0.1:11434/v1/chat/completions"
     assert ai.upstream_headers() == {"Authorization": f"Bearer {KEY}"}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_gw.config import ConfigError, ModelRule, Secret, Settings
+from claude_gw.config import ConfigError, Secret, Settings
 from claude_gw.kong import (
     KongOptions,
     deck_from_settings,
@@ -13,7 +13,7 @@ from claude_gw.kong import (
     not_carried_over,
     settings_for_route,
 )
-from claude_gw.routing import Routing
+from claude_gw.routing import ModelRule, Routing
 from tests.kong.helpers import ENV, KEY, ai_proxy, one_route, tutorial
 
 BASE = Settings(read_timeout=30.0, ping_interval=2.0, max_answer_bytes=1_000_000)

@@ -106,7 +106,9 @@ def test_input_tokens_include_the_cache_reads_like_openai_prompt_tokens() -> Non
         completion_tokens=0,
         at=AT,
     )
-    model_price = find_model("gpt-5-mini", "openai")[1].get_prices(AT)  # type: ignore[index]
+    found = find_model("gpt-5-mini", "openai")
+    assert found is not None
+    model_price = found[1].get_prices(AT)
     assert Decimal(str(all_cached.cost)) == model_price.cache_read_mtok
     assert Decimal(str(none_cached.cost)) == model_price.input_mtok
 

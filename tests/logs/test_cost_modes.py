@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import polars as pl
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from claude_gw.logs import read_logs, scan_logs, token_costs, with_cost_mode
+from claude_gw.logs import CostMode, read_logs, scan_logs, token_costs, with_cost_mode
 from claude_gw.logs.cost import price_usage
 from claude_gw.logs.schema import polars_schema, to_pandas, to_polars
 from tests.logs.logfactory import KONG, KONG_VERSIONS, as_version, kong_line, kong_records
@@ -43,7 +44,9 @@ KONG_AUTO = {
 
 
 @pytest.mark.parametrize("engine", ["polars", "pandas"])
-def test_kong_tutorial_lines_get_computed_costs_instead_of_zero(engine: str) -> None:
+def test_kong_tutorial_lines_get_computed_costs_instead_of_zero(
+    engine: Literal["polars", "pandas"],
+) -> None:
     frame = read_logs(KONG, engine=engine)
     if engine == "pandas":
         frame = pl.from_pandas(frame)
@@ -128,18 +131,18 @@ def test_an_unknown_model_is_unpriced_never_free(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", ["auto", "calculate", "logged"])
-def test_with_cost_mode_gives_what_reading_with_that_mode_gives(mode: str) -> None:
+def test_with_cost_mode_gives_what_reading_with_that_mode_gives(mode: CostMode) -> None:
     frame = read_logs([KONG, DATA / "kong-older.json"])
-    expected = read_logs([KONG, DATA / "kong-older.json"], cost=mode)  # type: ignore[arg-type]
-    assert_frame_equal(with_cost_mode(frame, mode), expected)  # type: ignore[arg-type]
-    pandas = with_cost_mode(to_pandas(frame), mode)  # type: ignore[arg-type]
+    expected = read_logs([KONG, DATA / "kong-older.json"], cost=mode)
+    assert_frame_equal(with_cost_mode(frame, mode), expected)
+    pandas = with_cost_mode(to_pandas(frame), mode)
     assert_frame_equal(to_polars(pandas), expected)
-    assert_frame_equal(scan_logs(KONG, cost=mode).collect(), read_logs(KONG, cost=mode))  # type: ignore[arg-type]
+    assert_frame_equal(scan_logs(KONG, cost=mode).collect(), read_logs(KONG, cost=mode))
 
 
 def test_an_unknown_cost_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="cost must be one of auto, calculate, logged"):
-        read_logs(KONG, cost="free")  # type: ignore[arg-type]
+        read_logs(KONG, cost="free")  # type: ignore[arg-type]  # the unknown mode under test
 
 
 MODELS = ["gpt-5-mini", "gpt-4.1", "gpt-4o-2024-05-13", "claude-haiku-4-5", "no-such-model"]
@@ -159,7 +162,7 @@ MODELS = ["gpt-5-mini", "gpt-4.1", "gpt-4o-2024-05-13", "claude-haiku-4-5", "no-
         max_size=20,
     )
 )
-def test_vectorised_costs_equal_price_usage_row_by_row(rows: list[tuple]) -> None:
+def test_vectorised_costs_equal_price_usage_row_by_row(rows: list[tuple[Any, ...]]) -> None:
     schema = polars_schema()
     frame = pl.DataFrame(
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -46,7 +47,7 @@ def test_a_stream_split_at_every_size_never_shows_eight_characters_of_the_key(
     text = f"ab {KEY} cd {KEY[:30]} e"
     pieces = [text[i : i + size] for i in range(0, len(text), size)]
     stream = MASKER.stream()
-    out = [stream.feed(p.encode() if as_bytes else p) for p in pieces]
+    out = [stream.feed(p.encode()) if as_bytes else stream.feed(p) for p in pieces]
     joined = "".join(o.decode() if isinstance(o, bytes) else o for o in out)
     assert KEY[:8] not in joined and KEY[20:28] not in joined  # no prefix, no rest of one
     assert joined.startswith("ab ") and joined.endswith(" e")
@@ -82,7 +83,7 @@ def test_an_encoded_key_split_at_every_offset_never_shows_eight_characters_of_it
         for second in sorted({cut + 1, (cut + len(text)) // 2, len(text)}):
             pieces = [text[:cut], text[cut:second], text[second:]]
             stream = MASKER.stream()
-            out = [stream.feed(p.encode() if as_bytes else p) for p in pieces]
+            out = [stream.feed(p.encode()) if as_bytes else stream.feed(p) for p in pieces]
             joined = decoded("".join(o.decode() if isinstance(o, bytes) else o for o in out))
             shown = [KEY[i : i + 8] for i in range(len(KEY) - 7) if KEY[i : i + 8] in joined]
             assert not shown, (cut, second, joined)
@@ -105,7 +106,7 @@ def test_an_encoded_key_in_many_small_chunks_never_shows_eight_characters_of_it(
         text = f"ab 100% {written} cd \\u0041 {KEY[:3]}{percent(KEY[3:10])} e"
         pieces = [text[i : i + size] for i in range(0, len(text), size)]
         stream = MASKER.stream()
-        out = [stream.feed(p.encode() if as_bytes else p) for p in pieces]
+        out = [stream.feed(p.encode()) if as_bytes else stream.feed(p) for p in pieces]
         joined = decoded("".join(o.decode() if isinstance(o, bytes) else o for o in out))
         shown = [KEY[i : i + 8] for i in range(len(KEY) - 7) if KEY[i : i + 8] in joined]
         assert not shown, (size, joined)
@@ -122,7 +123,7 @@ def test_printable_escapes_terminal_sequences_and_keeps_what_it_is_told() -> Non
 
 
 def test_value_masks_every_string_of_a_json_value_and_copies_only_what_changed() -> None:
-    doc = {"content": [{"text": f"k {KEY}"}, {"text": "fine"}], KEY[:9]: 1, "n": 2}
+    doc: dict[str, Any] = {"content": [{"text": f"k {KEY}"}, {"text": "fine"}], KEY[:9]: 1, "n": 2}
     untouched = {"content": [{"text": "fine"}], "n": 2}
     assert MASKER.value(doc) == {
         "content": [{"text": "k REDACTED"}, {"text": "fine"}],

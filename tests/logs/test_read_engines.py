@@ -102,7 +102,7 @@ def test_parquet_read_with_a_cost_mode_equals_the_log_read_with_it(
 def test_parquet_read_refuses_an_unknown_cost_mode(mixed: Path, tmp_path: Path) -> None:
     to_parquet(read_logs(mixed), tmp_path / "logs.parquet")
     with pytest.raises(ValueError, match="cost"):
-        read_parquet(tmp_path / "logs.parquet", cost="cheapest")  # type: ignore[arg-type]
+        read_parquet(tmp_path / "logs.parquet", cost="cheapest")  # type: ignore[arg-type]  # under test
 
 
 def test_pandas_and_polars_convert_into_each_other_without_loss(mixed: Path) -> None:

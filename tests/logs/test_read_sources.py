@@ -110,4 +110,4 @@ def test_a_source_that_names_nothing_raises_file_not_found(tmp_path: Path, name:
 
 def test_an_unknown_engine_is_refused(logs: Path) -> None:
     with pytest.raises(ValueError, match="engine"):
-        read_logs(logs, engine="spark")  # type: ignore[arg-type]
+        read_logs(logs, engine="spark")  # type: ignore[arg-type]  # the unknown engine under test

@@ -116,7 +116,7 @@ def llama_tools(llama_install, tmp_path_factory) -> Iterator[LlamaServer]:
     server.stop()
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for problem in dict.fromkeys(_problems):
         terminalreporter.section("REAL UPSTREAM TESTS DID NOT RUN", sep="!", red=True, bold=True)
         terminalreporter.line(problem, red=True)
@@ -159,7 +159,7 @@ def litellm_proxy(tmp_path_factory) -> Iterator[LiteLLM]:
     simulator = Simulator(time_scale=0.0)
     with ServerThread(asgi_app(simulator)) as backend:
         workdir = tmp_path_factory.mktemp("litellm")
-        service = gateway_litellm.start(Upstream(backend.base_url), workdir, None, "gpt-5-mini")  # type: ignore[arg-type]
+        service = gateway_litellm.start(Upstream(backend.base_url), workdir, None, "gpt-5-mini")
         try:
             yield LiteLLM(service.url, gateway_litellm.MASTER_KEY, simulator)
         finally:

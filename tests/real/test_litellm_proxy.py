@@ -7,6 +7,7 @@ from __future__ import annotations
 import anthropic
 import pytest
 
+from tests.sdk import text_of
 from tests.server.test_gateway import start_gateway
 
 pytestmark = pytest.mark.real_upstream
@@ -41,7 +42,7 @@ def test_an_openai_model_behind_litellms_messages_api_is_priced_as_openai(tmp_pa
         max_tokens=2000,
         messages=[{"role": "user", "content": "[sim:reply priced] hi"}],
     )
-    assert message.content[0].text == "priced"  # type: ignore[union-attr]
+    assert text_of(message) == "priced"
     (record,) = gateway.records()
     usage = record["ai"]["proxy"]["usage"]
     assert record["ai"]["proxy"]["meta"]["provider_name"] == "anthropic"

@@ -16,21 +16,22 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
 
-from claude_gw.config import ModelRule
 from claude_gw.kong import KongOptions
-from claude_gw.routing import Routing
+from claude_gw.routing import ModelRule, Routing
 from claude_gw.tokens import count_anthropic_request, count_text
 from tests.real.conftest import MODEL_ALIAS, LlamaServer
+from tests.sdk import error_body
 from tests.server.test_gateway import Gateway, start_gateway
 from tests.test_claude_cli import run_claude
 
 pytestmark = pytest.mark.real_upstream
 
-WEATHER = {
+WEATHER: anthropic.types.ToolParam = {
     "name": "get_weather",
     "description": "The current weather in a city.",
     "input_schema": {
@@ -76,9 +77,9 @@ def test_max_tokens_is_honoured(tmp_path, llama_text):
 
 def test_stream_usage_is_counted_locally_not_zero(tmp_path, llama_text):
     gateway = gateway_for(tmp_path, llama_text)
-    request = {"model": MODEL_ALIAS, "max_tokens": 12}
+    request: dict[str, Any] = {"model": MODEL_ALIAS, "max_tokens": 12}
     request["messages"] = [{"role": "user", "content": "Name three colours."}]
-    with gateway.client().messages.stream(**request) as stream:  # type: ignore[arg-type]
+    with gateway.client().messages.stream(**request) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text and final.stop_reason in ("max_tokens", "end_turn")
@@ -96,28 +97,41 @@ def test_stream_usage_is_counted_locally_not_zero(tmp_path, llama_text):
 def test_forced_tool_call_then_the_tool_result_turn(tmp_path, llama_tools):
     gateway = gateway_for(tmp_path, llama_tools)
     client = gateway.client()
-    question = {"role": "user", "content": "What is the weather in Paris?"}
+    question: anthropic.types.MessageParam = {
+        "role": "user",
+        "content": "What is the weather in Paris?",
+    }
     first = client.messages.create(
         model=MODEL_ALIAS,
         max_tokens=48,
-        tools=[WEATHER],  # type: ignore[list-item]
+        tools=[WEATHER],
         tool_choice={"type": "tool", "name": "get_weather"},
-        messages=[question],  # type: ignore[list-item]
+        messages=[question],
     )
     calls = [block for block in first.content if block.type == "tool_use"]
     assert first.stop_reason == "tool_use" and len(calls) == 1
     call = calls[0]
     assert call.name == "get_weather" and isinstance(call.input, dict)
     # The assistant turn is only a tool call: with `content: null` this server answers 500.
-    result = {"type": "tool_result", "tool_use_id": call.id, "content": "Sunny, 21 C."}
+    result: anthropic.types.ToolResultBlockParam = {
+        "type": "tool_result",
+        "tool_use_id": call.id,
+        "content": "Sunny, 21 C.",
+    }
+    use: anthropic.types.ToolUseBlockParam = {
+        "type": "tool_use",
+        "id": call.id,
+        "name": call.name,
+        "input": call.input,
+    }
     with client.messages.stream(
         model=MODEL_ALIAS,
         max_tokens=16,
-        tools=[WEATHER],  # type: ignore[list-item]
+        tools=[WEATHER],
         tool_choice={"type": "none"},
-        messages=[  # type: ignore[list-item]
+        messages=[
             question,
-            {"role": "assistant", "content": [call.model_dump()]},
+            {"role": "assistant", "content": [use]},
             {"role": "user", "content": [result]},
         ],
     ) as stream:
@@ -132,14 +146,14 @@ def test_over_the_context_window_is_refused_before_it_is_sent(tmp_path, llama_te
     # Sent streaming, this server answers 200 with an empty body (the CLI would retry).
     gateway = gateway_for(tmp_path, llama_text)
     text = "the quick brown fox jumps over the lazy dog " * 1000
-    request = {"model": MODEL_ALIAS, "max_tokens": 8, "stream": True}
+    request: dict[str, Any] = {"model": MODEL_ALIAS, "max_tokens": 8, "stream": True}
     request["messages"] = [{"role": "user", "content": text}]
     tokens = count_anthropic_request(request)
     assert tokens > llama_text.n_ctx
     with pytest.raises(anthropic.BadRequestError) as raised:
-        gateway.client().messages.create(**request)  # type: ignore[call-overload]
+        gateway.client().messages.create(**request)
     message = f"prompt is too long: {tokens} tokens > {llama_text.n_ctx} maximum"
-    assert raised.value.body["error"]["message"] == message  # type: ignore[index]
+    assert error_body(raised.value)["error"]["message"] == message
     (record,) = gateway.records()
     assert record["upstream_status"] == "" and record["response"]["status"] == 400
 
@@ -177,7 +191,7 @@ def test_without_a_window_its_empty_stream_over_context_is_named(tmp_path, llama
             messages=[{"role": "user", "content": text}],
         )
     assert raised.value.status_code == 502
-    message = raised.value.body["error"]["message"]  # type: ignore[index]
+    message = error_body(raised.value)["error"]["message"]
     assert "answered 200 with an empty stream" in message and "--context-window" in message
     (record,) = gateway.records()
     assert record["upstream_status"] == "200"
@@ -210,7 +224,7 @@ def short_home() -> Iterator[Path]:
             shutil.rmtree(SHORT_HOME.parent, ignore_errors=True)
 
 
-def tool_results(record: dict) -> list[dict]:
+def tool_results(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The tool_result blocks of the client request a record logged (with payloads)."""
     request = json.loads(record["ai"]["proxy"]["payload"]["request"])
     return [

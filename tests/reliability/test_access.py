@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -27,6 +28,7 @@ from claude_gw.server.runner import build_gateway, build_routes_gateway
 from claude_gw.simulated import asgi_app
 from claude_gw.testing import RequestRecorder
 from claude_gw.testing import StrictSimulator as Simulator
+from tests.sdk import text_of
 from tests.servers import ServerThread
 from tests.waiting import wait_for_lines
 
@@ -44,7 +46,7 @@ def hello(client: anthropic.Anthropic) -> anthropic.types.Message:
     )
 
 
-def records(log_path: Path, count: int) -> list[dict]:
+def records(log_path: Path, count: int) -> list[dict[str, Any]]:
     """The log's records once it has `count` of them (the writer runs in its own thread)."""
     return [json.loads(line) for line in wait_for_lines(log_path, count)]
 
@@ -79,9 +81,9 @@ def test_each_configured_key_is_accepted_as_x_api_key_and_as_a_bearer_token(
     base, log_path = serve(client_auth=read_client_keys(key_file))
     for key in KEYS:
         with anthropic.Anthropic(base_url=base, api_key=key, max_retries=0) as client:
-            assert hello(client).content[0].text == "hi"  # type: ignore[union-attr]
+            assert text_of(hello(client)) == "hi"
         with anthropic.Anthropic(base_url=base, auth_token=key, max_retries=0) as client:
-            assert hello(client).content[0].text == "hi"  # type: ignore[union-attr]
+            assert text_of(hello(client)) == "hi"
     logged = records(log_path, 4)
     assert [r["response"]["status"] for r in logged] == [200] * 4
     assert not any(key in json.dumps(logged) for key in KEYS)
@@ -100,10 +102,10 @@ def test_each_configured_key_is_accepted_as_x_api_key_and_as_a_bearer_token(
     ],
 )
 def test_a_wrong_or_missing_key_gets_an_anthropic_401_logged_once(
-    serve: Start, key_file: Path, simulator, credentials: dict[str, str], message: str
+    serve: Start, key_file: Path, simulator, credentials: dict[str, Any], message: str
 ) -> None:
     base, log_path = serve(client_auth=read_client_keys(key_file))
-    with anthropic.Anthropic(base_url=base, max_retries=0, **credentials) as client:  # type: ignore[arg-type]
+    with anthropic.Anthropic(base_url=base, max_retries=0, **credentials) as client:
         with pytest.raises(anthropic.AuthenticationError) as raised:
             hello(client)
     assert raised.value.status_code == 401
@@ -142,7 +144,7 @@ def test_two_keys_in_one_request_are_refused(serve: Start, key_file: Path) -> No
 def test_without_client_keys_the_gateway_takes_any_key(serve: Start) -> None:
     base, _ = serve()
     with anthropic.Anthropic(base_url=base, api_key="anything", max_retries=0) as client:
-        assert hello(client).content[0].text == "hi"  # type: ignore[union-attr]
+        assert text_of(hello(client)) == "hi"
 
 
 # --------------------------------------------------------------------------- routing
@@ -222,6 +224,7 @@ def test_a_dot_segment_path_is_routed_by_its_normalised_form(
         refused, _ = raw_post(server.base_url, target, "client-of-team-b-0123456789")
         accepted, body = raw_post(server.base_url, target, "client-of-team-a-0123456789")
     assert (refused, accepted) == (401, 200), body
+    assert simulator.recorder is not None
     (sent,) = simulator.recorder.headers
     assert sent["authorization"] == "Bearer sk-upstream-of-team-a-0123456789"
 
@@ -233,13 +236,16 @@ def test_the_same_request_on_the_plain_path_goes_to_its_own_route(
     with team_gateway(tmp_path, upstream) as server:
         status, _ = raw_post(server.base_url, b"/team-b/v1/messages", "client-of-team-b-0123456789")
     assert status == 200
+    assert simulator.recorder is not None
     assert simulator.recorder.headers[-1]["authorization"].endswith("team-b-0123456789")
 
 
 # --------------------------------------------------------------------------- serve's refusal
 
 
-def serve_command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def serve_command(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`claude-gw serve ... --no-check` as a subprocess that must end on its own (a refusal)."""
     return subprocess.run(
         [sys.executable, "-m", "claude_gw", "serve", "--upstream", "simulated", *args],

@@ -154,7 +154,7 @@ def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(tmp_path
     with gateway(tmp_path, idle_timeout=0.5) as gw:
         with httpx.Client(timeout=10) as client:
             assert client.post(f"{gw.url}/v1/messages", json=ASK).status_code == 200
-            (connection,) = client._transport._pool.connections  # type: ignore[attr-defined]
+            (connection,) = client._transport._pool.connections  # type: ignore[attr-defined]  # httpx internals
             deadline = time.monotonic() + 5
             while connection.is_available() and time.monotonic() < deadline:
                 # httpcore sees the server's close on its idle connection when it looks

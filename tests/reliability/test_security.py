@@ -8,6 +8,7 @@ import logging
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,13 +42,13 @@ def ask(text: str, *, stream: bool = False) -> dict[str, object]:
 def serve(tmp_path: Path, fake_openai: str) -> Iterator[Start]:
     servers: list[ServerThread] = []
 
-    def start(**options: object) -> tuple[str, Path]:
+    def start(**options: Any) -> tuple[str, Path]:
         log_path = tmp_path / f"claude-{len(servers)}.json"
         settings = Settings(
             upstream_url=fake_openai,
             api_key=Secret(UPSTREAM_KEY),
             log_path=log_path,
-            **options,  # type: ignore[arg-type]
+            **options,
         )
         server = ServerThread(build_gateway(settings)).__enter__()
         servers.append(server)

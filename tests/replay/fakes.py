@@ -48,8 +48,7 @@ class FakeChat:
             if not message.get("more_body"):
                 break
         self.calls += 1
-        headers = dict(scope["headers"])
-        auth = headers.get(b"authorization")
+        auth = dict(scope["headers"]).get(b"authorization")
         self.authorizations.append(auth.decode() if auth is not None else None)
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)

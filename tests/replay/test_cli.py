@@ -206,6 +206,7 @@ def test_ctrl_c_halfway_then_rerun_leaves_every_pair_exactly_once(tmp_path):
         wait_until(halfway_or_exited, 30, "3 result lines")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=20) == 130
+        assert process.stderr is not None
         process.stderr.close()
         halfway = out.read_bytes()
         assert (

@@ -8,6 +8,7 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +37,7 @@ def chat_target(url: str, name: str = "fake", **kwargs) -> Target:
     )
 
 
-def lines(path: Path) -> list[dict]:
+def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -179,7 +180,7 @@ def test_a_run_cancelled_halfway_then_rerun_has_no_duplicates_and_no_losses(tmp_
         done = asyncio.Event()
         seen = []
 
-        def on_result(record: dict) -> None:
+        def on_result(record: dict[str, Any]) -> None:
             seen.append(record)
             if len(seen) == 4:
                 done.set()
@@ -290,7 +291,7 @@ def test_results_load_with_read_logs_in_our_shape(tmp_path):
 def test_replay_works_inside_a_running_event_loop():
     fake = FakeChat()
 
-    async def notebook_cell(url: str) -> list[dict]:
+    async def notebook_cell(url: str) -> list[dict[str, Any]]:
         return replay([ask("a")], [chat_target(url)], policy=FAST)
 
     with ServerThread(fake) as server:
@@ -339,7 +340,7 @@ def test_answers_of_the_simulated_backend_are_logged_as_simulated():
 def test_without_keep_nothing_is_returned_and_everything_is_written(tmp_path):
     fake = FakeChat()
     out = tmp_path / "out.json"
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     with ServerThread(fake) as server:
         results = replay(
             [ask(str(i)) for i in range(5)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,20 +28,20 @@ KONG_PAYLOAD_ID = "467c8e89bf5bd35d0e9fde8e581d7ca6"  # the one fixture record w
 ONCE = RetryPolicy(attempts=1, timeout=10.0)
 
 
-def body(text: str, model: str = "claude-sonnet-4-5") -> dict:
+def body(text: str, model: str = "claude-sonnet-4-5") -> dict[str, Any]:
     return {"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": text}]}
 
 
-def write_lines(path: Path, docs: list) -> Path:
+def write_lines(path: Path, docs: list[Any]) -> Path:
     path.write_text("".join(json.dumps(doc) + "\n" for doc in docs))
     return path
 
 
-def kong_lines() -> list[dict]:
+def kong_lines() -> list[dict[str, Any]]:
     return [json.loads(line) for line in KONG.read_text().splitlines()]
 
 
-def as_kong_36(record: dict) -> dict:
+def as_kong_36(record: dict[str, Any]) -> dict[str, Any]:
     """The same record in Kong 3.6's flat shape: `ai.meta`, `ai.usage`, `ai.payload`."""
     proxy = record["ai"]["proxy"]
     usage = {k: proxy["usage"][k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")}

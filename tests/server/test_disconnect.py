@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import time
+from typing import Any
 
 import httpx
 import orjson
@@ -15,6 +16,7 @@ import pytest
 from claude_gw.config import Settings
 from claude_gw.logs.read import read_logs
 from claude_gw.server.app import create_app
+from claude_gw.server.asgi import Message
 from claude_gw.simulated import simulated_transport
 from claude_gw.testing import RequestRecorder
 from claude_gw.testing import StrictSimulator as Simulator
@@ -30,7 +32,7 @@ class ListSink:
         self.lines.append(line)
 
 
-def scope(body: bytes) -> dict:
+def scope(body: bytes) -> dict[str, Any]:
     return {
         "type": "http",
         "method": "POST",
@@ -44,7 +46,7 @@ def scope(body: bytes) -> dict:
 
 async def disconnect_after_first_bytes(
     prompt: str, *, stream: bool
-) -> tuple[Simulator, list, dict]:
+) -> tuple[Simulator, list[Any], dict[str, Any]]:
     simulator = Simulator(time_scale=1.0, recorder=RequestRecorder())
     client = httpx.AsyncClient(transport=simulated_transport(simulator))
     upstream = Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider="simulated")
@@ -60,11 +62,11 @@ async def disconnect_after_first_bytes(
             "messages": [{"role": "user", "content": prompt}],
         }
     )
-    sent: list[dict] = []
+    sent: list[Message] = []
     first_bytes = asyncio.Event()
     requested = False
 
-    async def receive() -> dict:
+    async def receive() -> dict[str, Any]:
         nonlocal requested
         if not requested:
             requested = True
@@ -75,7 +77,7 @@ async def disconnect_after_first_bytes(
             await asyncio.sleep(0.2)  # the upstream is still generating
         return {"type": "http.disconnect"}
 
-    async def send(message: dict) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
         if message["type"] == "http.response.body" and message.get("body"):
             first_bytes.set()
@@ -107,6 +109,7 @@ def test_oneshot_disconnect_cancels_the_upstream_request_and_logs_once():
         disconnect_after_first_bytes("[sim:stall 5] hi", stream=False)
     )
     assert sent == []  # nothing could be sent: the client was gone
+    assert simulator.recorder is not None
     assert len(simulator.recorder.bodies) == 1
     assert record["claude_gw"]["error_type"] == "client_disconnected"
     assert record["response"]["status"] == 499
@@ -118,6 +121,7 @@ def test_stream_disconnect_logs_the_prompt_counted_locally_priced_and_marked_est
     simulator, _, record = asyncio.run(
         disconnect_after_first_bytes("[sim:stall 5] hi", stream=True)
     )
+    assert simulator.recorder is not None
     (sent,) = simulator.recorder.bodies
     usage = record["ai"]["proxy"]["usage"]
     assert usage["prompt_tokens"] == count_openai_messages(sent["messages"]) > 0
@@ -132,7 +136,7 @@ def test_stream_disconnect_logs_the_prompt_counted_locally_priced_and_marked_est
 
 
 def test_a_complete_stream_keeps_the_upstream_usage():
-    async def run() -> dict:
+    async def run() -> dict[str, Any]:
         simulator = Simulator(time_scale=0.0)
         client = httpx.AsyncClient(transport=simulated_transport(simulator))
         upstream = Upstream(client, base_url=SIMULATED_BASE_URL, api_key=None, provider="simulated")
@@ -148,15 +152,16 @@ def test_a_complete_stream_keeps_the_upstream_usage():
         )
         messages = [{"type": "http.request", "body": body, "more_body": False}]
 
-        async def receive() -> dict:
+        async def receive() -> dict[str, Any]:
             return messages.pop() if messages else await asyncio.Future()
 
-        async def send(message: dict) -> None:
+        async def send(message: Message) -> None:
             pass
 
         await asyncio.wait_for(app(scope(body), receive, send), timeout=10)
         await client.aclose()
-        return json.loads(sink.lines[0])
+        record: dict[str, Any] = json.loads(sink.lines[0])
+        return record
 
     record = asyncio.run(run())
     assert record["claude_gw"]["usage_source"] == "upstream"

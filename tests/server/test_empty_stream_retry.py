@@ -7,11 +7,13 @@ ends the stream without a line (measured in tests/real/test_llama_server.py)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import anthropic
 import orjson
 import pytest
 
+from tests.sdk import error_body
 from tests.server.test_gateway import WEATHER_TOOL, start_gateway
 from tests.servers import ServerThread
 from tests.translate.test_response import LLAMA_TOOL_CALL
@@ -27,7 +29,7 @@ class UnstreamedToolCalls:
     def __init__(self, delay: float = 0.0, *, broken: bool = True) -> None:
         self.delay = delay
         self.broken = broken
-        self.bodies: list[dict] = []
+        self.bodies: list[dict[str, Any]] = []
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -67,7 +69,8 @@ def stream_request(gateway, **extra) -> anthropic.types.Message:
         messages=[{"role": "user", "content": "Read /tmp/notes.txt"}],
         **extra,
     ) as stream:
-        return stream.get_final_message()
+        message: anthropic.types.Message = stream.get_final_message()
+        return message
 
 
 @pytest.mark.parametrize(
@@ -110,7 +113,7 @@ def test_an_empty_stream_to_a_request_without_tools_is_named_not_asked_again(tmp
         with pytest.raises(anthropic.InternalServerError) as raised:
             stream_request(gateway)
         (record,) = gateway.records()
-    assert "answered 200 with an empty stream" in raised.value.body["error"]["message"]  # type: ignore[index]
+    assert "answered 200 with an empty stream" in error_body(raised.value)["error"]["message"]
     assert len(upstream.bodies) == 1
     assert record["response"]["status"] == 502
 

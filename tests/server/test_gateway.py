@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -42,7 +43,7 @@ class Gateway:
         self.clients.clear()
         self.server.stop()
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[dict[str, Any]]:
         """The log lines, after stopping."""
         self.stop()
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
@@ -87,7 +88,7 @@ def gateway(tmp_path, fake_openai) -> Iterator[Gateway]:
     gw.stop()
 
 
-def ask(text: str, **extra) -> dict:
+def ask(text: str, **extra) -> dict[str, Any]:
     return {
         "model": extra.pop("model", "gpt-5-mini"),
         "max_tokens": 1024,
@@ -96,7 +97,7 @@ def ask(text: str, **extra) -> dict:
     }
 
 
-WEATHER_TOOL = {
+WEATHER_TOOL: anthropic.types.ToolParam = {
     "name": "get_weather",
     "description": "Weather for a city",
     "input_schema": {
@@ -211,7 +212,7 @@ def test_any_prefix_and_query_string_are_accepted_and_both_key_headers_too(gatew
 def test_claude_model_names_are_mapped_and_the_client_model_is_logged(
     tmp_path, fake_openai, simulator
 ):
-    from claude_gw.config import ModelRule
+    from claude_gw.routing import ModelRule
 
     gw = start_gateway(
         tmp_path,
@@ -280,11 +281,12 @@ def test_log_record_has_kongs_shape_and_no_key(gateway):
 # --------------------------------------------------------------------------- errors
 
 
-def anthropic_error(response: httpx.Response) -> dict:
+def anthropic_error(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert body["type"] == "error", body
     assert set(body["error"]) == {"type", "message"}
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    return error
 
 
 @pytest.mark.parametrize(
@@ -397,7 +399,7 @@ def test_upstream_timeout_is_a_504(tmp_path, fake_openai):
 # --------------------------------------------------------------------------- stream behaviour
 
 
-def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
+def sse_events(response: httpx.Response) -> list[tuple[str | None, dict[str, Any]]]:
     events, name = [], None
     for line in response.iter_lines():
         if line.startswith("event: "):
@@ -483,7 +485,7 @@ def test_backend_options_reach_the_upstream_like_azure_openai_needs_them(tmp_pat
     from claude_gw.simulated import asgi_app
     from claude_gw.testing import StrictSimulator as Simulator
 
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     inner = asgi_app(Simulator(time_scale=0.0))
 
     async def recording(scope, receive, send):

@@ -5,6 +5,7 @@ needs it from the start. Checked on the real process: its resident memory and it
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anthropic
 
@@ -30,7 +31,10 @@ def test_the_tokenizer_is_loaded_by_the_first_count_tokens_request(
     gateway = start_serve(tmp_path, fake_openai)
     try:
         client = anthropic.Anthropic(base_url=gateway.url, api_key="x", max_retries=0)
-        ask = {"model": "claude-sonnet-5-5", "messages": [{"role": "user", "content": "hi"}]}
+        ask: dict[str, Any] = {
+            "model": "claude-sonnet-5-5",
+            "messages": [{"role": "user", "content": "hi"}],
+        }
         client.messages.create(max_tokens=16, **ask)  # a model turn does not load it
         before = rss_mb(gateway.process.pid)
         counted = client.messages.count_tokens(**ask).input_tokens

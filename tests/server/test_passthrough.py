@@ -37,6 +37,7 @@ def test_oneshot_chat_passes_through_with_the_routes_model(openai_route, simulat
     assert simulator.recorder.bodies[-1]["model"] == "gpt-4.1"
     (record,) = openai_route.records()
     assert record["claude_gw"]["endpoint"] == "chat_completions"
+    assert answer.usage is not None
     assert record["ai"]["proxy"]["usage"]["prompt_tokens"] == answer.usage.prompt_tokens
     assert record["claude_gw"]["cost_source"] == "genai-prices"
     assert record["claude_gw"]["stop_reason"] == "end_turn"

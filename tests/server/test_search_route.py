@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from anthropic.types import WebSearchToolResultBlock
 
 from claude_gw.cli.serve import route_lines
 from claude_gw.config import Secret, Settings
@@ -45,8 +46,10 @@ def test_a_search_goes_to_the_search_upstream_and_nothing_else_does(routed, stre
     found = ask_search(client, stream=stream)
     blocks = [block for block in found.content if block.type != "thinking"]  # gpt-5-mini reasons
     assert [block.type for block in blocks[:2]] == ["server_tool_use", "web_search_tool_result"]
+    assert isinstance(blocks[1], WebSearchToolResultBlock)
     results = blocks[1].content
     assert isinstance(results, list) and results and all(r.url for r in results)
+    assert found.usage.server_tool_use is not None
     assert found.usage.server_tool_use.web_search_requests == 1
     (main_requests, search_requests) = (main.stats.requests, search.stats.requests)
     assert (main_requests, search_requests) == (0, 1)

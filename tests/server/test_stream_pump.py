@@ -18,6 +18,7 @@ import pytest
 
 from claude_gw.config import Settings
 from claude_gw.server.app import create_app
+from claude_gw.server.asgi import Message
 from claude_gw.upstream import AiohttpTransport, Upstream
 from tests.servers import ServerThread
 
@@ -73,7 +74,7 @@ async def stream_through_gateway(
     on_start: Callable[[], None] | None = None,
     failing_pings: bool = False,
     upstream: Upstream | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[Message], dict[str, Any]]:
     """Every ASGI message the gateway sent for one streamed request, and its log record.
     The upstream streams `script`, unless another `upstream` is given."""
     client = None
@@ -103,7 +104,7 @@ async def stream_through_gateway(
     }
     finished = asyncio.Event()
     requested = False
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
     async def receive() -> dict[str, Any]:
         nonlocal requested
@@ -113,7 +114,7 @@ async def stream_through_gateway(
         await finished.wait()
         return {"type": "http.disconnect"}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         if failing_pings and b"event: ping" in message.get("body", b""):
             raise RuntimeError("the ping could not be written")
         sent.append(message)
@@ -132,7 +133,7 @@ def event_names(data: bytes) -> list[str]:
     ]
 
 
-def bodies(sent: list[dict[str, Any]]) -> list[bytes]:
+def bodies(sent: list[Message]) -> list[bytes]:
     return [m["body"] for m in sent if m["type"] == "http.response.body" and m["body"]]
 
 

@@ -12,13 +12,14 @@ import httpx
 import orjson
 import pytest
 
-from claude_gw.config import Settings
+from claude_gw.config import Secret, Settings
 from claude_gw.replay.runner import replay
 from claude_gw.replay.sources import ReplayRequest
 from claude_gw.replay.targets import Target
 from claude_gw.server.asgi import read_body
 from claude_gw.server.runner import build_upstream
 from claude_gw.upstream import AiohttpTransport, Upstream, env_proxy_for
+from tests.sdk import text_of
 from tests.server.test_gateway import start_gateway
 from tests.servers import ServerThread
 
@@ -101,7 +102,7 @@ def test_a_proxied_upstream_goes_through_the_client(monkeypatch: pytest.MonkeyPa
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-    settings = Settings(upstream_url="https://api.openai.com/v1", api_key=KEY)
+    settings = Settings(upstream_url="https://api.openai.com/v1", api_key=Secret(KEY))
     direct = build_upstream(settings)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
     proxied = build_upstream(settings)
@@ -135,7 +136,7 @@ def test_the_gateway_sends_through_an_environment_proxy(
         max_tokens=2000,
         messages=[{"role": "user", "content": "[sim:reply proxied] hi"}],
     )
-    assert message.content[0].text == "proxied"  # type: ignore[union-attr]
+    assert text_of(message) == "proxied"
     gateway.stop()
     assert simulator.recorder.headers[0]["host"] == "upstream.invalid"
 

@@ -6,10 +6,11 @@ import orjson
 from claude_gw.apis import ANTHROPIC, CHAT
 from claude_gw.server.usage_estimate import estimate, estimated_usage, output_tokens
 from claude_gw.tokens import count_openai_messages
+from claude_gw.wire import AnthropicResponse
 
 
 def test_output_counts_text_thinking_and_tool_calls():
-    message = {
+    message: AnthropicResponse = {
         "content": [
             {"type": "thinking", "thinking": "Hello"},
             {"type": "text", "text": " world"},
@@ -17,7 +18,7 @@ def test_output_counts_text_thinking_and_tool_calls():
     }
     assert output_tokens(message) == 2
     assert output_tokens({"content": []}) == 0
-    tool = {"content": [{"type": "tool_use", "name": "Bash", "input": {}}]}
+    tool: AnthropicResponse = {"content": [{"type": "tool_use", "name": "Bash", "input": {}}]}
     assert output_tokens(tool) == 3  # "Bash" is 2 tokens, "{}" 1
 
 

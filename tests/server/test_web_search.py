@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
+from anthropic.types import (
+    ServerToolUseBlock,
+    TextBlock,
+    WebSearchToolResultBlock,
+    WebSearchToolResultError,
+)
 
-from claude_gw.config import Settings
+from claude_gw.config import Secret, Settings
 from claude_gw.logs.writer import LogWriter
 from claude_gw.server.app import create_app
 from claude_gw.server.runner import build_upstream
@@ -30,7 +37,7 @@ SEARCH = json.loads(FIXTURE.read_text())["body"]
 UNAVAILABLE = {"type": "web_search_tool_result_error", "error_code": "unavailable"}
 
 
-def search_body(**changes) -> dict:
+def search_body(**changes: Any) -> dict[str, Any]:
     return {**{k: v for k, v in SEARCH.items() if k != "stream"}, **changes}
 
 
@@ -39,7 +46,9 @@ def ask_search(client: anthropic.Anthropic, *, stream: bool) -> anthropic.types.
     if stream:
         with client.messages.stream(**search_body()) as events:
             return events.get_final_message()
-    return client.messages.create(**search_body(max_tokens=1024))
+    # `**` of a dict matches every overload of create(): name the one it is.
+    message: anthropic.types.Message = client.messages.create(**search_body(max_tokens=1024))
+    return message
 
 
 @pytest.fixture
@@ -58,6 +67,9 @@ def test_a_search_through_a_chat_upstream_is_answered_unavailable_without_asking
     kinds = [block.type for block in message.content]
     assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
     use, result, text = message.content
+    assert isinstance(use, ServerToolUseBlock) and isinstance(result, WebSearchToolResultBlock)
+    assert isinstance(text, TextBlock) and isinstance(result.content, WebSearchToolResultError)
+    assert message.usage.server_tool_use is not None
     assert (use.name, use.input) == ("web_search", {"query": "claude gateway test"})
     assert result.tool_use_id == use.id and use.id.startswith("srvtoolu_")
     assert result.content.model_dump() == UNAVAILABLE
@@ -138,7 +150,7 @@ def test_with_the_built_in_backend_a_search_goes_to_its_responses_api_and_the_re
 ):
     # `--upstream simulated`, with the instant simulator of the fixtures injected as its upstream
     settings = Settings(upstream_url="simulated", log_path=tmp_path / "claude.json")
-    upstream = build_upstream(Settings(upstream_url=fake_openai, api_key=UPSTREAM_KEY))
+    upstream = build_upstream(Settings(upstream_url=fake_openai, api_key=Secret(UPSTREAM_KEY)))
     writer = LogWriter(settings.log_path)
     writer.start()
 
@@ -201,6 +213,9 @@ def test_a_search_through_the_responses_api_comes_back_as_results_and_cited_text
     kinds = [block.type for block in message.content if block.type != "thinking"]
     assert kinds == ["server_tool_use", "web_search_tool_result", "text"]
     use, result, text = [block for block in message.content if block.type != "thinking"]
+    assert isinstance(use, ServerToolUseBlock) and isinstance(result, WebSearchToolResultBlock)
+    assert isinstance(text, TextBlock) and isinstance(result.content, list)
+    assert message.usage.server_tool_use is not None
     assert (use.name, use.input) == ("web_search", {"query": "claude gateway test"})
     assert result.tool_use_id == use.id
     assert [(r.title, r.url) for r in result.content] == SIMULATED_PAGES

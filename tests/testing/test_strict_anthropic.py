@@ -19,6 +19,7 @@ from claude_gw.simulated import ModelProfile, asgi_app, simulated_transport
 from claude_gw.simulated.common import CUT_AFTER_EVENTS
 from claude_gw.testing import RequestRecorder, StrictSimulator
 from claude_gw.translate.sse import SSEDecoder
+from tests.sdk import error_body
 from tests.servers import ServerThread
 
 Served = tuple[StrictSimulator, str]
@@ -102,7 +103,8 @@ def test_parallel_tool_calls_stream_as_input_json_fragments(
     with client.messages.stream(**request, messages=user(text)) as stream:
         message = stream.get_final_message()
     assert [block.type for block in message.content] == ["text", "tool_use", "tool_use"]
-    assert [block.input for block in message.content[1:]] == [weather, other]  # type: ignore[union-attr]
+    uses = [block for block in message.content if isinstance(block, anthropic.types.ToolUseBlock)]
+    assert [block.input for block in uses] == [weather, other]
     assert message.stop_reason == "tool_use"
     raw = post(served, {**request, "messages": user(text), "stream": True}).content
     fragments = [
@@ -191,12 +193,14 @@ def test_thinking_blocks_sent_back_are_counted_in_stats(
         model=MODEL, max_tokens=4096, thinking=THINK, messages=user("[sim:tool get_weather]")
     )
     before = served[0].stats.thinking_blocks_received
+    call = first.content[1]
+    assert isinstance(call, anthropic.types.ToolUseBlock)
     messages: Any = [
         *user("[sim:tool get_weather]"),
         {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
         {
             "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": first.content[1].id, "content": ""}],  # type: ignore[union-attr]
+            "content": [{"type": "tool_result", "tool_use_id": call.id, "content": ""}],
         },
     ]
     client.messages.create(model=MODEL, max_tokens=4096, thinking=THINK, messages=messages)
@@ -301,8 +305,9 @@ def test_error_directives_raise_the_sdk_exception_anthropic_would_cause(
             model=MODEL, max_tokens=100, messages=user(f"[sim:error {kind}]"), stream=stream
         )
     error = caught.value
-    assert error.status_code == status and error.body["error"]["message"].startswith(message)  # type: ignore[index]
-    assert error.body["type"] == "error"  # type: ignore[index]
+    body = error_body(error)
+    assert error.status_code == status and body["error"]["message"].startswith(message)
+    assert body["type"] == "error"
     assert error.response.headers["x-simulated"] == "true"
     if kind == "429":
         assert error.response.headers["retry-after"] == "2"
@@ -461,6 +466,7 @@ def test_the_gateway_passthrough_reads_usage_stop_reason_and_tool_calls_from_the
     usage = passthrough.usage
     assert usage and usage["completion_tokens"] == oneshot["usage"]["output_tokens"]
     assert usage["prompt_tokens"] == oneshot["usage"]["input_tokens"]
+    assert served[0].recorder is not None
     assert served[0].recorder.paths[-1] == "/v1/messages"
 
 

@@ -153,7 +153,7 @@ def test_parallel_tool_calls_accumulate_to_the_directive_arguments(client: opena
     with client.chat.completions.stream(model="gpt-5-mini", messages=user(text)) as stream:
         completion = stream.get_final_completion()
     calls = completion.choices[0].message.tool_calls or []
-    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [  # type: ignore[union-attr,unused-ignore]
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == [
         ("get_weather", weather),
         ("get_stock_price", stock),
     ]
@@ -464,6 +464,7 @@ def test_stats_record_what_the_client_sent_upstream(served: tuple[StrictSimulato
     sim, base_url = served
     with openai.OpenAI(base_url=base_url, api_key="sk-seen", max_retries=0) as c:
         c.chat.completions.create(model="gpt-4.1", messages=user("recorded?"), user="u-42")
+    assert sim.recorder is not None
     assert sim.recorder.bodies[-1]["user"] == "u-42"
     assert sim.recorder.headers[-1]["authorization"] == "Bearer sk-seen"
 
@@ -794,14 +795,14 @@ def test_rounds_directive_repeats_the_tool_calls_for_n_turns_then_reports():
     sim = StrictSimulator(time_scale=0.0)
     prompt = '[sim:rounds 2] [sim:tool Bash {"command": "ls"}]'
     tools = [{"type": "function", "function": {"name": "Bash", "parameters": {"type": "object"}}}]
-    messages: list[dict] = [{"role": "user", "content": prompt}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
 
-    async def turn() -> dict:
+    async def turn() -> dict[str, Any]:
         body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
         response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
-        return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
-            "message"
-        ]
+        answer = orjson.loads(b"".join([part async for part in response.body]))
+        reply: dict[str, Any] = answer["choices"][0]["message"]
+        return reply
 
     for expected_calls in (1, 1, 0):
         message = asyncio.run(turn())
@@ -827,14 +828,14 @@ def test_sequence_directive_makes_the_tool_calls_one_per_turn_in_order_then_repo
         {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
         for name in ("A", "B")
     ]
-    messages: list[dict] = [{"role": "user", "content": prompt}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
 
-    async def turn() -> dict:
+    async def turn() -> dict[str, Any]:
         body = {"model": "gpt-4.1", "messages": messages, "tools": tools}
         response = await sim.respond("POST", "/v1/chat/completions", {}, orjson.dumps(body))
-        return orjson.loads(b"".join([part async for part in response.body]))["choices"][0][
-            "message"
-        ]
+        answer = orjson.loads(b"".join([part async for part in response.body]))
+        reply: dict[str, Any] = answer["choices"][0]["message"]
+        return reply
 
     called = []
     for _ in range(3):

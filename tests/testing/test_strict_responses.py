@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.responses import WebSearchToolParam
 
 from claude_gw.simulated import ModelProfile, asgi_app, simulated_transport
 from claude_gw.simulated.common import CUT_AFTER_EVENTS
@@ -154,26 +155,34 @@ def test_web_search_is_a_made_up_labelled_search_with_cited_links(
         response = client.responses.create(**ask)
     search, message = response.output
     assert search.type == "web_search_call" and search.status == "completed"
+    assert search.action.type == "search" and message.type == "message"
     assert search.action.query == "Procopius Secret History"
     urls = [f"https://simulated-search.example/procopius-secret-history/{n}" for n in (1, 2, 3)]
+    assert search.action.sources is not None
     assert [source.url for source in search.action.sources] == urls
     (part,) = message.content
+    assert part.type == "output_text"
     assert "made up by the simulator" in part.text
     for note, url in zip(part.annotations, urls, strict=True):
-        assert (note.type, note.url) == ("url_citation", url)
+        assert note.type == "url_citation" and note.url == url
         assert part.text[note.start_index : note.end_index] == f"[{note.title}]({url})"
     again = client.responses.create(**ask)
-    assert again.output[1].content[0].text == part.text  # deterministic
+    assert again.output_text == part.text  # deterministic
 
 
 def test_web_search_lists_no_sources_unless_included_and_keeps_to_allowed_domains(
     client: openai.OpenAI,
 ) -> None:
-    tool = {"type": "web_search", "filters": {"allowed_domains": ["docs.example.org"]}}
+    tool: WebSearchToolParam = {
+        "type": "web_search",
+        "filters": {"allowed_domains": ["docs.example.org"]},
+    }
     response = client.responses.create(model="gpt-4.1", input="gateways", tools=[tool])
     search, message = response.output
+    assert search.type == "web_search_call" and search.action.type == "search"
+    assert message.type == "message" and message.content[0].type == "output_text"
     assert search.action.sources is None
-    urls = [note.url for note in message.content[0].annotations]
+    urls = [note.url for note in message.content[0].annotations if note.type == "url_citation"]
     assert urls and all(url.startswith("https://docs.example.org/") for url in urls)
     none = client.responses.create(
         model="gpt-4.1", input="gateways", tools=[tool], max_tool_calls=0
@@ -195,7 +204,8 @@ def first_turn(client: openai.OpenAI) -> Any:
                 {"type": "reasoning", "id": item.id, "summary": [], "encrypted_content": encrypted}
             )
         elif item.type == "message":
-            text = {"type": "output_text", "text": "".join(p.text for p in item.content)}  # type: ignore[union-attr]
+            parts = [p.text for p in item.content if p.type == "output_text"]
+            text = {"type": "output_text", "text": "".join(parts)}
             items.append({"type": "message", "role": "assistant", "content": [text]})
         elif item.type == "function_call":
             call = {"call_id": item.call_id, "name": item.name, "arguments": item.arguments}
@@ -215,6 +225,7 @@ def test_a_second_turn_carrying_the_reasoning_item_back_reports_the_tool_output(
     )
     assert reply.output_text == "Tool get_weather returned: 18C"
     assert sim.stats.reasoning_items_received == before + 1
+    assert sim.recorder is not None
     assert sim.recorder.bodies[-1]["input"][1]["type"] == "reasoning"
 
 
@@ -527,8 +538,8 @@ def test_the_gateway_carries_the_reasoning_item_into_the_next_turn_and_it_is_acc
     sim, target = served[0], target_for("gpt-5-mini")
     tool = {"name": "get_weather", "input_schema": {"type": "object"}}
     ask: Any = {"model": "claude-sonnet-4-6", "max_tokens": 4096, "tools": [tool]}
-    first_request = {**ask, "messages": [{"role": "user", "content": PARIS_CALL}]}
-    first = post(served, anthropic_to_responses(first_request, target=target)).json()  # type: ignore[arg-type]
+    first_request: Any = {**ask, "messages": [{"role": "user", "content": PARIS_CALL}]}
+    first = post(served, anthropic_to_responses(first_request, target=target)).json()
     reply = responses_to_anthropic(first, message_id="msg_gw")
     call_id = reply["content"][-1]["id"]
     result = {"type": "tool_result", "tool_use_id": call_id, "content": "18C"}
@@ -538,7 +549,8 @@ def test_the_gateway_carries_the_reasoning_item_into_the_next_turn_and_it_is_acc
         {"role": "user", "content": [result]},
     ]
     before = sim.stats.reasoning_items_received
-    second = anthropic_to_responses({**ask, "messages": conversation}, target=target)  # type: ignore[typeddict-item]
+    follow_up: Any = {**ask, "messages": conversation}
+    second = anthropic_to_responses(follow_up, target=target)
     response = post(served, second)
     assert response.status_code == 200, response.text
     assert sim.stats.reasoning_items_received == before + 1
@@ -565,6 +577,7 @@ def test_stats_record_the_path_and_body_the_client_sent(
 ) -> None:
     sim = served[0]
     client.responses.create(model="gpt-4.1", input="recorded?", safety_identifier="u-42")
+    assert sim.recorder is not None
     assert sim.recorder.paths[-1] == "/v1/responses"
     assert sim.recorder.bodies[-1]["safety_identifier"] == "u-42"
     assert sim.recorder.headers[-1]["authorization"] == "Bearer sk-test"

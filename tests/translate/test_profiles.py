@@ -1,14 +1,17 @@
 """Server profiles: the same Anthropic request, written for OpenAI or for a compatible server
 (llama-cpp-python, vLLM, Ollama, LM Studio, OpenRouter...)."""
 
+from typing import Any
+
 import pytest
 
 from claude_gw.config import SERVER_PROFILES
 from claude_gw.translate.models import target_for
 from claude_gw.translate.profiles import PROFILES, apply_profile, choose_profile
 from claude_gw.translate.request import anthropic_to_openai
+from claude_gw.wire import AnthropicRequest
 
-TOOL_LOOP = {
+TOOL_LOOP: AnthropicRequest = {
     "model": "claude-sonnet-4-5",
     "max_tokens": 10,
     "metadata": {"user_id": "someone"},
@@ -27,7 +30,7 @@ TOOL_LOOP = {
 }
 
 
-def written(model: str, profile: str) -> dict:
+def written(model: str, profile: str) -> dict[str, Any]:
     target = target_for(model)
     request = anthropic_to_openai(TOOL_LOOP, target=target)
     return dict(apply_profile(request, PROFILES[profile], reasoning=target.reasoning))
@@ -105,7 +108,7 @@ def test_compatible_profile_keeps_a_tool_choice_the_client_made(choice):
 
 
 def test_compatible_profile_adds_no_tool_choice_without_tools():
-    request = {**TOOL_LOOP, "tools": [], "messages": TOOL_LOOP["messages"][:1]}
+    request: AnthropicRequest = {**TOOL_LOOP, "tools": [], "messages": TOOL_LOOP["messages"][:1]}
     out = apply_profile(
         anthropic_to_openai(request, target=target_for("smollm2")),
         PROFILES["compatible"],

@@ -39,8 +39,9 @@ SCHEMA = {"type": "object", "properties": {"path": {"type": "string"}}, "require
 PNG = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
 
 
-def request(**fields: Any) -> dict[str, Any]:
-    """A minimal valid request, with `fields` added or replaced."""
+def request(**fields: Any) -> Any:
+    """A minimal valid request, with `fields` added or replaced: JSON as a client sends it (Any,
+    as a parsed body is, since some tests make it malformed)."""
     base: dict[str, Any] = {
         "model": "claude-haiku-5-5",
         "max_tokens": 1024,

@@ -12,7 +12,7 @@ import json
 import random
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -27,6 +27,7 @@ from claude_gw.translate.responses import (
     responses_usage_to_chat,
 )
 from claude_gw.translate.sse import SSEDecoder
+from claude_gw.wire import AnthropicRequest
 from tests.translate.conftest import CliRequest
 from tests.translate.test_request import (
     INVALID,
@@ -207,7 +208,7 @@ def test_cli_request_maps_the_parameters_the_chat_translator_maps(
 ) -> None:
     body = cli_messages_request.body
     out = translate(body)
-    chat: dict[str, Any] = dict(anthropic_to_openai(body, target=REASONING))  # type: ignore[arg-type]
+    chat: dict[str, Any] = dict(anthropic_to_openai(cast(AnthropicRequest, body), target=REASONING))
     # the functions; the web search tools that follow them are test_responses_search's
     tools = [t for t in out.get("tools", []) if t["type"] == "function"]
     chat_tools = chat.get("tools", [])

@@ -34,7 +34,7 @@ TEXT = "Procopius wrote it [a](https://a.example/x) and [b](https://b.example/y)
 TOOL_ID = "srvtoolu_test0001"  # MESSAGE_ID is msg_test0001
 
 
-def search_call(*sources: str, action: str = "search", query: str = "procopius") -> dict:
+def search_call(*sources: str, action: str = "search", query: str = "procopius") -> dict[str, Any]:
     found: dict[str, Any] = {"type": action}
     if action == "search":
         found["query"] = query
@@ -42,7 +42,7 @@ def search_call(*sources: str, action: str = "search", query: str = "procopius")
     return {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": found}
 
 
-def citation(url: str, title: str, start: int = 0, end: int = 1) -> dict:
+def citation(url: str, title: str, start: int = 0, end: int = 1) -> dict[str, Any]:
     return {
         "type": "url_citation",
         "url": url,
@@ -52,12 +52,12 @@ def citation(url: str, title: str, start: int = 0, end: int = 1) -> dict:
     }
 
 
-def cited_message(*notes: dict) -> dict:
+def cited_message(*notes: dict[str, Any]) -> dict[str, Any]:
     part = {"type": "output_text", "text": TEXT, "annotations": list(notes)}
     return {"id": "msg_1", "type": "message", "role": "assistant", "content": [part]}
 
 
-def result(*pairs: tuple[str, str]) -> list[dict]:
+def result(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
     return [
         {
             "type": "web_search_result",
@@ -70,13 +70,13 @@ def result(*pairs: tuple[str, str]) -> list[dict]:
     ]
 
 
-def response(*output: dict) -> dict:
+def response(*output: dict[str, Any]) -> dict[str, Any]:
     usage = {"input_tokens": 10, "output_tokens": 5}
     return {"model": "gpt-5-mini", "status": "completed", "output": list(output), "usage": usage}
 
 
 CITED = cited_message(citation(URL_B, "B page"), citation(URL_A, "A page"))
-EXPECTED_BLOCKS = [
+EXPECTED_BLOCKS: list[dict[str, Any]] = [
     {
         "type": "server_tool_use",
         "id": TOOL_ID,
@@ -134,7 +134,7 @@ def test_domains_location_and_the_smallest_max_uses_are_mapped_after_the_functio
     ],
 )
 def test_a_malformed_search_tool_is_an_invalid_request_naming_the_field(
-    tool: dict, message: str
+    tool: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(InvalidRequest, match="^" + message):
         anthropic_to_responses(request(tools=[tool]), target=REASONING)
@@ -197,7 +197,7 @@ def test_two_searches_get_two_ids_and_the_citations_of_the_message_after_each() 
 # --------------------------------------------------------------------------- the stream
 
 
-def stream_events(message_item: dict) -> list[dict]:
+def stream_events(message_item: dict[str, Any]) -> list[dict[str, Any]]:
     """A Responses stream: a search call, then a message whose text streams and is annotated."""
     pending = {
         "id": "ws_1",

@@ -27,7 +27,7 @@ from claude_gw.translate.responses_stream import (
     translate_responses_stream,
 )
 from claude_gw.translate.sse import SSEDecoder
-from claude_gw.wire import AnthropicEvent
+from claude_gw.wire import AnthropicEvent, AnthropicRequest
 from tests.translate.test_responses import REASONING
 from tests.translate.test_stream import (
     MESSAGE_ID,
@@ -421,7 +421,7 @@ def test_streamed_reasoning_item_is_sent_back_unchanged_on_the_next_turn() -> No
     translator.finish()
     content = translator.message()["content"]
     result = {"type": "tool_result", "tool_use_id": content[2]["id"], "content": "18C"}
-    follow_up = {
+    follow_up: AnthropicRequest = {
         "max_tokens": 100,
         "messages": [
             {"role": "user", "content": "Weather in Paris?"},
@@ -429,7 +429,7 @@ def test_streamed_reasoning_item_is_sent_back_unchanged_on_the_next_turn() -> No
             {"role": "user", "content": [result]},
         ],
     }
-    items = anthropic_to_responses(follow_up, target=REASONING)["input"]  # type: ignore[arg-type]
+    items = anthropic_to_responses(follow_up, target=REASONING)["input"]
     assert [item["type"] for item in items] == [
         "message",
         "reasoning",

@@ -160,8 +160,12 @@ def sdk_final_message(events: list[AnthropicEvent]) -> dict[str, Any]:
         client = anthropic.Anthropic(
             api_key="test", base_url="http://127.0.0.1:9", http_client=http, max_retries=0
         )
-        request = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
-        with client.messages.stream(**request) as stream:  # type: ignore[arg-type]
+        request: dict[str, Any] = {
+            "model": "m",
+            "max_tokens": 8,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        with client.messages.stream(**request) as stream:
             return stream.get_final_message().model_dump(exclude_none=True)
 
 

@@ -4,6 +4,7 @@ the `unavailable` answer, and a complete message as Anthropic stream events."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -70,7 +71,7 @@ def test_the_unavailable_answer_streams_as_the_recorded_search_stream_is_shaped(
     recorded_events = [json.loads(data) for data in recorded]
     ours = message_events(message)
 
-    def outline(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    def outline(events: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
         return [
             (e["type"], (e.get("content_block") or e.get("delta") or {}).get("type", ""))
             for e in events

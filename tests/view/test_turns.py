@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 BILLING = {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.332; cch=1;"}
 
 
-def request(messages: list[Any], tools: list[str] = (), system: list[Any] = ()) -> dict[str, Any]:
+def request(
+    messages: list[Any], tools: Sequence[str] = (), system: Sequence[Any] = ()
+) -> dict[str, Any]:
     return {
         "system": list(system),
         "messages": messages,
@@ -25,7 +28,7 @@ def request(messages: list[Any], tools: list[str] = (), system: list[Any] = ()) 
     }
 
 
-USER = {"role": "user", "content": [{"type": "text", "text": "list the files"}]}
+USER: dict[str, Any] = {"role": "user", "content": [{"type": "text", "text": "list the files"}]}
 CALL = {
     "role": "assistant",
     "content": [{"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "ls"}}],
