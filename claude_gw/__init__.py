@@ -4,6 +4,6 @@ Every request that reaches the gateway is answered in the Anthropic shape and lo
 once, as one NDJSON line in the record shape of Kong's File Log + AI Proxy plugins.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["__version__"]
