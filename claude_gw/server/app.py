@@ -60,9 +60,12 @@ RecordBuilder = Callable[[Exchange, RecordContext], LogRecord]  # an Exchange ->
 MESSAGES = "/v1/messages"
 COUNT_TOKENS = "/v1/messages/count_tokens"
 CHAT_COMPLETIONS = "/v1/chat/completions"  # routes with Kong's `llm_format: openai`
-# A request cut short by the server's shutdown gets this long to send its closing error, and
-# the shutdown waits this long (and a little more) for those lines before closing the log.
+# A request cut short by the server's shutdown gets this long to send its closing error.
 INTERRUPT_SEND_S = 1.0
+# The shutdown waits up to this long for those requests to end and log their lines before it
+# closes the log: a stream cut short first counts the prompt the upstream billed, which may
+# load the tokenizer (about 0.5 s, several seconds on a busy machine), then sends its error.
+DRAIN_S = INTERRUPT_SEND_S + 10.0
 INTERRUPTED = "claude-gw shut down before this answer ended; try again"
 
 
@@ -380,9 +383,9 @@ class Gateway:
 
     async def _shut_down(self) -> None:
         # In-flight requests have finished, or been cancelled: those end and log their line
-        # within INTERRUPT_SEND_S.
+        # within DRAIN_S (at once, unless one counts its prompt first).
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(INTERRUPT_SEND_S + 1):
+            async with asyncio.timeout(DRAIN_S):
                 await self.drained()
         for callback in self.on_shutdown:
             await callback()
