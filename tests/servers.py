@@ -7,11 +7,12 @@ disconnects; tests that need either run the app under uvicorn on 127.0.0.1, port
 from __future__ import annotations
 
 import threading
-import time
 from types import TracebackType
 from typing import Any
 
 import uvicorn
+
+from tests.waiting import wait_until
 
 STARTUP_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -29,12 +30,16 @@ class ServerThread:
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
+
+        def started() -> bool:
+            assert self.thread.is_alive(), "uvicorn's thread ended before it started serving"
+            return bool(self.server.started)
+
+        try:
+            wait_until(started, STARTUP_TIMEOUT_S, "uvicorn to start", every=0.01)
+        except AssertionError:
+            self.stop()
+            raise
         host, port = self.server.servers[0].sockets[0].getsockname()[:2]
         self.base_url = f"http://{host}:{port}"
         return self

@@ -10,11 +10,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 IN_FLIGHT = 40
@@ -28,15 +29,15 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         assert process.poll() is None, process.stderr.read() if process.stderr else b""
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
         except OSError:
-            time.sleep(0.05)
-    raise AssertionError("claude-gw serve did not start listening")
+            return False
+        return True
+
+    wait_until(listening, STARTUP_TIMEOUT_S, "claude-gw serve to listen", every=0.05)
 
 
 async def streams_then_sigterm(url: str, process: subprocess.Popen[bytes]) -> list[bytes]:
